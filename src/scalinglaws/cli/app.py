@@ -1,0 +1,83 @@
+"""The `scalinglaws` command: a thin layer over the library.
+
+Each command parses its options, calls one library function and renders the result. Expected errors print one line,
+`Error: …`, and exit 1; warnings print `Warning: …` on stderr; anything unexpected prints a short traceback (no
+locals) and exits 2. The command modules register themselves on `app` when imported below.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import warnings
+
+import typer
+
+from ..errors import ScalingLawsError, ScalingLawsWarning
+
+app = typer.Typer(
+    name="scalinglaws",
+    help="Fit, check and use neural scaling laws: forecasts of large training runs from a ladder of small ones.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)):
+    if version:
+        from .._version import __version__
+
+        typer.echo(f"scalinglaws {__version__}")
+        raise typer.Exit()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    if issubclass(category, ScalingLawsWarning):
+        sys.stderr.write(f"Warning: {text}\n")
+    elif not issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+        sys.stderr.write(f"Warning ({category.__name__}): {text}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import commands  # noqa: F401  (registers every command on app)
+
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default")
+    try:
+        app(args=argv, standalone_mode=False)
+    except ScalingLawsError as exc:
+        sys.stderr.write(f"Error: {str(exc).strip().splitlines()[0]}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # click's usage errors first, then the truly unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            sys.stderr.write("Aborted.\n")
+            return 1
+        frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)
+        sys.stderr.write("".join(frames))
+        sys.stderr.write("Internal error: this is a bug in scalinglaws; please report it with the command you ran.\n")
+        return 2
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

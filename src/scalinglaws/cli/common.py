@@ -1,0 +1,110 @@
+"""What every command shares: output (JSON for scripts, rich tables on a terminal), option parsing helpers, and the
+one-line error and warning format."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+
+DATA_HELP = "Runs table: a .csv/.parquet/.jsonl/.json file, dataset:NAME (bundled), or store:PATH. Append ?COND to filter."
+MAP_HELP = "Rename a column on the fly: --map tokens=n_tokens (NEW=OLD). Repeatable."
+WHERE_HELP = "Keep rows matching COL OP VALUE, e.g. --where family=pythia --where 'params<1e9'. Repeatable."
+JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of tables."
+
+
+def emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, allow_nan=False, default=_default) + "\n")
+
+
+def _default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def console():
+    """A rich console on stdout: colours and boxes on a terminal, plain text when piped."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def progress_bar(enabled: bool, description: str):
+    """A progress callback (done, total) and a context manager; a no-op unless stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        from contextlib import nullcontext
+
+        return None, nullcontext()
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn(description), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar
+
+
+def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ScalingLawsError(f"{option} '{pair}' is not NAME=VALUE. Write e.g. {option} params=7e9")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
+    """--at params=7e9 --at tokens=1.4e12,2.8e12 -> columns; single values broadcast against lists."""
+    raw = parse_pairs(pairs, "--at")
+    cols = {}
+    for key, value in raw.items():
+        try:
+            cols[key] = np.array([float(v) for v in value.split(",")])
+        except ValueError:
+            raise ScalingLawsError(f"--at {key}={value}: not a number (or comma-separated numbers), e.g. "
+                                   f"--at {key}=7e9") from None
+    if not cols:
+        return cols
+    n = max(len(v) for v in cols.values())
+    for key, v in cols.items():
+        if len(v) not in (1, n):
+            raise ScalingLawsError(f"--at {key} has {len(v)} values but another --at has {n}: give one value or {n}")
+        cols[key] = np.broadcast_to(v, (n,)).copy()
+    return cols
+
+
+def parse_param_overrides(pairs: Iterable[str]) -> dict[str, dict]:
+    """--param alpha=0:2 (start range) or alpha=0:2:log; bounds with --param alpha=bounds:0:5."""
+    out: dict[str, dict] = {}
+    for key, value in parse_pairs(pairs, "--param").items():
+        parts = value.split(":")
+        spec = out.setdefault(key, {})
+        try:
+            if parts[0] == "bounds":
+                spec["bounds"] = (_bound(parts[1]), _bound(parts[2]))
+            else:
+                spec["start"] = (float(parts[0]), float(parts[1]))
+                if len(parts) > 2 and parts[2] == "log":
+                    spec["log_start"] = True
+        except (IndexError, ValueError):
+            raise ScalingLawsError(f"--param {key}={value}: write NAME=LO:HI (start range), NAME=LO:HI:log, or "
+                                   "NAME=bounds:LO:HI (use inf for none)") from None
+    return out
+
+
+def _bound(text: str) -> float:
+    return float(text.replace("−", "-"))

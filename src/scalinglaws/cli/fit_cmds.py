@@ -1,0 +1,181 @@
+"""`fit`, `predict`, `laws` and `demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import app
+from .common import (DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at,
+                     parse_pairs, parse_param_overrides, progress_bar)
+
+
+@app.command("fit")
+def fit_cmd(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    law: str = typer.Option("chinchilla", "--law", "-l", help="Law name (see `scalinglaws laws`) or a formula such "
+                            "as 'E + A*N**-alpha + B*D**-beta'."),
+    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
+    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples of runs for intervals (e.g. 1000)."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the start design and the bootstrap."),
+    loss: str = typer.Option("huber", "--loss", help="huber | l2 | asymmetric (all on log residuals)."),
+    delta: float = typer.Option(1e-3, "--delta", help="Huber threshold on log residuals."),
+    asymmetry: float = typer.Option(4.0, "--asymmetry", help="With --loss asymmetric: weight of over-predictions."),
+    starts: int = typer.Option(None, "--starts", help="Candidate starts (default: 256 per nonlinear parameter)."),
+    param: list[str] = typer.Option([], "--param", help="Formula laws: NAME=LO:HI start range, NAME=LO:HI:log, or "
+                                    "NAME=bounds:LO:HI."),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
+    from ..fitting import fit
+    from ..laws import formula_law, looks_like_formula, LAWS
+
+    law_spec = law
+    overrides = parse_param_overrides(param)
+    if law not in LAWS and looks_like_formula(law):
+        law_spec = formula_law(law, params=overrides)
+    update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
+    with bar:
+        result = fit(data, law_spec, inputs=parse_pairs(input_, "--input"), target=target, loss=loss, delta=delta,
+                     asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed, starts=starts, where=where,
+                     rename=map_, progress=update)
+    if output is not None:
+        result.save(output)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_fit(result)
+    if output is not None:
+        console().print(f"saved to {output}")
+
+
+def show_fit(result) -> None:
+    from rich.table import Table
+
+    from ..render.text import interval, num
+
+    con = console()
+    con.print(f"[bold]{result.law}[/bold]  {result.formula}")
+    ci = result.ci
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    if ci:
+        table.add_column(f"{int(round(result.bootstrap.level * 100))}% CI", justify="right")
+    for name, value in result.params.items():
+        row = [name, num(value, 5)] + ([interval(ci[name])] if ci else [])
+        table.add_row(*row)
+    con.print(table)
+    status = "converged" if result.converged else "[red]did not converge[/red]"
+    con.print(f"objective {result.objective:.10g} ({result.loss['kind']}) · {result.n_points} points, "
+              f"{result.n_runs} runs · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
+              f"refined starts reached the best")
+    for note in result.data.get("notes", []):
+        con.print(f"[dim]note: {note}[/dim]")
+
+
+@app.command("predict")
+def predict_cmd(
+    fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
+    at: list[str] = typer.Option([], "--at", help="An input value: --at params=7e9 --at tokens=1.4e12 (comma lists "
+                                 "for several rows)."),
+    data: str = typer.Option(None, "--data", help="A table of targets (any runs-table source)."),
+    level: float = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's)."),
+    interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence (the law)."),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Predict the fitted metric at new inputs, with intervals when the fit has a bootstrap."""
+    from ..errors import ScalingLawsError
+    from ..fitting import Fit
+    from ..runs import read_runs
+
+    fit = Fit.load(fit_file)
+    if (data is None) == (not at):
+        raise ScalingLawsError("give the targets either with --at COLUMN=VALUE ... or with --data FILE, not both")
+    targets = parse_at(at) if at else read_runs(data, rename=map_)
+    result = fit.predict(targets, level=level, interval=interval_)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    table = Table(header_style="bold", box=None)
+    cols = list(fit.inputs.values())
+    for c in cols + ["prediction"]:
+        table.add_column(c, justify="right")
+    if result.lower is not None:
+        table.add_column(f"{int(round(result.level * 100))}% {result.interval} interval", justify="right")
+    table.add_column("extrapolation", justify="right")
+    for r in result.records():
+        row = [num(r[c]) for c in cols] + [num(r["prediction"], 5)]
+        if result.lower is not None:
+            row.append(f"[{num(r['lower'], 4)}, {num(r['upper'], 4)}]")
+        row.append(f"{r['extrapolation']:.3g}×" if r["extrapolation"] > 1 else "inside")
+        table.add_row(*row)
+    con.print(table)
+    if result.lower is None:
+        con.print("[dim]no interval: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
+
+
+@app.command("laws")
+def laws_cmd(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """List the built-in laws with their formulas, inputs, parameters and references."""
+    from ..laws import LAWS
+
+    records = [{"name": law.name, "formula": law.formula, "inputs": dict(law.inputs), "target": law.target,
+                "params": law.param_names, "linear": list(law.linear), "reference": law.reference,
+                "notes": law.notes} for law in LAWS.values()]
+    if as_json:
+        emit_json({"laws": records})
+        return
+    from rich.table import Table
+
+    table = Table(header_style="bold", show_lines=True)
+    for c in ("law", "formula", "inputs", "reference"):
+        table.add_column(c, overflow="fold")
+    for r in records:
+        table.add_row(r["name"], r["formula"], ", ".join(f"{k}={v}" for k, v in r["inputs"].items()), r["reference"])
+    console().print(table)
+    console().print("Any formula works too: scalinglaws fit DATA --law 'E + A*N**-alpha + B*D**-beta'")
+
+
+@app.command("demo")
+def demo_cmd(
+    bootstrap: int = typer.Option(1000, "--bootstrap", "-b", help="Resamples for the intervals (0 for none)."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the fit record as JSON."),
+):
+    """Fit Chinchilla's law to the bundled Epoch AI data and plan Chinchilla's own budget with it."""
+    from ..demo import CHINCHILLA_FLOPS, run_demo
+
+    update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
+    with bar:
+        result, plan = run_demo(bootstrap=bootstrap, seed=seed, progress=update)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    from ..render.text import num
+
+    con = console()
+    con.print("Fitting Chinchilla's law to Epoch AI's 240 runs (dataset:chinchilla_epoch, the 5 highest-loss points "
+              "dropped as Epoch does), Huber δ=1e-3 on log residuals:\n")
+    show_fit(result)
+    con.print(f"\nAt Chinchilla's budget of {num(CHINCHILLA_FLOPS)} FLOPs this law says: train "
+              f"N* = {num(plan.params)} parameters on D* = {num(plan.tokens)} tokens "
+              f"([bold]{plan.tokens_per_param:.1f} tokens per parameter[/bold]), for a loss of {plan.loss:.4f}.")
+    con.print("\nNext:\n"
+              "  scalinglaws datasets                           the bundled data\n"
+              "  scalinglaws laws                               the law library\n"
+              "  scalinglaws fit dataset:chinchilla_epoch --law chinchilla --bootstrap 1000 -o fit.json\n"
+              "  scalinglaws predict fit.json --at params=7e10 --at tokens=1.4e12\n"
+              "  scalinglaws fit YOUR_RUNS.csv --law chinchilla   (columns: params, tokens, loss)")

@@ -1,0 +1,65 @@
+"""Bootstrap by run: resample runs with replacement, refit, and keep every draw's parameters.
+
+Rows of one run (checkpoints of one training curve) are strongly correlated; resampling rows would treat them as
+independent and fake certainty. So a draw picks R runs out of R with replacement and gives each row the weight of
+how often its run was picked (Efron & Tibshirani 1993, ch. 6; Choshen 2024 on checkpoints). All draws are refitted
+together as rows of one batched BFGS, each starting from the point estimate with its inverse-Hessian estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .optimize import CONVERGED, minimize_batch
+from .problem import Problem
+from .record import Bootstrap
+
+MAX_ELEMENTS = 800_000  # draws × points × parameters per batch: small enough to stay in cache
+
+
+def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, rows): how often each row's run was drawn, for n resamples of the runs."""
+    _, run_index = np.unique(np.asarray(run_ids, dtype=str), return_inverse=True)
+    n_runs = int(run_index.max()) + 1
+    counts = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n).astype(float)  # (n, R)
+    return counts[:, run_index]
+
+
+def compact(weights: np.ndarray) -> np.ndarray:
+    """(B, n) weights -> (B, m) indices of each draw's rows with non-zero weight, padded with -1.
+
+    About a third of the runs are missing from any one draw (1/e of them); leaving their rows out of the arithmetic
+    saves that much work in every iteration.
+    """
+    nonzero = weights > 0
+    m = int(nonzero.sum(axis=1).max())
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :m]  # (B, m): rows that were drawn come first
+    return np.where(np.take_along_axis(nonzero, order, axis=1), order, -1)
+
+
+def run_bootstrap(problem: Problem, run_ids: np.ndarray, u_hat: np.ndarray, H_hat: np.ndarray, *, n: int,
+                  level: float, seed: int, progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[Bootstrap, int]:
+    # A stream of its own, so the draws do not depend on how many random numbers the start design used.
+    rng = np.random.default_rng([seed, 1])
+    counts = resample_weights(run_ids, n, rng)  # (n, rows)
+    P = len(u_hat)
+    batch = max(1, min(n, MAX_ELEMENTS // max(1, problem.n * P)))
+    draws = np.empty((n, P))
+    failed = 0
+    H0 = H_hat if np.all(np.isfinite(H_hat)) else None
+    for lo in range(0, n, batch):
+        c = counts[lo:lo + batch]
+        rows = compact(c)
+        sub = problem.per_row(rows)
+        sub.weights = sub.weights * np.take_along_axis(c, np.maximum(rows, 0), axis=1)  # base weight × times drawn
+        res = minimize_batch(sub.value, sub.value_grad, np.tile(u_hat, (len(c), 1)), H0=H0, maxiter=2000)
+        draws[lo:lo + len(c)] = problem.theta(res.u)
+        failed += int(np.sum(res.status != CONVERGED))
+        if progress is not None:
+            progress(min(lo + batch, n), n)
+    boot = Bootstrap(n=n, level=level, unit="run", draws=tuple(tuple(float(v) for v in row) for row in draws),
+                     failed=failed, seed=seed)
+    return boot, failed

@@ -1,0 +1,182 @@
+"""`fit(runs, law) -> Fit`: the global search.
+
+1. Candidates: a Latin hypercube over the nonlinear parameters with the linear ones solved exactly (starts.py).
+2. Pruning by successive halving: the best 32 candidates get a few BFGS steps, the best 8 of those many more, the
+   best 2 run to convergence, all as rows of one batched optimizer (optimize.py).
+3. Diagnostics: convergence, parameters at their bounds, how many starts reached the best objective; each problem
+   is recorded in the Fit and issued as a FitWarning with what to try.
+4. Optionally a bootstrap over runs (bootstrap.py).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import FitWarning, ScalingLawsError
+from ..laws import Law, get_law
+from ..runs import Runs, read_runs
+from .bootstrap import run_bootstrap
+from .objectives import Objective
+from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch
+from .problem import Problem
+from .record import Fit
+from .starts import candidates, n_candidates
+
+ROUNDS = ((32, 40), (8, 300), (2, 5000))  # (starts kept, BFGS iterations) per round of successive halving
+PRUNED = -1  # status of a start dropped by successive halving before it converged
+
+
+def bind_inputs(law: Law, inputs: Mapping[str, str] | None) -> dict[str, str]:
+    binding = dict(law.inputs)
+    for sym, col in (inputs or {}).items():
+        if sym not in binding:
+            raise ScalingLawsError(f"law '{law.name}' has no input '{sym}' (its inputs: {', '.join(binding)}). "
+                                   f"Write e.g. --input {next(iter(binding))}=COLUMN")
+        binding[sym] = col
+    return binding
+
+
+def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
+            weights=None) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
+    """Read and check the data for a law: (runs, x, y, weights, input binding, target)."""
+    binding = bind_inputs(law, inputs)
+    target = target or law.target
+    needed = list(dict.fromkeys(list(binding.values()) + [target]))
+    runs = read_runs(data, rename=rename, where=where, require=needed, purpose=f"law '{law.name}' needs it")
+    y = runs[target]
+    bad = np.flatnonzero(~(y > 0))
+    if bad.size:
+        raise ScalingLawsError(
+            f"column '{target}' must be positive to be fitted on log scale, but is {y[bad[0]]:g} at "
+            f"{runs.locate(bad[0])}. Drop such rows (e.g. --where '{target}>0') or fit another metric")
+    if isinstance(weights, str):
+        w = runs[weights]
+    elif weights is not None:
+        w = np.asarray(weights, dtype=float)
+    elif "weight" in runs:
+        w = runs["weight"]
+    else:
+        w = np.ones(len(runs))
+    if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ScalingLawsError("weights must be one finite, non-negative number per row")
+    x = {sym: runs[col] for sym, col in binding.items()}
+    if len(runs) < law.n_params:
+        raise ScalingLawsError(
+            f"{runs.source} has {len(runs)} usable rows but law '{law.name}' has {law.n_params} parameters: a fit "
+            f"needs at least as many points as parameters. Add runs or choose a smaller law (e.g. power)")
+    return runs, x, y, w, binding, target
+
+
+def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, target: str | None = None,
+        loss: str | Objective = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None,
+        bootstrap: int = 0, level: float = 0.95, seed: int = 0, starts: int | None = None,
+        where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None) -> Fit:
+    """Fit a law to a runs table.
+
+    data: a runs table or anything `read_runs` reads (path, dataset:NAME, DataFrame, ...).
+    law: a registered name, a formula string ("E + A*N**-alpha") or a Law.
+    inputs: law symbol -> column, to override the law's defaults (e.g. {"x": "params"} for `power`).
+    target: the column to fit (default: the law's, usually `loss`).
+    loss: "huber" (default, δ = delta, on log residuals), "l2", or "asymmetric" (over-predictions weigh
+        `asymmetry` times more).
+    bootstrap: number of resamples of runs for intervals (0: none). level: their coverage.
+    seed: seeds the start design and the bootstrap; same data and seed give the same Fit.
+    starts: number of candidate starts (default: 256 per nonlinear parameter, 256 to 4,096).
+    """
+    law = get_law(law)
+    objective = loss if isinstance(loss, Objective) else Objective(kind=loss, delta=delta, asymmetry=asymmetry)
+    if not 0 < level < 1:
+        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
+    if bootstrap < 0:
+        raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
+    runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
+                                             weights=weights)
+    problem = Problem(law, x, y, objective, w)
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+
+    k = starts or n_candidates(law.n_params - len(law.linear))
+    theta0, f0 = candidates(problem, k, rng)
+    finite = np.isfinite(f0)
+    if not finite.any():
+        raise ScalingLawsError(
+            f"law '{law.name}' gives no positive, finite prediction of {runs.source} at any of {k} starts. Check the "
+            "inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
+    order = np.argsort(np.where(finite, f0, np.inf))[: min(ROUNDS[0][0], int(finite.sum()))]
+    u = problem.transform.to_u(theta0[order])
+    H = None
+    alive = np.arange(len(order))  # rows of u still in the race
+    final_f = np.full(len(order), np.nan)
+    final_status = np.full(len(order), PRUNED)
+    for keep, iters in ROUNDS:
+        if len(alive) > keep:
+            ranked = alive[np.argsort(final_f[alive])][:keep] if np.isfinite(final_f[alive]).any() else alive[:keep]
+            alive = np.sort(ranked)
+        res = minimize_batch(problem.value, problem.value_grad, u[alive], H0=None if H is None else H[alive],
+                             maxiter=iters)
+        u[alive] = res.u
+        final_f[alive] = res.f
+        final_status[alive] = res.status
+        if H is None:
+            H = np.tile(np.eye(law.n_params), (len(order), 1, 1))
+        H[alive] = res.H
+        if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
+            break
+    pruned = np.setdiff1d(np.arange(len(order)), alive)
+    final_status[pruned[final_status[pruned] == MAX_ITER]] = PRUNED
+    b = int(np.nanargmin(final_f))
+    best = u[b]
+    theta = problem.theta(best[None])[0]
+    f_best = float(final_f[b])
+    converged = bool(final_status[b] == CONVERGED)
+
+    reached = int(np.sum(np.abs(final_f - f_best) <= 1e-6 * max(abs(f_best), 1e-12)))
+    if not converged:
+        notes.append(f"the best start did not converge ({STATUS.get(int(final_status[b]), 'unknown')}): try more "
+                     "starts (--starts), another loss, or fewer free parameters")
+    at_bounds = _at_bounds(law, theta)
+    for name in at_bounds:
+        notes.append(f"parameter {name} ended at its bound ({theta[law.param_names.index(name)]:.4g}): the data "
+                     "do not pin it down; fix it, fit a simpler law, or add runs that span more scale")
+    if len(runs) == law.n_params:
+        notes.append(f"{len(runs)} points for {law.n_params} parameters: the fit interpolates and says nothing about "
+                     "its own error")
+
+    boot = None
+    if bootstrap:
+        boot, failed = run_bootstrap(problem, runs.run_ids, best, H[b], n=bootstrap, level=level, seed=seed,
+                                     progress=progress)
+        if failed > 0.05 * bootstrap:
+            notes.append(f"{failed} of {bootstrap} bootstrap refits did not converge: intervals may be too wide")
+    for note in notes:
+        warnings.warn(note, FitWarning, stacklevel=2)
+
+    residuals = problem.residuals(theta[None])[0]
+    used = list(binding.values()) + [target, "run"]
+    return Fit(
+        law=law.name, formula=law.formula, inputs=binding, target=target,
+        params={name: float(v) for name, v in zip(law.param_names, theta)},
+        objective=f_best, loss=objective.to_dict(), n_points=len(runs), n_runs=runs.n_runs, converged=converged,
+        at_bounds=tuple(at_bounds), warnings=tuple(notes),
+        starts={"candidates": int(k), "refined": int(len(order)), "reached_best": reached,
+                "objectives": [float(v) for v in final_f],
+                "status": [STATUS.get(int(s), "pruned") for s in final_status]},
+        seed=int(seed),
+        data={"source": runs.source, "hash": runs.hash(used), "rows": len(runs), "runs": runs.n_runs,
+              "ranges": runs.ranges(list(binding.values()) + [target]), "notes": list(runs.notes),
+              "where": list(where)},
+        residuals=tuple(float(r) for r in residuals), bootstrap=boot, law_source=law.source,
+    )
+
+
+def _at_bounds(law: Law, theta: np.ndarray) -> list[str]:
+    out = []
+    for p, v in zip(law.params, theta):
+        scale = (p.start[1] - p.start[0]) if not (p.log_start or p.start_from) else max(abs(v), 1e-300)
+        tol = 1e-6 * max(scale, 1e-12)
+        if any(np.isfinite(bd) and abs(v - bd) <= tol for bd in p.bounds):
+            out.append(p.name)
+    return out

@@ -1,0 +1,76 @@
+"""Fit objectives on log residuals r = log(prediction) - log(observed).
+
+huber      Σ w·ρ_δ(r), ρ_δ quadratic within δ and linear beyond (Hoffmann 2022; Besiroglu 2024 use δ = 1e-3):
+           robust to the odd bad run, and the standard for loss fits.
+l2         Σ w·r²: ordinary least squares in log space.
+asymmetric Huber, with over-predictions (r > 0) weighted `asymmetry` times: small runs that were under-tuned sit
+           above the true frontier, so a fit should lean below them rather than through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+
+KINDS = ("huber", "l2", "asymmetric")
+
+
+@dataclass(frozen=True)
+class Objective:
+    kind: str = "huber"
+    delta: float = 1e-3
+    asymmetry: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ScalingLawsError(f"unknown loss '{self.kind}'. Choose one of: {', '.join(KINDS)}")
+        if not self.delta > 0:
+            raise ScalingLawsError(f"--delta must be positive (got {self.delta})")
+        if not self.asymmetry >= 1:
+            raise ScalingLawsError(f"--asymmetry must be at least 1 (got {self.asymmetry})")
+
+    def rho(self, r: np.ndarray) -> np.ndarray:
+        if self.kind == "l2":
+            return r * r
+        a = np.abs(r)
+        c = np.minimum(a, self.delta)  # c·(a - c/2) is r²/2 within δ and δ·(|r| - δ/2) beyond it
+        out = c * (a - 0.5 * c)
+        if self.kind == "asymmetric":
+            out = np.where(r > 0, self.asymmetry * out, out)
+        return out
+
+    def rho_psi(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ρ(r) and ρ'(r) together, sharing the work: for Huber ψ = clip(r, ±δ) and ρ = ψ·(r - ψ/2)."""
+        if self.kind == "l2":
+            return r * r, 2.0 * r
+        psi = np.clip(r, -self.delta, self.delta)
+        rho = psi * (r - 0.5 * psi)
+        if self.kind == "asymmetric":
+            over = r > 0
+            rho = np.where(over, self.asymmetry * rho, rho)
+            psi = np.where(over, self.asymmetry * psi, psi)
+        return rho, psi
+
+    def psi(self, r: np.ndarray) -> np.ndarray:
+        """dρ/dr."""
+        if self.kind == "l2":
+            return 2.0 * r
+        out = np.clip(r, -self.delta, self.delta)
+        if self.kind == "asymmetric":
+            out = np.where(r > 0, self.asymmetry * out, out)
+        return out
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.kind == "l2":
+            d.pop("delta")
+        if self.kind != "asymmetric":
+            d.pop("asymmetry")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Objective:
+        return cls(**d)

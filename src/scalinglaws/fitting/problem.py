@@ -1,0 +1,81 @@
+"""One fitting problem: a law, its data, an objective and a change of variables, evaluated for K points at once.
+
+`value(u, rows)` and `value_grad(u, rows)` take unconstrained parameters u of shape (K, P) and return the objective
+(K,) and its gradient (K, P). A problem's data are either shared by all K rows (x, y, weights of shape (n,): the
+multi-start search) or one set per row (shape (B, m): bootstrap draws, each with only the runs it drew). `rows`
+says which of the B data rows the K parameter rows belong to; it is ignored for shared data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..laws.spec import Law, predict_with_jacobian
+from .objectives import Objective
+from .transforms import Transform
+
+
+class Problem:
+    def __init__(self, law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, objective: Objective,
+                 weights: np.ndarray | None = None):
+        self.law = law
+        self.x = {k: np.asarray(v, dtype=float) for k, v in x.items()}
+        self.y = np.asarray(y, dtype=float)
+        self.logy = np.log(self.y)
+        self.objective = objective
+        self.weights = np.ones_like(self.y) if weights is None else np.asarray(weights, dtype=float)
+        self.transform = Transform(law.params)
+        self.batched = self.y.ndim == 2
+        self.n = self.y.shape[-1]
+
+    def per_row(self, rows: np.ndarray) -> Problem:
+        """A batched problem: data row b holds the rows `rows[b]` of this one (index -1: padding, weight 0)."""
+        take = np.where(rows < 0, 0, rows)
+        weights = np.where(rows < 0, 0.0, self.weights[take])
+        return Problem(self.law, {k: v[take] for k, v in self.x.items()}, self.y[take], self.objective, weights)
+
+    def _data(self, rows):
+        if not self.batched or rows is None:
+            return self.x, self.logy, self.weights
+        return {k: v[rows] for k, v in self.x.items()}, self.logy[rows], self.weights[rows]
+
+    def theta(self, u: np.ndarray) -> np.ndarray:
+        return self.transform.to_theta(u)
+
+    def predict(self, theta: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(self.law(self.x, theta), dtype=float)
+
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        """Log residuals (K, n); NaN where the prediction is not positive."""
+        pred = self.predict(theta)
+        with np.errstate(all="ignore"):
+            return np.where(pred > 0, np.log(np.where(pred > 0, pred, 1.0)), np.nan) - self.logy
+
+    def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
+        x, logy, w = self._data(rows)
+        with np.errstate(all="ignore"):
+            r = np.log(np.asarray(self.law(x, theta), dtype=float)) - logy  # NaN where a prediction is <= 0
+            f = (w * self.objective.rho(r)).sum(axis=-1)
+        return np.where(np.isfinite(f), f, np.inf)
+
+    def value(self, u: np.ndarray, rows=None) -> np.ndarray:
+        return self.value_theta(self.theta(u), rows)
+
+    def value_grad(self, u: np.ndarray, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        x, logy, w = self._data(rows)
+        theta = self.theta(u)
+        with np.errstate(all="ignore"):
+            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n); P arrays of (K, n)
+            r = np.log(pred) - logy
+            rho, psi = self.objective.rho_psi(r)
+            f = (w * rho).sum(axis=-1)
+            coef = w * psi / pred  # dρ/dpred, (K, n)
+            g = np.stack([np.einsum("kn,kn->k", coef, jac[j] if not isinstance(jac, np.ndarray) else jac[:, j])
+                          for j in range(u.shape[1])], axis=1) * self.transform.jacobian(u)
+        bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
+        f = np.where(bad, np.inf, f)
+        g[bad] = 0.0
+        return f, g

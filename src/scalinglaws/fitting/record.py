@@ -1,0 +1,182 @@
+"""`Fit`: the immutable record of one fit, and its JSON form.
+
+A Fit knows its law, the data it saw (source, hash, ranges), the fitted parameters, the objective, every start's
+outcome, convergence and bounds, the seed and the package version, and (when asked for) its bootstrap draws. It
+saves to and loads from JSON; the file carries a checksum, so a hand-edited or truncated file is refused rather
+than silently trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import ScalingLawsError
+
+FORMAT = "scalinglaws.fit/1"
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Refits on resampled runs. draws[b] holds the parameters of draw b, in the law's parameter order."""
+
+    n: int
+    level: float
+    unit: str  # what was resampled: "run"
+    draws: tuple[tuple[float, ...], ...]
+    failed: int  # draws whose refit did not converge (kept: dropping them would bias the intervals)
+    seed: int
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.draws, dtype=float)
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "level": self.level, "unit": self.unit, "failed": self.failed, "seed": self.seed,
+                "draws": [list(d) for d in self.draws]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Bootstrap:
+        return cls(n=int(d["n"]), level=float(d["level"]), unit=str(d["unit"]), failed=int(d["failed"]),
+                   seed=int(d["seed"]), draws=tuple(tuple(float(v) for v in row) for row in d["draws"]))
+
+
+@dataclass(frozen=True)
+class Fit:
+    law: str
+    formula: str
+    inputs: Mapping[str, str]  # law symbol -> runs-table column
+    target: str
+    params: Mapping[str, float]
+    objective: float
+    loss: Mapping  # the objective's definition, e.g. {"kind": "huber", "delta": 0.001}
+    n_points: int
+    n_runs: int
+    converged: bool
+    at_bounds: tuple[str, ...]
+    warnings: tuple[str, ...]
+    starts: Mapping  # candidates, refined, per-start objectives and status, how many reached the best
+    seed: int
+    data: Mapping  # source, hash, rows, ranges of the inputs and target, notes, filters
+    residuals: tuple[float, ...]  # log residuals at the optimum, in data order
+    bootstrap: Bootstrap | None = None
+    law_source: Mapping | None = None  # how to rebuild a formula law
+    version: str = __version__
+    extra: Mapping = field(default_factory=dict)  # anything a later step attaches (e.g. law selection)
+
+    # -- derived ------------------------------------------------------------------------------------------------
+    @property
+    def ci(self) -> dict[str, list[float]] | None:
+        return self.intervals()
+
+    def intervals(self, level: float | None = None) -> dict[str, list[float]] | None:
+        """Percentile intervals of every parameter from the bootstrap draws (None without a bootstrap)."""
+        if self.bootstrap is None:
+            return None
+        level = self.bootstrap.level if level is None else level
+        draws = self.bootstrap.array()
+        q = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        return {name: [float(q[0, j]), float(q[1, j])] for j, name in enumerate(self.params)}
+
+    def get_law(self):
+        from .io import law_of
+
+        return law_of(self)
+
+    def predict(self, at=None, /, *, level: float | None = None, interval: str = "prediction", **inputs):
+        """Predictions with intervals at a runs table, a mapping of columns, or keyword columns.
+
+        `fit.predict(params=7e10, tokens=1.4e12)`; `fit.predict(runs)`. See `scalinglaws.fitting.predict`.
+        """
+        from .predict import predict
+
+        return predict(self, inputs if at is None else at, level=level, interval=interval)
+
+    # -- serialisation ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = {
+            "format": FORMAT, "version": self.version, "law": self.law, "formula": self.formula,
+            "inputs": dict(self.inputs), "target": self.target, "params": dict(self.params),
+            "objective": self.objective, "loss": dict(self.loss), "n_points": self.n_points, "n_runs": self.n_runs,
+            "converged": self.converged, "at_bounds": list(self.at_bounds), "warnings": list(self.warnings),
+            "starts": _plain(self.starts), "seed": self.seed, "data": _plain(self.data),
+        }
+        if self.bootstrap is not None:
+            d["ci"] = self.ci
+            d["bootstrap"] = self.bootstrap.to_dict()
+        if self.law_source is not None:
+            d["law_source"] = _plain(self.law_source)
+        if self.extra:
+            d["extra"] = _plain(self.extra)
+        d["residuals"] = list(self.residuals)
+        d["checksum"] = checksum(d)
+        return d
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, default=_json_default)
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a crash leaves the old file (or none), never half a fit."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(self.to_json() + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_dict(cls, d: Mapping, source: str = "the fit record") -> Fit:
+        from .io import validate_record
+
+        validate_record(d, source)
+        boot = Bootstrap.from_dict(d["bootstrap"]) if d.get("bootstrap") else None
+        return cls(law=d["law"], formula=d["formula"], inputs=dict(d["inputs"]), target=d["target"],
+                   params={k: float(v) for k, v in d["params"].items()}, objective=float(d["objective"]),
+                   loss=dict(d["loss"]), n_points=int(d["n_points"]), n_runs=int(d["n_runs"]),
+                   converged=bool(d["converged"]), at_bounds=tuple(d["at_bounds"]), warnings=tuple(d["warnings"]),
+                   starts=dict(d["starts"]), seed=int(d["seed"]), data=dict(d["data"]),
+                   residuals=tuple(float(r) for r in d["residuals"]), bootstrap=boot,
+                   law_source=d.get("law_source"), version=d["version"], extra=dict(d.get("extra", {})))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Fit:
+        from .io import read_record
+
+        return cls.from_dict(read_record(path), Path(path).name)
+
+    def summary(self) -> str:
+        from ..render.text import fit_summary
+
+        return fit_summary(self)
+
+    def _repr_html_(self) -> str:
+        from ..render.html_tables import fit_html
+
+        return fit_html(self)
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def _plain(obj):
+    """Mappings, tuples and numpy values -> JSON-ready builtins (so the checksum sees what the file holds)."""
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def checksum(d: Mapping) -> str:
+    body = {k: v for k, v in d.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,41 @@
+"""The law library: a plain dict from name to `Law` (see docs/laws.md).
+
+Adding a law is writing one function and one spec and listing it here.
+"""
+
+from __future__ import annotations
+
+from ..errors import ScalingLawsError
+from .broken import BNSL, BNSL2, make_bnsl
+from .formula import formula_law, looks_like_formula
+from .parametric import CHINCHILLA, DATA_CONSTRAINED, FARSEER, KAPLAN, OVERTRAIN, POWER, SKALING
+from .spec import Law, Param
+
+LAWS: dict[str, Law] = {law.name: law for law in (
+    POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
+)}
+
+
+def register_law(law: Law, *, replace: bool = False) -> Law:
+    """Make a user law available by name (to `fit`, the CLI in this process, and fit files that name it)."""
+    if law.name in LAWS and not replace and LAWS[law.name] is not law:
+        raise ScalingLawsError(f"a law named '{law.name}' exists already. Choose another name or pass replace=True")
+    LAWS[law.name] = law
+    return law
+
+
+def get_law(spec) -> Law:
+    """A Law from a Law, a registered name, or a formula string."""
+    if isinstance(spec, Law):
+        return spec
+    if not isinstance(spec, str):
+        raise ScalingLawsError(f"a law is a name, a formula string or a Law, not {type(spec).__name__}")
+    if spec in LAWS:
+        return LAWS[spec]
+    if looks_like_formula(spec):
+        return formula_law(spec)
+    raise ScalingLawsError(f"unknown law '{spec}'. Choose one of: {', '.join(LAWS)} (`scalinglaws laws` lists "
+                           "them), or give a formula such as 'E + A*N**-alpha'")
+
+
+__all__ = ["LAWS", "Law", "Param", "formula_law", "get_law", "make_bnsl", "register_law"]

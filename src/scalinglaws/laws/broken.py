@@ -1,0 +1,54 @@
+"""Smoothly broken power laws (Caballero et al. 2022) for trends that bend, plateau or emerge.
+
+y = a + b·x^(-c0) · Π_i (1 + (x/d_i)^(1/f_i))^(-c_i·f_i)
+
+Each break i changes the slope on log axes by -c_i around x = d_i, with sharpness f_i (small f: sharp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .spec import INF, Law, Param
+
+
+def _softplus(z):
+    """log(1 + e^z) without overflow, for real or complex z (complex-step derivatives pass through)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.real(z) > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+
+
+def make_bnsl(n_breaks: int) -> Law:
+    """The law with n_breaks breaks; `bnsl` in the registry has one, `bnsl2` two."""
+
+    def bnsl(x, p):
+        logx = np.log(x["x"])
+        log_term = -p["c0"] * logx
+        for i in range(1, n_breaks + 1):
+            f = p[f"f{i}"]
+            # (1 + (x/d)^(1/f))^(-c f) computed in log space: -c f softplus((log x - log d)/f)
+            log_term = log_term - p[f"c{i}"] * f * _softplus((logx - np.log(p[f"d{i}"])) / f)
+        return p["a"] + p["b"] * np.exp(log_term)
+
+    params = [Param("a", (0.0, INF), (0.0, 3.0), doc="limit as x grows (irreducible)"),
+              Param("b", (0.0, INF), (1.0, 1e4), log_start=True, doc="scale"),
+              Param("c0", start=(0.0, 1.0), doc="slope before the first break")]
+    for i in range(1, n_breaks + 1):
+        params += [Param(f"c{i}", start=(-1.0, 1.0), doc=f"change of slope at break {i}"),
+                   Param(f"d{i}", (0.0, INF), (1.0, 1e30), start_from="x", doc=f"location of break {i}"),
+                   Param(f"f{i}", (0.0, INF), (0.05, 2.0), log_start=True, doc=f"sharpness of break {i}")]
+    terms = "·".join(f"(1 + (x/d{i})^(1/f{i}))^(-c{i}·f{i})" for i in range(1, n_breaks + 1))
+    return Law(
+        name="bnsl" if n_breaks == 1 else f"bnsl{n_breaks}",
+        formula=f"y = a + b·x^(-c0)·{terms}",
+        inputs={"x": "flops"},
+        params=tuple(params),
+        fn=bnsl, linear=("a", "b"),
+        reference="Caballero et al. 2022, 'Broken Neural Scaling Laws', arXiv:2210.14891, eq. 1",
+        notes=f"{n_breaks} break{'s' if n_breaks > 1 else ''}; one input (flops by default). Fits non-monotone "
+              "and emergent trends that a single power law cannot.",
+    )
+
+
+BNSL = make_bnsl(1)
+BNSL2 = make_bnsl(2)

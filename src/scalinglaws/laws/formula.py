@@ -1,0 +1,171 @@
+"""User laws from formula strings, parsed safely: `"E + A*N**-alpha + B*D**-beta"`.
+
+The string is parsed by Python's `ast` into a tree and checked against a small grammar: numbers, names, the
+operators + - * / ** (or ^), unary minus, and the functions in `FUNCTIONS`. Nothing is ever passed to `eval`: the
+checked tree is compiled into nested closures over numpy operations.
+
+Names that are input symbols (N, D, C, U, S, or runs-table columns such as `params`, `lr`) are inputs; every other
+name is a parameter. Parameters the formula is affine in are found numerically and solved by variable projection.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+from ..runs.schema import COLUMNS, SYMBOLS
+from .linearity import affine_params
+from .spec import INF, Law, Param
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+FUNCTIONS = {"exp": np.exp, "log": np.log, "log10": np.log10, "log2": np.log2, "sqrt": np.sqrt,
+             "tanh": np.tanh, "sigmoid": _sigmoid}
+_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
+_NAMES = {**SYMBOLS, **{c: c for c, col in COLUMNS.items() if col.kind == "number"}}
+
+
+def _normalise(expr: str) -> str:
+    text = expr.strip().replace("^", "**").replace("·", "*").replace("−", "-").replace("×", "*")
+    head, sep, tail = text.partition("=")
+    if sep and head.strip().isidentifier() and not tail.startswith("="):
+        text = tail  # "L = E + ..." -> "E + ..."
+    return text.strip()
+
+
+class _Compiler:
+    """Walks the parsed tree once: rejects what the grammar does not allow, builds closures for the rest."""
+
+    def __init__(self, expr: str, input_names: set[str]):
+        self.expr = expr
+        self.input_names = input_names
+        self.inputs: list[str] = []
+        self.params: list[str] = []
+        self.in_exponent: dict[str, bool] = {}  # param -> appears negated in an exponent (N**-alpha)
+
+    def fail(self, what: str) -> ScalingLawsError:
+        return ScalingLawsError(
+            f"formula '{self.expr}': {what}. Formulas may use numbers, names, + - * / ** (or ^), and "
+            f"{', '.join(FUNCTIONS)}")
+
+    def compile(self, node, exponent_sign: int = 0):
+        if isinstance(node, ast.Expression):
+            return self.compile(node.body)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise self.fail(f"{node.value!r} is not a number")
+            value = float(node.value)
+            return lambda x, p: value
+        if isinstance(node, ast.Name):
+            name = node.id
+            if name in self.input_names:
+                if name not in self.inputs:
+                    self.inputs.append(name)
+                return lambda x, p: x[name]
+            if name in FUNCTIONS:
+                raise self.fail(f"'{name}' is a function; call it, e.g. {name}(N)")
+            if name not in self.params:
+                self.params.append(name)
+            if exponent_sign:
+                self.in_exponent[name] = self.in_exponent.get(name, False) or exponent_sign < 0
+            return lambda x, p: p[name]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = self.compile(node.operand, -exponent_sign if isinstance(node.op, ast.USub) else exponent_sign)
+            if isinstance(node.op, ast.USub):
+                return lambda x, p: -inner(x, p)
+            return inner
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            op = _BINOPS[type(node.op)]
+            left = self.compile(node.left, exponent_sign)
+            right = self.compile(node.right, 1 if isinstance(node.op, ast.Pow) else exponent_sign)
+            return lambda x, p: op(left(x, p), right(x, p))
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise self.fail("only plain function calls such as exp(x) are allowed")
+            fname = node.func.id
+            if fname not in FUNCTIONS:
+                raise self.fail(f"unknown function '{fname}'")
+            if node.keywords or len(node.args) != 1:
+                raise self.fail(f"{fname}() takes exactly one argument")
+            func, arg = FUNCTIONS[fname], self.compile(node.args[0], exponent_sign)
+            return lambda x, p: func(arg(x, p))
+        construct = type(node).__name__
+        if isinstance(node, ast.BinOp):
+            construct = f"operator {type(node.op).__name__}"
+        raise self.fail(f"{construct} is not allowed")
+
+
+def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str] | None = None,
+                params: Mapping[str, Mapping] | None = None, target: str = "loss") -> Law:
+    """A law from a formula string.
+
+    inputs: extra input symbol -> column (defaults: N=params, D=tokens, C=flops, U=unique_tokens, S=step, and
+        every numeric runs-table column by its own name).
+    params: per-parameter overrides, {"alpha": {"bounds": (0, 2), "start": (0.1, 1), "log_start": False}}.
+    """
+    text = _normalise(expr)
+    if not text:
+        raise ScalingLawsError("the formula is empty. Write e.g. 'E + A*N**-alpha'")
+    names = {**_NAMES, **dict(inputs or {})}
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ScalingLawsError(f"formula '{expr}' does not parse: {exc.msg} at column {exc.offset}. Check the "
+                               "brackets and operators") from None
+    compiler = _Compiler(expr, set(names))
+    fn_tree = compiler.compile(tree)
+    if not compiler.inputs:
+        raise ScalingLawsError(f"formula '{expr}' uses no input. Use N (params), D (tokens), C (flops), U, S or a "
+                               "column name")
+    if not compiler.params:
+        raise ScalingLawsError(f"formula '{expr}' has no parameter to fit")
+    overrides = dict(params or {})
+    unknown = set(overrides) - set(compiler.params)
+    if unknown:
+        raise ScalingLawsError(f"--param names {sorted(unknown)} do not appear in formula '{expr}' (its parameters: "
+                               f"{', '.join(compiler.params)})")
+
+    def fn(x, p):
+        return fn_tree(x, p)
+
+    specs = []
+    for pname in compiler.params:
+        o = overrides.get(pname, {})
+        if pname in compiler.in_exponent:
+            default_start = (0.05, 1.5) if compiler.in_exponent[pname] else (-1.5, 1.5)
+        else:
+            default_start = (-1.0, 1.0)
+        bounds = tuple(-INF if b is None else float(b) for b in o.get("bounds", (-INF, INF)))
+        start = tuple(float(s) for s in o.get("start", _start_within(bounds, default_start)))
+        specs.append(Param(pname, bounds, start, log_start=bool(o.get("log_start", False))))
+    law_inputs = {s: names[s] for s in compiler.inputs}
+    draft = Law(name=name or "formula", formula=f"y = {text}", inputs=law_inputs, params=tuple(specs), fn=fn,
+                target=target)
+    source = {"kind": "formula", "expr": expr, "inputs": dict(inputs or {}), "target": target,
+              "params": {k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()}
+                         for k, v in overrides.items()}}
+    return Law(name=draft.name, formula=draft.formula, inputs=law_inputs, params=draft.params, fn=fn,
+               linear=affine_params(draft), target=target, source=source,
+               reference="user formula", notes="parameters it is affine in are solved by variable projection")
+
+
+def _start_within(bounds: tuple[float, float], default: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = bounds
+    if lo == -INF and hi == INF:
+        return default
+    a = max(default[0], lo) if lo > -INF else default[0]
+    b = min(default[1], hi) if hi < INF else default[1]
+    if not a < b:  # the default range lies outside the bounds: start inside them instead
+        a = lo if lo > -INF else hi - 1.0
+        b = hi if hi < INF else lo + 1.0
+    return (a, b)
+
+
+def looks_like_formula(text: str) -> bool:
+    return any(ch in text for ch in "+-*/^()·")

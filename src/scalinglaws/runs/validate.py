@@ -1,0 +1,162 @@
+"""Validation at the boundary: raw columns in, a checked `Runs` out, or one clear error.
+
+Everything a file can get wrong is caught here once, with the place (file, line, column) and the fix in the message,
+so the fitting code downstream can trust its arrays.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from ..errors import DataWarning, ScalingLawsError
+from .schema import COLUMNS
+from .table import Runs
+
+_MISSING_TEXT = {"", "nan", "NaN", "NA", "null", "None"}
+
+
+def _to_float(name: str, values: np.ndarray, where) -> np.ndarray:
+    """Numbers as float64; None and empty text become NaN; anything else non-numeric is an error."""
+    if values.dtype.kind in "fiu":
+        return values.astype(float)
+    if values.dtype.kind == "b":
+        return values.astype(float)
+    out = np.empty(len(values), dtype=float)
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, str) and v.strip() in _MISSING_TEXT):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise ScalingLawsError(
+                f"column '{name}' has a non-numeric value {str(v)!r} at {where(i)}. Write a plain number "
+                f"(e.g. 7e9, not 7B), or leave the cell empty if it is unknown") from None
+    return out
+
+
+def _to_text(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            out[i] = ""
+        elif isinstance(v, float) and v.is_integer():
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return out
+
+
+def coerce(columns: Mapping[str, np.ndarray], source: str, lines: np.ndarray, line_word: str) -> dict:
+    """Give every column its type: schema columns by the schema, others as they came (numbers as float64)."""
+    def where(i: int) -> str:
+        return f"{line_word} {lines[i]} of {source}"
+
+    out: dict[str, np.ndarray] = {}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        col = COLUMNS.get(name)
+        if col is not None and col.kind == "number":
+            out[name] = _to_float(name, values, where)
+        elif col is not None:
+            out[name] = _to_text(values)
+        elif values.dtype.kind in "iuf":
+            out[name] = values.astype(float)
+        elif values.dtype.kind == "b":
+            out[name] = values
+        else:
+            out[name] = _to_text(values)
+    return out
+
+
+def check_values(runs: Runs) -> None:
+    """Infinite, zero or negative values where the schema forbids them; values written in millions or billions."""
+    for name, col in COLUMNS.items():
+        if col.kind != "number" or name not in runs:
+            continue
+        data = runs[name]
+        bad = np.flatnonzero(np.isinf(data))
+        if bad.size:
+            raise ScalingLawsError(
+                f"column '{name}' is infinite at {runs.locate(bad[0])}. Give a finite value or drop the row")
+        if col.rule == "positive":
+            bad = np.flatnonzero(data <= 0)
+            if bad.size:
+                raise ScalingLawsError(
+                    f"column '{name}' must be positive but is {data[bad[0]]:g} at {runs.locate(bad[0])}. "
+                    f"Fix or drop the row ({bad.size} such row{'s' if bad.size > 1 else ''})")
+        elif col.rule == "nonnegative":
+            bad = np.flatnonzero(data < 0)
+            if bad.size:
+                raise ScalingLawsError(
+                    f"column '{name}' must not be negative but is {data[bad[0]]:g} at {runs.locate(bad[0])}. "
+                    "Fix or drop the row")
+        finite = data[np.isfinite(data)]
+        if col.smallest_plausible_max and finite.size and finite.max() < col.smallest_plausible_max:
+            raise ScalingLawsError(
+                f"column '{name}' in {runs.source} looks scaled (largest value {finite.max():g}): values must be "
+                f"plain counts, e.g. 7e9 for 7B. Multiply the column by 1e6 or 1e9 as appropriate")
+
+
+def drop_duplicates(runs: Runs) -> Runs:
+    """Identical rows are kept once, with a warning that names them."""
+    seen: dict[tuple, int] = {}
+    keep = np.ones(len(runs), dtype=bool)
+    cols = [runs[n] for n in runs.names]
+    first_dup = None
+    for i, row in enumerate(zip(*(c.tolist() for c in cols))):
+        key = tuple(None if isinstance(v, float) and v != v else v for v in row)
+        if key in seen:
+            keep[i] = False
+            if first_dup is None:
+                first_dup = (seen[key], i)
+        else:
+            seen[key] = i
+    if keep.all():
+        return runs
+    n = int((~keep).sum())
+    a, b = first_dup
+    warnings.warn(
+        f"{runs.source}: {n} duplicate row{'s' if n > 1 else ''} ({runs.line_word} {runs.lines[b]} repeats "
+        f"{runs.line_word} {runs.lines[a]}); kept the first of each", DataWarning, stacklevel=4)
+    return runs.take(keep)
+
+
+def derive_flops(runs: Runs) -> Runs:
+    """C = 6·N·D when the table has params and tokens but no flops (Kaplan 2020, eq. 2.1), and say so."""
+    if "flops" in runs or "params" not in runs or "tokens" not in runs:
+        return runs
+    out = runs.with_columns(flops=6.0 * runs["params"] * runs["tokens"])
+    return Runs(out.columns, source=out.source, lines=out.lines, line_word=out.line_word,
+                notes=out.notes + ("flops computed as 6·N·D (the table has no flops column)",))
+
+
+def require(runs: Runs, names: Iterable[str], purpose: str = "") -> None:
+    """Every named column present and free of missing values."""
+    why = f" ({purpose})" if purpose else ""
+    for name in names:
+        if name not in runs:
+            raise ScalingLawsError(runs.missing_message(name) .rstrip(".") + why + ".")
+        data = runs[name]
+        if data.dtype.kind == "f":
+            bad = np.flatnonzero(np.isnan(data))
+            if bad.size:
+                raise ScalingLawsError(
+                    f"column '{name}' is empty or NaN at {runs.locate(bad[0])}{why}. Fill it in, or drop the "
+                    f"row{'s' if bad.size > 1 else ''} ({bad.size} in all, e.g. with --where '{name}>0')")
+
+
+def validate(columns: Mapping[str, np.ndarray], source: str, lines: np.ndarray, line_word: str,
+             *, dedupe: bool = True) -> Runs:
+    if not columns or len(next(iter(columns.values()))) == 0:
+        raise ScalingLawsError(f"{source} has no rows. It needs a header and at least one row of measurements")
+    if lines is None:
+        lines = np.arange(1, len(next(iter(columns.values()))) + 1)
+    runs = Runs(coerce(columns, source, lines, line_word), source=source, lines=lines, line_word=line_word)
+    check_values(runs)
+    if dedupe:
+        runs = drop_duplicates(runs)
+    return derive_flops(runs)
