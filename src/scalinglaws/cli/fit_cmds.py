@@ -99,7 +99,7 @@ def predict_cmd(
     fit = Fit.load(fit_file)
     if (data is None) == (not at):
         raise ScalingLawsError("give the targets either with --at COLUMN=VALUE ... or with --data FILE, not both")
-    targets = parse_at(at) if at else read_runs(data, rename=map_)
+    targets = parse_at(at) if at else read_runs(data, rename=map_, dedupe=False)
     result = fit.predict(targets, level=level, interval=interval_)
     if as_json:
         emit_json(result.to_dict())

@@ -39,6 +39,13 @@ def bind_inputs(law: Law, inputs: Mapping[str, str] | None) -> dict[str, str]:
     return binding
 
 
+def law_inputs(law: Law, runs: Runs, binding: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """The arrays a law function reads: its bound columns, or what its `features` derives from the table."""
+    if law.features is not None:
+        return dict(law.features(runs, binding))
+    return {sym: runs[col] for sym, col in binding.items()}
+
+
 def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
             weights=None) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
     """Read and check the data for a law: (runs, x, y, weights, input binding, target)."""
@@ -62,7 +69,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
         w = np.ones(len(runs))
     if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ScalingLawsError("weights must be one finite, non-negative number per row")
-    x = {sym: runs[col] for sym, col in binding.items()}
+    x = law_inputs(law, runs, binding)
     if len(runs) < law.n_params:
         raise ScalingLawsError(
             f"{runs.source} has {len(runs)} usable rows but law '{law.name}' has {law.n_params} parameters: a fit "

@@ -64,51 +64,49 @@ def _num(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _columns(fit, at) -> dict[str, np.ndarray]:
-    needed = list(dict.fromkeys(fit.inputs.values()))
-    if isinstance(at, Runs):
-        cols = {c: at[c] for c in needed if c in at}
-        extra = {c: at[c] for c in at.names if c not in cols}
-    elif isinstance(at, Mapping):
-        cols = {}
-        for c in needed:
-            if c in at:
-                cols[c] = np.atleast_1d(np.asarray(at[c], dtype=float))
-        extra = {k: np.atleast_1d(np.asarray(v)) for k, v in at.items() if k not in cols}
-    else:
-        from ..runs import read_runs
+def _targets(fit, at) -> Runs:
+    """The rows to predict, as a validated runs table (a mapping of columns or any runs source)."""
+    from ..runs import read_runs
 
-        return _columns(fit, read_runs(at))
-    missing = [c for c in needed if c not in cols]
+    if isinstance(at, Mapping) and not isinstance(at, Runs):
+        cols = {k: np.atleast_1d(np.asarray(v)) for k, v in at.items()}
+        sizes = {len(v) for v in cols.values()}
+        if len(sizes) > 1:
+            n = max(sizes)
+            if any(len(v) not in (1, n) for v in cols.values()):
+                raise ScalingLawsError(f"inputs have different lengths: { {k: len(v) for k, v in cols.items()} }")
+            cols = {k: np.broadcast_to(v, (n,)).copy() for k, v in cols.items()}
+        at = cols
+    needed = list(dict.fromkeys(fit.inputs.values()))
+    runs = at if isinstance(at, Runs) else read_runs(at, dedupe=False)
+    missing = [c for c in needed if c not in runs]
     if missing:
         raise ScalingLawsError(
             f"the fit's law needs {', '.join(needed)}; missing: {', '.join(missing)}. Give them, e.g. "
             + " ".join(f"--at {c}=..." for c in missing))
-    sizes = {len(v) for v in cols.values()}
-    if len(sizes) > 1:
-        raise ScalingLawsError(f"inputs have different lengths: { {k: len(v) for k, v in cols.items()} }")
-    n = sizes.pop()
-    for c, v in cols.items():
-        if not np.all(np.isfinite(v)):
-            raise ScalingLawsError(f"input '{c}' has a missing or infinite value; every prediction needs all inputs")
-    cols.update({k: v for k, v in extra.items() if len(v) == n})
-    return cols
+    from ..runs.validate import require
+
+    require(runs, needed, "a prediction needs every input")
+    return runs
 
 
 def predict(fit, at, *, level: float | None = None, interval: str = "prediction") -> Predictions:
     if interval not in ("prediction", "confidence"):
         raise ScalingLawsError(f"--interval must be 'prediction' or 'confidence' (got '{interval}')")
+    from .engine import law_inputs
+
     law = fit.get_law()
-    cols = _columns(fit, at)
-    x = {sym: np.asarray(cols[col], dtype=float) for sym, col in fit.inputs.items()}
+    runs = _targets(fit, at)
+    x = law_inputs(law, runs, fit.inputs)
+    cols = {c: runs[c] for c in runs.names}
     theta = np.array([fit.params[n] for n in law.param_names])
     with np.errstate(all="ignore"):
         point = np.asarray(law(x, theta), dtype=float)
     factor = np.ones_like(point)
-    for sym, col in fit.inputs.items():
+    for col in set(fit.inputs.values()):
         lo, hi = fit.data.get("ranges", {}).get(col, (None, None))
-        v = x[sym]
-        if lo is None or not (lo > 0 and hi > 0):
+        v = np.asarray(runs[col], dtype=float) if runs[col].dtype.kind in "fiu" else None
+        if v is None or lo is None or not (lo > 0 and hi > 0):
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(v > 0, np.maximum(v / hi, lo / np.where(v > 0, v, 1.0)), 1.0)

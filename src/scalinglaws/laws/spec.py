@@ -55,6 +55,10 @@ class Law:
     target: str = "loss"
     complex_step: bool = True  # fn is analytic in its parameters (no abs, min, max, where on them)
     source: Mapping | None = field(default=None, compare=False)  # how to rebuild it (formula laws), for fit files
+    # Inputs derived from the whole runs table rather than read column by column (e.g. a training curve's
+    # cumulative learning rate, which needs every step of the run): features(runs, binding) -> {symbol: array}.
+    # `inputs` then lists the columns it reads. Predictions go through the same function.
+    features: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]

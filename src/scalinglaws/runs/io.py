@@ -47,7 +47,7 @@ def parse_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]
 
 
 def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None, where: Iterable[str] = (),
-              require: Iterable[str] = (), purpose: str = "") -> Runs:
+              require: Iterable[str] = (), purpose: str = "", dedupe: bool = True) -> Runs:
     """Read and validate a runs table.
 
     source: a path (.csv .tsv .parquet .jsonl .json, optionally .gz), `dataset:NAME`, `store:PATH`, a pandas
@@ -56,6 +56,8 @@ def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None
     rename: new name -> existing column, applied before validation (the CLI's `--map new=old`).
     where: row filters, e.g. ["family=pythia", "params<1e9"].
     require: columns that must be present and complete (no NaN) for what comes next.
+    dedupe: drop repeated identical rows with a warning (off for tables of prediction targets, whose order and
+        number must be kept).
     """
     rename = parse_map(rename)
     conditions = list(where)
@@ -74,10 +76,10 @@ def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None
                 runs = _renamed_runs(runs, rename)
         else:
             cols, lines, word = _read_path(Path(text))
-            runs = validate(_apply_rename(cols, rename, Path(text).name), Path(text).name, lines, word)
+            runs = validate(_apply_rename(cols, rename, Path(text).name), Path(text).name, lines, word, dedupe=dedupe)
     else:
         cols, lines, word, name = _read_object(source)
-        runs = validate(_apply_rename(cols, rename, name), name, lines, word)
+        runs = validate(_apply_rename(cols, rename, name), name, lines, word, dedupe=dedupe)
     if conditions:
         runs = runs.where(*conditions)
     require_columns(runs, require, purpose)
