@@ -20,12 +20,12 @@ from ..laws import Law, get_law
 from ..runs import Runs, read_runs
 from .bootstrap import run_bootstrap
 from .objectives import Objective
-from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch
+from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch, minimize_lm
 from .problem import Problem
 from .record import Fit
 from .starts import candidates, n_candidates
 
-ROUNDS = ((32, 40), (8, 300), (2, 5000))  # (starts kept, BFGS iterations) per round of successive halving
+ROUNDS = ((32, 30), (8, 200), (2, 1000))  # (starts kept, Levenberg-Marquardt iterations) per halving round
 PRUNED = -1  # status of a start dropped by successive halving before it converged
 
 
@@ -114,7 +114,6 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
             "inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
     order = np.argsort(np.where(finite, f0, np.inf))[: min(ROUNDS[0][0], int(finite.sum()))]
     u = problem.transform.to_u(theta0[order])
-    H = None
     alive = np.arange(len(order))  # rows of u still in the race
     final_f = np.full(len(order), np.nan)
     final_status = np.full(len(order), PRUNED)
@@ -122,16 +121,19 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
         if len(alive) > keep:
             ranked = alive[np.argsort(final_f[alive])][:keep] if np.isfinite(final_f[alive]).any() else alive[:keep]
             alive = np.sort(ranked)
-        res = minimize_batch(problem.value, problem.value_grad, u[alive], H0=None if H is None else H[alive],
-                             maxiter=iters)
-        u[alive] = res.u
-        final_f[alive] = res.f
-        final_status[alive] = res.status
-        if H is None:
-            H = np.tile(np.eye(law.n_params), (len(order), 1, 1))
-        H[alive] = res.H
+        res = minimize_lm(problem, u[alive], maxiter=iters)
+        u[alive], final_f[alive], final_status[alive] = res.u, res.f, res.status
         if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
             break
+    # Polish the survivors with BFGS: Levenberg-Marquardt's IRLS model converges only linearly on a robust loss.
+    res = minimize_batch(problem.value, problem.value_grad, u[alive], maxiter=3000, ftol=1e-16, patience=8)
+    better = res.f <= final_f[alive]
+    u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
+    # a start counts as converged if either method stopped for lack of progress rather than for a limit
+    either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)
+    final_status[alive] = np.where(either, CONVERGED, np.where(better, res.status, final_status[alive]))
+    H = np.tile(np.eye(law.n_params), (len(order), 1, 1))
+    H[alive] = res.H
     pruned = np.setdiff1d(np.arange(len(order)), alive)
     final_status[pruned[final_status[pruned] == MAX_ITER]] = PRUNED
     b = int(np.nanargmin(final_f))

@@ -79,3 +79,15 @@ class Problem:
         f = np.where(bad, np.inf, f)
         g[bad] = 0.0
         return f, g
+
+    def residuals_jacobian(self, u: np.ndarray, rows=None):
+        """Log residuals r (K, n), their Jacobian in u (K, P, n), and the row weights: what Levenberg-Marquardt
+        needs."""
+        x, logy, w = self._data(rows)
+        theta = self.theta(u)
+        with np.errstate(all="ignore"):
+            pred, jac = predict_with_jacobian(self.law, x, theta)
+            jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (K, P, n)
+            r = np.log(pred) - logy
+            jr = jac / pred[:, None, :] * self.transform.jacobian(u)[:, :, None]
+        return r, jr, w

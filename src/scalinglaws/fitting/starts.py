@@ -92,5 +92,9 @@ def candidates(problem: Problem, k: int, rng: np.random.Generator) -> tuple[np.n
     """k candidate starts (k, P) and their objectives (k,)."""
     step = max(1, MAX_ELEMENTS // max(1, problem.n * (1 + len(problem.law.linear))))
     theta = design(problem, k, rng)
-    theta = np.concatenate([project_linear(problem, theta[i:i + step]) for i in range(0, k, step)])
+    if problem.law.init is not None:
+        with np.errstate(all="ignore"):
+            own = np.asarray(problem.law.init(problem.x, problem.y), dtype=float).reshape(-1, problem.law.n_params)
+        theta = np.concatenate([own[np.all(np.isfinite(own), axis=1)], theta])
+    theta = np.concatenate([project_linear(problem, theta[i:i + step]) for i in range(0, len(theta), step)])
     return theta, objective_in_chunks(problem, theta)

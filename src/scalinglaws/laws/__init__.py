@@ -8,7 +8,8 @@ from __future__ import annotations
 from ..errors import ScalingLawsError
 from .broken import BNSL, BNSL2, make_bnsl
 from .formula import formula_law, looks_like_formula
-from .parametric import CHINCHILLA, DATA_CONSTRAINED, FARSEER, KAPLAN, OVERTRAIN, POWER, SKALING
+from .farseer import FARSEER
+from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
 from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (

@@ -166,25 +166,3 @@ DATA_CONSTRAINED = Law(
     notes="Needs unique_tokens. U_N = min(N, U_D/20): the compute-optimal size for the unique data (Chinchilla "
           "ratio). The paper's fit: R_D ≈ 15.4, R_N ≈ 5.3.",
 )
-
-
-# -- farseer: Li et al. 2025 -----------------------------------------------------------------------------------------
-def farseer(x, p):
-    n = x["N"]
-    return (np.exp(p["a3"] * n ** p["gamma"] + p["b3"])
-            + np.exp(p["a2"] * n ** p["beta"] + p["b2"]) * x["D"] ** -np.exp(p["a1"] * n ** p["alpha"] + p["b1"]))
-
-
-FARSEER = Law(
-    name="farseer",
-    formula="L = exp(a3·N^gamma + b3) + exp(a2·N^beta + b2)·D^(-exp(a1·N^alpha + b1))",
-    inputs={"N": "params", "D": "tokens"},
-    params=(
-        Param("a1", start=(-3.0, 3.0)), Param("b1", start=(-3.0, 1.0)), Param("alpha", start=(-0.3, 0.3)),
-        Param("a2", start=(-3.0, 3.0)), Param("b2", start=(0.0, 10.0)), Param("beta", start=(-0.3, 0.3)),
-        Param("a3", start=(-3.0, 3.0)), Param("b3", start=(-2.0, 2.0)), Param("gamma", start=(-0.3, 0.3)),
-    ),
-    fn=farseer,
-    reference="Li et al. 2025, 'Farseer: A Refined Scaling Law in Large Language Models'",
-    notes="Nine parameters: the data exponent and both scales vary with N. Needs a broad (N, D) grid to identify.",
-)

@@ -59,6 +59,8 @@ class Law:
     # cumulative learning rate, which needs every step of the run): features(runs, binding) -> {symbol: array}.
     # `inputs` then lists the columns it reads. Predictions go through the same function.
     features: Callable | None = field(default=None, compare=False)
+    # Data-driven starting points, init(x, y) -> (k, P) parameter vectors, added to the random design.
+    init: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]

@@ -1,0 +1,174 @@
+"""The runs table: schema, every loader, --map, filters, and every kind of bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from scalinglaws.errors import DataWarning, ScalingLawsError
+from scalinglaws.runs import Runs, parse_map, read_runs
+
+CSV = "run,params,tokens,loss,family\na,1e8,2e9,3.1,x\nb,2e8,4e9,2.9,x\nc,4e8,8e9,2.7,y\n"
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_csv_types_lines_and_derived_flops(tmp_path):
+    runs = read_runs(write(tmp_path, "runs.csv", CSV))
+    assert len(runs) == 3 and runs.n_runs == 3
+    assert runs["params"].dtype == float and runs["family"].tolist() == ["x", "x", "y"]
+    np.testing.assert_allclose(runs["flops"], 6 * runs["params"] * runs["tokens"])
+    assert any("6·N·D" in n for n in runs.notes)
+    assert runs.locate(0) == "line 2 of runs.csv"  # the header is line 1
+
+
+def test_columns_are_read_only(tmp_path):
+    runs = read_runs(write(tmp_path, "runs.csv", CSV))
+    with pytest.raises(ValueError):
+        runs["loss"][0] = 0.0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "json", "json-object", "tsv", "csv.gz"])
+def test_every_format_reads_the_same_table(tmp_path, fmt):
+    import pyarrow as pa
+
+    ref = read_runs(write(tmp_path, "runs.csv", CSV))
+    records = [{k: ref[k][i].item() if hasattr(ref[k][i], "item") else ref[k][i] for k in
+                ("run", "params", "tokens", "loss", "family")} for i in range(len(ref))]
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        path = tmp_path / "runs.parquet"
+        pq.write_table(pa.Table.from_pylist(records), path)
+    elif fmt == "jsonl":
+        path = write(tmp_path, "runs.jsonl", "\n".join(json.dumps(r) for r in records))
+    elif fmt == "json":
+        path = write(tmp_path, "runs.json", json.dumps(records))
+    elif fmt == "json-object":
+        path = write(tmp_path, "runs.json", json.dumps({"runs": records}))
+    elif fmt == "tsv":
+        path = write(tmp_path, "runs.tsv", CSV.replace(",", "\t"))
+    else:
+        path = tmp_path / "runs.csv.gz"
+        path.write_bytes(gzip.compress(CSV.encode()))
+    runs = read_runs(path)
+    for col in ("params", "tokens", "loss"):
+        np.testing.assert_allclose(runs[col], ref[col])
+    assert runs["run"].tolist() == ["a", "b", "c"]
+
+
+def test_dataframe_arrow_and_mapping_sources():
+    import pandas as pd
+    import pyarrow as pa
+
+    df = pd.DataFrame({"params": [1e8, 2e8], "tokens": [1e9, 2e9], "loss": [3.0, 2.8]}, index=[10, 11])
+    runs = read_runs(df)
+    assert runs.locate(1) == "row 11 of DataFrame"
+    assert read_runs(pa.Table.from_pandas(df))["loss"].tolist() == [3.0, 2.8]
+    assert read_runs({"params": [1e8], "tokens": [1e9], "loss": [3.0]})["flops"][0] == pytest.approx(6e17)
+    assert read_runs(runs) is runs
+    np.testing.assert_array_equal(runs.to_pandas()["loss"], [3.0, 2.8])
+
+
+def test_map_renames_columns(tmp_path):
+    path = write(tmp_path, "r.csv", "size,n_tokens,val\n1e8,2e9,3.0\n2e8,4e9,2.8\n")
+    runs = read_runs(path, rename=["params=size", "tokens=n_tokens", "loss=val"])
+    assert {"params", "tokens", "loss"} <= set(runs.names)
+    with pytest.raises(ScalingLawsError, match=r"--map tokens=ntok: r.csv has no column 'ntok' \(found: size"):
+        read_runs(path, rename={"tokens": "ntok"})
+    with pytest.raises(ScalingLawsError, match="is not NEW=OLD"):
+        parse_map(["tokens"])
+
+
+def test_filters(tmp_path):
+    runs = read_runs(write(tmp_path, "runs.csv", CSV))
+    assert runs.where("family=x").names == runs.names
+    assert len(runs.where("family=x")) == 2
+    assert len(runs.where("params>=2e8", "family!=y")) == 1
+    assert len(runs.where("family=x|y")) == 3
+    assert len(read_runs(str(tmp_path / "runs.csv") + "?params<2e8")) == 1
+    with pytest.raises(ScalingLawsError, match=r"filter 'famly=x': column 'famly' is missing from runs.csv \(found: run"):
+        runs.where("famly=x")
+    with pytest.raises(ScalingLawsError, match="not of the form"):
+        runs.where("family")
+    with pytest.raises(ScalingLawsError, match="holds numbers"):
+        runs.where("params=big")
+    with pytest.raises(ScalingLawsError, match="leaves no rows"):
+        runs.where("params>1e12")
+    with pytest.raises(ScalingLawsError, match="only compare with = or !="):
+        runs.where("family<x")
+
+
+def test_groups_and_hash(tmp_path):
+    runs = read_runs(write(tmp_path, "runs.csv", CSV))
+    groups = runs.groups("family")
+    assert list(groups) == ["x", "y"] and len(groups["x"]) == 2
+    assert runs.hash(["params", "loss"]) == read_runs(write(tmp_path, "b.csv", CSV)).hash(["params", "loss"])
+    assert runs.hash(["loss"]) != runs.take([0, 1]).hash(["loss"])
+
+
+# -- bad input: one line naming the place and the fix ----------------------------------------------------------------
+BAD = [
+    ("missing file", None, r"file not found: .*nope\.csv\. Check the path"),
+    ("empty file", "", r"empty\.csv is empty"),
+    ("header only", "params,tokens,loss\n", r"has a header but no rows"),
+    ("non-numeric", "params,tokens,loss\n1e8,2e9,3.0\n7B,2e9,3.0\n", r"column 'params' has a non-numeric value '7B' at line 3 of bad\.csv"),
+    ("infinite", "params,tokens,loss\n1e8,inf,3.0\n", r"column 'tokens' is infinite at line 2 of bad\.csv"),
+    ("zero", "params,tokens,loss\n1e8,2e9,3.0\n1e8,2e9,0\n", r"column 'loss' must be positive but is 0 at line 3"),
+    ("negative", "params,tokens,loss\n-1e8,2e9,3.0\n", r"column 'params' must be positive but is -1e\+08 at line 2"),
+    ("millions", "params,tokens,loss\n70,2e9,3.0\n410,4e9,2.8\n", r"column 'params' in bad\.csv looks scaled \(largest value 410\)"),
+    ("ragged", "params,tokens,loss\n1e8,2e9\n", r"bad\.csv could not be read as csv: .*Expected 3 columns"),
+    ("unknown type", "x", r"unknown file type '\.xlsx'"),
+]
+
+
+@pytest.mark.parametrize("case,text,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_clear_line(tmp_path, case, text, message):
+    name = {"missing file": "nope.csv", "empty file": "empty.csv", "unknown type": "bad.xlsx"}.get(case, "bad.csv")
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ScalingLawsError, match=message) as err:
+        read_runs(path)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_and_nan_required_columns(tmp_path):
+    path = write(tmp_path, "r.csv", "params,tokens,loss\n1e8,2e9,3.0\n2e8,,2.9\n")
+    runs = read_runs(path)  # an empty optional cell is allowed at load time ...
+    assert np.isnan(runs["tokens"][1])
+    with pytest.raises(ScalingLawsError, match=r"column 'tokens' is empty or NaN at line 3 of r\.csv"):
+        read_runs(path, require=["tokens"])  # ... but not where it is needed
+    with pytest.raises(ScalingLawsError, match=r"column 'step' is missing from r\.csv \(found: params, tokens"):
+        read_runs(path, require=["step"])
+
+
+def test_duplicate_rows_warn_and_keep_one(tmp_path):
+    path = write(tmp_path, "d.csv", "params,tokens,loss\n1e8,2e9,3.0\n2e8,4e9,2.8\n1e8,2e9,3.0\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = read_runs(path)
+    assert len(runs) == 2
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert msgs == ["d.csv: 1 duplicate row (line 4 repeats line 2); kept the first of each"]
+
+
+def test_unknown_object_and_folder(tmp_path):
+    with pytest.raises(ScalingLawsError, match="cannot read runs from a int"):
+        read_runs(3)
+    with pytest.raises(ScalingLawsError, match="is a folder"):
+        read_runs(tmp_path)
+
+
+def test_runs_object_is_immutable():
+    runs = Runs({"loss": np.array([1.0, 2.0])})
+    with pytest.raises(AttributeError):
+        runs.source = "x"
