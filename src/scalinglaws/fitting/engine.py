@@ -126,7 +126,8 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
         if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
             break
     # Polish the survivors with BFGS: Levenberg-Marquardt's IRLS model converges only linearly on a robust loss.
-    res = minimize_batch(problem.value, problem.value_grad, u[alive], maxiter=3000, ftol=1e-16, patience=8)
+    res = minimize_batch(problem.value, problem.value_grad, u[alive], maxiter=3000, ftol=1e-20, gtol=1e-16,
+                         patience=8)
     better = res.f <= final_f[alive]
     u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
     # a start counts as converged if either method stopped for lack of progress rather than for a limit

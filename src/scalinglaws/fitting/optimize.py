@@ -143,7 +143,7 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
     return BatchResult(u=u, f=f, g=g, H=H, iterations=iters, status=status)
 
 
-def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e-13, patience: int = 4
+def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e-10, patience: int = 3
                 ) -> BatchResult:
     """Levenberg-Marquardt on the objective Σ w·ρ(r), K rows at once (Marquardt 1963; IRLS weights for robust ρ).
 
@@ -203,8 +203,8 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
         iters[idx] += 1
         gain = fi - f_new
         f[idx] = f_new
-        scale_f = 1.0 + np.abs(f_new)
-        quiet[idx] = np.where(gain <= ftol * scale_f, quiet[idx] + 1, 0)
+        # relative to the objective itself: a zero-residual fit keeps going while each step still halves it
+        quiet[idx] = np.where(gain <= ftol * np.abs(f_new), quiet[idx] + 1, 0)
         # converged: no progress for a while, or no step of any length helps (λ has grown past any use)
         stop = (quiet[idx] >= patience) | (~accepted & (lam[idx] > 1e10))
         status[idx[stop]] = CONVERGED

@@ -1,0 +1,90 @@
+"""User laws from formula strings: the restricted grammar, its errors, and fits through it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalinglaws.errors import ScalingLawsError
+from scalinglaws.fitting import Fit, fit
+from scalinglaws.laws import LAWS, formula_law, get_law
+
+N = np.repeat(np.geomspace(1e7, 3e9, 8), 6)
+D = np.tile(np.geomspace(1e8, 1e11, 6), 8)
+
+
+def test_formula_equals_the_builtin_law():
+    law = formula_law("L = E + A*N^-alpha + B*D**-beta")
+    assert law.param_names == ["E", "A", "alpha", "B", "beta"]
+    assert law.inputs == {"N": "params", "D": "tokens"}
+    assert law.linear == ("E", "A", "B")
+    p = {"E": 1.8, "A": 480.0, "alpha": 0.35, "B": 2100.0, "beta": 0.37}
+    np.testing.assert_allclose(law({"N": N, "D": D}, p), LAWS["chinchilla"]({"N": N, "D": D}, p), rtol=1e-14)
+
+
+def test_functions_unicode_and_column_names():
+    law = formula_law("a + b·exp(-c·log(params)) + sqrt(tokens)*0")
+    assert law.inputs == {"params": "params", "tokens": "tokens"}
+    assert set(law.param_names) == {"a", "b", "c"}
+    assert formula_law("E + A * N ** -α").param_names == ["E", "A", "α"]
+
+
+@pytest.mark.parametrize("expr,message", [
+    ("__import__('os').system('true')", "only plain function calls"),
+    ("__import__('os')", "unknown function '__import__'"),
+    ("E + A.real", "Attribute is not allowed"),
+    ("E + N[0]", "Subscript is not allowed"),
+    ("E if N > 1 else A", "IfExp is not allowed"),
+    ("lambda: 1", "Lambda is not allowed"),
+    ("E + 'N'", "'N' is not a number"),
+    ("E + foo(N)", "unknown function 'foo'"),
+    ("E + exp(N, 2)", "exp\\(\\) takes exactly one argument"),
+    ("E + exp", "'exp' is a function"),
+    ("E + A*", "does not parse"),
+    ("E + A", "uses no input"),
+    ("N*2", "has no parameter"),
+    ("E % N", "operator Mod is not allowed"),
+    ("", "the formula is empty"),
+])
+def test_unsafe_or_broken_formulas_are_refused(expr, message):
+    with pytest.raises(ScalingLawsError, match=message) as err:
+        formula_law(expr)
+    assert "\n" not in str(err.value)
+
+
+def test_param_overrides_are_checked():
+    law = formula_law("E + A*N**-alpha", params={"alpha": {"bounds": (0, 2), "start": (0.1, 1.0)}})
+    spec = {p.name: p for p in law.params}["alpha"]
+    assert spec.bounds == (0.0, 2.0) and spec.start == (0.1, 1.0)
+    with pytest.raises(ScalingLawsError, match=r"--param names \['beta'\] do not appear"):
+        formula_law("E + A*N**-alpha", params={"beta": {"start": (0, 1)}})
+
+
+def test_fit_through_a_formula_and_reload(tmp_path):
+    p = {"E": 1.8, "A": 480.0, "alpha": 0.35, "B": 2100.0, "beta": 0.37}
+    y = LAWS["chinchilla"]({"N": N, "D": D}, {**p})
+    result = fit({"params": N, "tokens": D, "loss": y}, "E + A*N**-alpha + B*D**-beta")
+    for k, v in p.items():
+        assert result.params[k] == pytest.approx(v, rel=1e-6)
+    path = result.save(tmp_path / "f.json")
+    again = Fit.load(path)
+    assert again.law_source["expr"] == "E + A*N**-alpha + B*D**-beta"
+    pred = again.predict(params=[7e10], tokens=[1.4e12])
+    assert pred.prediction[0] == pytest.approx(LAWS["chinchilla"]({"N": 7e10, "D": 1.4e12}, p)[0], rel=1e-6)
+
+
+def test_get_law_dispatch():
+    assert get_law("chinchilla") is LAWS["chinchilla"]
+    assert get_law("E + A*C**-a").inputs == {"C": "flops"}
+
+
+def test_cli_formula_fit(cli, tmp_path):
+    code, out, err = cli("fit", "dataset:chinchilla_epoch", "--where", "epoch_excluded=false", "--law",
+                         "E + A*N**-alpha + B*D**-beta", "--json")
+    assert code == 0, err
+    import json
+
+    rec = json.loads(out)
+    assert rec["params"]["alpha"] == pytest.approx(0.34731, abs=2e-5)
+    code, _, err = cli("fit", "dataset:chinchilla_epoch", "--law", "E + A*N**-alpha + foo(D)")
+    assert code == 1 and err.startswith("Error: formula 'E + A*N**-alpha + foo(D)': unknown function 'foo'")
