@@ -25,12 +25,16 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)):
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)):
     if version:
         from .._version import __version__
 
         typer.echo(f"scalinglaws {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
         raise typer.Exit()
 
 
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     warnings.simplefilter("default")
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=False, prog_name="scalinglaws")
     except ScalingLawsError as exc:
         sys.stderr.write(f"Error: {str(exc).strip().splitlines()[0]}\n")
         return 1
@@ -59,13 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    except Exception as exc:  # click's usage errors first, then the truly unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors of the option parser first (duck-typed: its classes moved between
+        # typer releases), then the truly unexpected
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.stderr.write("Aborted.\n")
             return 1
         frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)

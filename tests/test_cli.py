@@ -1,0 +1,127 @@
+"""The command line: the main job, the JSON contracts scripts rely on, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+EPOCH = {"E": 1.8172, "A": 477.8, "B": 2143.4, "alpha": 0.34731, "beta": 0.36717}
+SOURCE = "dataset:chinchilla_epoch?epoch_excluded=false"
+
+
+def test_demo_prints_the_fit_and_the_plan(cli):
+    code, out, err = cli("demo", "--bootstrap", "200")
+    assert code == 0, err
+    assert "alpha" in out and "0.34731" in out and "95% CI" in out
+    assert "tokens per parameter" in out and "Next:" in out
+
+
+def test_demo_json_is_the_fit_record(cli):
+    code, out, _ = cli("demo", "--json", "--bootstrap", "0")
+    rec = json.loads(out)
+    assert set(rec["params"]) == set(EPOCH)
+    for k, v in EPOCH.items():
+        assert rec["params"][k] == pytest.approx(v, rel=2e-4)
+    assert rec["objective"] <= 0.00101827403 and rec["converged"] is True
+
+
+def test_fit_json_contract_and_output_file(cli, tmp_path):
+    out_file = tmp_path / "fit.json"
+    code, out, err = cli("fit", SOURCE, "--law", "chinchilla", "--bootstrap", "200", "--level", "0.9", "--seed",
+                         "2", "--json", "-o", str(out_file))
+    assert code == 0, err
+    rec = json.loads(out)
+    for key in ("law", "params", "objective", "n_points", "converged", "ci"):
+        assert key in rec
+    assert rec["law"] == "chinchilla" and rec["n_points"] == 240 and rec["seed"] == 2
+    assert rec["bootstrap"]["level"] == 0.9
+    assert all(lo < rec["params"][k] < hi for k, (lo, hi) in rec["ci"].items())
+    assert json.loads(out_file.read_text()) == rec
+
+
+def test_fit_table_on_terminal_style_output(cli):
+    code, out, _ = cli("fit", SOURCE, "--law", "power", "--input", "x=flops", "--loss", "l2")
+    assert code == 0 and "power" in out and "objective" in out and "converged" in out
+
+
+def test_predict_contract(cli, tmp_path):
+    fit_file = tmp_path / "fit.json"
+    assert cli("fit", SOURCE, "--bootstrap", "200", "-o", str(fit_file))[0] == 0
+    code, out, err = cli("predict", str(fit_file), "--at", "params=7e10,1e9", "--at", "tokens=1.4e12", "--json")
+    assert code == 0, err
+    preds = json.loads(out)["predictions"]
+    assert [p["params"] for p in preds] == [7e10, 1e9]
+    for p in preds:
+        assert p["lower"] < p["prediction"] < p["upper"]
+    targets = tmp_path / "targets.csv"
+    targets.write_text("params,tokens\n7e10,1.4e12\n1e9,1.4e12\n")
+    code, out2, _ = cli("predict", str(fit_file), "--data", str(targets), "--json")
+    assert code == 0
+    assert [p["prediction"] for p in json.loads(out2)["predictions"]] == [p["prediction"] for p in preds]
+    code, out, _ = cli("predict", str(fit_file), "--at", "params=7e10", "--at", "tokens=1.4e12")
+    assert code == 0 and "prediction interval" in out
+
+
+def test_laws_listing(cli):
+    code, out, _ = cli("laws", "--json")
+    names = [law["name"] for law in json.loads(out)["laws"]]
+    assert {"power", "chinchilla", "kaplan", "skaling", "overtrain", "data_constrained", "farseer", "bnsl"} <= set(names)
+    code, out, _ = cli("laws")
+    assert code == 0 and "Hoffmann" in out
+
+
+ERRORS = [
+    (("fit", "missing.csv"), "Error: file not found: missing.csv"),
+    (("fit", SOURCE, "--law", "chinchila"), "Error: unknown law 'chinchila'"),
+    (("fit", SOURCE, "--bootstrap", "-3"), "Error: --bootstrap must be 0 or a positive number"),
+    (("fit", SOURCE, "--level", "95"), "Error: --level must be between 0 and 1"),
+    (("fit", SOURCE, "--where", "nope=1"), "Error: filter 'nope=1': column 'nope' is missing"),
+    (("fit", SOURCE, "--map", "tokens"), "Error: --map 'tokens' is not NEW=OLD"),
+    (("fit", SOURCE, "--param", "alpha=x"), "Error: --param alpha=x: write NAME=LO:HI"),
+    (("predict", "nofit.json", "--at", "params=1"), "Error: fit file not found: nofit.json"),
+]
+
+
+@pytest.mark.parametrize("args,message", ERRORS, ids=[" ".join(a[:2]) + "…" + a[-1] for a, _ in ERRORS])
+def test_errors_are_one_line_and_exit_1(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(*args, "-o", "out.json") if args[0] == "fit" else cli(*args)
+    assert code == 1
+    assert err.startswith(message), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out.json").exists()  # nothing half-written
+
+
+def test_predict_argument_errors(cli, tmp_path):
+    fit_file = tmp_path / "fit.json"
+    cli("fit", SOURCE, "-o", str(fit_file))
+    code, _, err = cli("predict", str(fit_file))
+    assert code == 1 and "either with --at" in err
+    code, _, err = cli("predict", str(fit_file), "--at", "params=big", "--at", "tokens=1e12")
+    assert code == 1 and err.startswith("Error: --at params=big: not a number")
+    code, _, err = cli("predict", str(fit_file), "--at", "params=1e9")
+    assert code == 1 and "missing: tokens" in err
+
+
+def test_console_script_runs_as_a_process():
+    """The installed entry point: exit codes and stderr as a shell sees them."""
+    done = subprocess.run([sys.executable, "-m", "scalinglaws", "fit", "missing.csv"], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.startswith("Error: file not found") and not done.stdout
+    done = subprocess.run([sys.executable, "-m", "scalinglaws", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("scalinglaws ")
+
+
+def test_unexpected_errors_show_a_short_traceback(cli, monkeypatch):
+    import scalinglaws.fitting.engine as engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "fit", broken)
+    monkeypatch.setattr("scalinglaws.fitting.fit", broken)
+    code, _, err = cli("fit", SOURCE)
+    assert code == 2 and "RuntimeError: boom" in err and "Internal error" in err
+    assert err.count("File ") <= 4  # a few frames, no locals

@@ -1,0 +1,70 @@
+"""Predictions: intervals from the bootstrap, input order, extrapolation flags, and bad targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalinglaws.demo import epoch_runs
+from scalinglaws.errors import ExtrapolationWarning, ScalingLawsError
+from scalinglaws.fitting import fit
+
+
+@pytest.fixture(scope="module")
+def boot_fit():
+    return fit(epoch_runs(), "chinchilla", bootstrap=400, seed=0)
+
+
+def test_intervals_bracket_the_prediction(boot_fit):
+    pred = boot_fit.predict(params=[1e8, 1e9, 7e10], tokens=[2e9, 2e10, 1.4e12])
+    assert np.all(pred.lower < pred.prediction) and np.all(pred.prediction < pred.upper)
+    conf = boot_fit.predict(params=[1e8, 1e9, 7e10], tokens=[2e9, 2e10, 1.4e12], interval="confidence")
+    assert np.all(conf.upper - conf.lower < pred.upper - pred.lower)  # the law is surer than a new run
+    wider = boot_fit.predict(params=[7e10], tokens=[1.4e12], level=0.99)
+    assert wider.upper[0] - wider.lower[0] > pred.upper[2] - pred.lower[2]
+
+
+def test_prediction_interval_covers_held_out_runs():
+    """Fitted on 3 of every 4 runs, the 90% prediction interval covers roughly 90% of the others."""
+    runs = epoch_runs()
+    held = np.arange(len(runs)) % 4 == 0
+    f = fit(runs.take(~held), "chinchilla", bootstrap=300, seed=0)
+    test = runs.take(held)
+    pred = f.predict(test, level=0.9)
+    covered = np.mean((pred.lower <= test["loss"]) & (test["loss"] <= pred.upper))
+    assert 0.8 <= covered <= 0.98
+
+
+def test_order_and_records_follow_the_input(boot_fit):
+    params = [7e10, 1e8, 1e9, 1e8]
+    pred = boot_fit.predict(params=params, tokens=[1.4e12, 2e9, 2e10, 2e9])
+    rec = pred.records()
+    assert [r["params"] for r in rec] == params
+    assert rec[1]["prediction"] == rec[3]["prediction"]  # repeated targets are kept, not deduplicated
+    d = pred.to_dict()
+    assert d["interval"] == "prediction" and d["level"] == 0.95 and len(d["predictions"]) == 4
+
+
+def test_far_extrapolation_is_flagged(boot_fit):
+    with pytest.warns(ExtrapolationWarning, match="extrapolate up to"):
+        pred = boot_fit.predict(params=[1e13], tokens=[1e15])
+    assert pred.extrapolation[0] > 100
+    inside = boot_fit.predict(params=[1e9], tokens=[2e10])
+    assert inside.extrapolation[0] == 1.0
+
+
+def test_fit_without_bootstrap_has_no_interval():
+    f = fit(epoch_runs(), "chinchilla")
+    pred = f.predict(params=1e9, tokens=2e10)
+    assert pred.lower is None and pred.to_dict()["interval"] is None
+
+
+def test_bad_targets(boot_fit):
+    with pytest.raises(ScalingLawsError, match="missing: tokens"):
+        boot_fit.predict(params=[1e9])
+    with pytest.raises(ScalingLawsError, match="different lengths"):
+        boot_fit.predict(params=[1e9, 2e9], tokens=[1e10, 2e10, 3e10])
+    with pytest.raises(ScalingLawsError, match="must be positive"):
+        boot_fit.predict(params=[-1e9], tokens=[1e10])
+    with pytest.raises(ScalingLawsError, match="--interval must be 'prediction' or 'confidence'"):
+        boot_fit.predict(params=[1e9], tokens=[1e10], interval="both")
