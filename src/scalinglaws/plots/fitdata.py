@@ -1,0 +1,232 @@
+"""What fit figures share: the rows a fit saw, how to group them, and the law along a path through its inputs.
+
+A fit record keeps where its data came from (source, filters) and a hash of the rows, not the rows themselves.
+`fit_data` reads the source again and checks the hash, so a figure either shows exactly the runs the fit used or
+says plainly that it does not.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataWarning, ScalingLawsError
+from ..runs import Runs
+from .spec import si
+
+LABELS = {"flops": "training compute C (FLOP)", "params": "parameters N", "tokens": "training tokens D",
+          "loss": "loss (nats/token)", "step": "optimizer step", "unique_tokens": "unique tokens U"}
+SYMBOL = {"params": "N", "tokens": "D", "flops": "C", "unique_tokens": "U"}
+MAX_GROUPS = 12
+SIZE_BINS = 8
+PATH_RMS = 0.05  # decades: how closely a group's inputs must follow a straight line in log space to draw the law
+
+
+def label(col: str) -> str:
+    return LABELS.get(col, col)
+
+
+@dataclass(frozen=True)
+class FitData:
+    runs: Runs  # the rows, in the order the fit saw them when `matches`
+    y: np.ndarray  # (n,) the fitted target
+    pred: np.ndarray  # (n,) the law at the point estimate
+    matches: bool  # the rows hash to the fit's data hash
+    warning: str = ""
+
+
+def law_at(fit, runs: Runs, theta=None) -> np.ndarray:
+    """The fit's law at the rows of a runs table, at its point estimate or at (K, P) parameters theta."""
+    from ..fitting.engine import law_inputs
+
+    law = fit.get_law()
+    x = law_inputs(law, runs, fit.inputs)
+    theta = np.array([fit.params[n] for n in law.param_names]) if theta is None else theta
+    with np.errstate(all="ignore"):
+        return np.asarray(law(x, theta), dtype=float)
+
+
+def recorded_source(fit, near=None) -> str:
+    """The data source a fit records. A fit names a file by its name alone, so a file that is not in the current
+    folder is looked for beside the fit file (`near`), where `scalinglaws fit -o` users usually keep both."""
+    from pathlib import Path
+
+    source = str(fit.data.get("source"))
+    if near is not None and ":" not in source and not Path(source).exists() and (Path(near) / source).exists():
+        return str(Path(near) / source)
+    return source
+
+
+def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | None:
+    """The fit's rows, read again from `data` (default: the source the fit records) with the fit's filters.
+
+    A hash that differs from the fit's is a DataWarning, not an error: the figure then shows the rows as they are
+    now, and says so. Unreadable data is an error when `required`, else None.
+    """
+    from ..runs import read_runs
+
+    source = recorded_source(fit, near) if data is None else data
+    where = list(fit.data.get("where", []))
+    try:
+        runs = read_runs(source, where=where)
+    except ScalingLawsError as exc:
+        if not required:
+            return None
+        raise ScalingLawsError(f"the fit's data ({source}) cannot be read: {str(exc).rstrip('.')}. Give the runs "
+                               "it was fitted to with --data SOURCE") from None
+    cols = list(dict.fromkeys(list(fit.inputs.values()) + [fit.target]))
+    missing = [c for c in cols if c not in runs]
+    if missing:
+        raise ScalingLawsError(f"{runs.source} lacks {', '.join(missing)}, which the fit's law reads. Give the runs it "
+                               "was fitted to with --data SOURCE")
+    usable = np.ones(len(runs), dtype=bool)
+    for c in cols:
+        usable &= np.isfinite(runs[c]) if runs[c].dtype.kind == "f" else True
+    runs = runs.take(usable) if not usable.all() else runs
+    used = list(fit.inputs.values()) + [fit.target, "run"]
+    matches = runs.hash(used) == fit.data.get("hash")
+    note = ""
+    if not matches:
+        note = (f"the rows of {runs.source} differ from those the fit saw (hash {runs.hash(used)} vs "
+                f"{fit.data.get('hash')}): the figure shows the rows as they are now. Give the fit's data with "
+                "--data SOURCE (with its filters)")
+        warnings.warn(note, DataWarning, stacklevel=3)
+    return FitData(runs=runs, y=np.asarray(runs[fit.target], dtype=float), pred=law_at(fit, runs), matches=matches,
+                   warning=note)
+
+
+def default_x(fit, runs: Runs | None) -> str:
+    """Compute for laws of several inputs (when the data have it), else the law's one input."""
+    cols = list(dict.fromkeys(fit.inputs.values()))
+    if len(cols) > 1 and (runs is None or "flops" in runs):
+        return "flops"
+    return cols[0]
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str
+    index: np.ndarray  # rows of the table in this group
+    hold: dict  # column -> value held fixed when drawing the law for this group
+
+
+def groups(runs: Runs, by: str | None, fit=None, x: str | None = None) -> tuple[list[Group], str]:
+    """Rows split for colouring, and the palette: by `by`, else by family, else by model size, else one group."""
+    if by is not None:
+        if by not in runs:
+            raise ScalingLawsError(f"--by {by}: {runs.missing_message(by, 'Choose a column to colour by')}")
+        return _split(runs, by)
+    if "family" in runs:
+        n = len(set(runs["family"].tolist()))
+        if 1 < n <= MAX_GROUPS:
+            return _split(runs, "family")
+    inputs = set(fit.inputs.values()) if fit is not None else {"params"}
+    if "params" in inputs and x != "params" and "params" in runs and np.ptp(np.log(runs["params"])) > 1e-9:
+        return _split(runs, "params")
+    return [Group("runs", np.arange(len(runs)), {})], "qualitative"
+
+
+def _split(runs: Runs, by: str) -> tuple[list[Group], str]:
+    values = runs[by]
+    if values.dtype.kind != "f":
+        labels = values.astype(str)
+        order = list(dict.fromkeys(labels.tolist()))
+        if len(order) > 3 * MAX_GROUPS:
+            raise ScalingLawsError(f"--by {by}: {len(order)} distinct values are too many to colour. Filter with "
+                                   f"--where, or colour by a column with at most {3 * MAX_GROUPS} values")
+        return [Group(v, np.flatnonzero(labels == v), {}) for v in order], "qualitative"
+    finite = np.isfinite(values)
+    distinct = np.unique(values[finite])
+    sym = SYMBOL.get(by, by)
+    if len(distinct) <= SIZE_BINS:
+        return [Group(f"{sym} = {si(v)}", np.flatnonzero(values == v), {by: float(v)}) for v in distinct], \
+            "sequential"
+    logv = np.log10(np.where(finite & (values > 0), values, np.nan))
+    if not np.all(np.isfinite(logv[finite])):
+        raise ScalingLawsError(f"--by {by}: numeric groups need positive values; use a label column")
+    edges = np.linspace(np.nanmin(logv), np.nanmax(logv), SIZE_BINS + 1)
+    which = np.clip(np.searchsorted(edges, logv, side="right") - 1, 0, SIZE_BINS - 1)
+    out = []
+    for b in range(SIZE_BINS):
+        idx = np.flatnonzero((which == b) & finite)
+        if idx.size:
+            centre = float(10 ** np.mean(logv[idx]))
+            out.append(Group(f"{sym} ≈ {si(centre)}", idx, {by: centre}))
+    return out, "sequential"
+
+
+def path_columns(runs: Runs, cols: list[str], x: str, xs: np.ndarray, hold: dict) -> dict | None:
+    """Law inputs along xs for one group of rows: x itself, held columns fixed, the others following the group.
+
+    A column constant in the group stays constant; one that varies follows a straight line in log space fitted to
+    the group (when it lies within PATH_RMS decades of one); with x = flops and the law reading params and tokens,
+    the free one of the two follows C = k·N·D with k the data's own ratio (6 for the usual count). Returns None
+    when the group's inputs follow no such path: the law is then drawn at the data points instead.
+    """
+    out: dict[str, np.ndarray] = {}
+    logx = np.log10(runs[x]) if x in runs else None
+    for col in cols:
+        if col == x:
+            out[col] = xs
+        elif col in hold:
+            out[col] = np.full_like(xs, hold[col])
+        elif np.ptp(np.log10(runs[col])) < 1e-9:
+            out[col] = np.full_like(xs, float(runs[col][0]))
+    free = [c for c in cols if c not in out]
+    if x == "flops" and x not in cols and {"params", "tokens"} <= set(cols) and len(free) == 1 \
+            and free[0] in ("params", "tokens"):
+        k = float(np.median(runs["flops"] / (runs["params"] * runs["tokens"])))
+        other = "tokens" if free[0] == "params" else "params"
+        out[free[0]] = xs / (k * out[other])
+        free = []
+    for col in free:
+        if logx is None or np.ptp(logx) < 1e-9:
+            return None
+        logc = np.log10(runs[col])
+        slope, icept = np.polyfit(logx, logc, 1)
+        if np.sqrt(np.mean((logc - (icept + slope * logx)) ** 2)) > PATH_RMS:
+            return None
+        out[col] = 10 ** (icept + slope * np.log10(xs))
+    return out
+
+
+def law_on(fit, columns: dict, theta=None) -> np.ndarray:
+    """The law at columns given as arrays (a path): runs them through the fit's own input handling."""
+    return law_at(fit, Runs({k: np.asarray(v, dtype=float) for k, v in columns.items()}), theta)
+
+
+PAIRS = 20_000  # (draw, residual) pairs behind a prediction band
+
+
+def bands(fit, columns: dict, level: float | None = None) -> dict | None:
+    """Confidence and prediction bands of the law along a path, from the fit's bootstrap draws (None without).
+
+    confidence: percentiles of the draws' curves. prediction: percentiles of draw × residual, the distribution
+    `Fit.predict` samples from (fitting/predict.py), with one fixed set of (draw, residual) pairs for every point of
+    the path, so the band is as smooth as the curves it is made of rather than jagged with fresh noise at each x.
+    """
+    if fit.bootstrap is None:
+        return None
+    level = fit.bootstrap.level if level is None else level
+    q = [(1 - level) / 2, (1 + level) / 2]
+    curves = law_on(fit, columns, fit.bootstrap.array())  # (B, m)
+    resid = np.asarray(fit.residuals, dtype=float)
+    resid = resid[np.isfinite(resid)]
+    rng = np.random.default_rng([fit.seed, 3])
+    k = min(PAIRS, curves.shape[0] * max(1, resid.size))
+    b = rng.integers(0, curves.shape[0], k)
+    noisy = curves[b] * np.exp(resid[rng.integers(0, resid.size, k)])[:, None] if resid.size else curves[b]
+    with np.errstate(all="ignore"):
+        conf, pred = np.nanquantile(curves, q, axis=0), np.nanquantile(noisy, q, axis=0)
+    return {"level": level, "confidence": conf, "prediction": pred}
+
+
+def x_of(runs: Runs, x: str) -> np.ndarray:
+    if x not in runs:
+        raise ScalingLawsError(f"--x {x}: {runs.missing_message(x, 'Choose a numeric column for the x axis')}")
+    values = runs[x]
+    if values.dtype.kind != "f":
+        raise ScalingLawsError(f"--x {x}: column '{x}' holds labels; the x axis needs numbers")
+    return values

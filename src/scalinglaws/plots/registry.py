@@ -1,0 +1,127 @@
+"""The registry of figure kinds: one function per kind of figure, and the records each one draws.
+
+A kind is a function `make(obj, **options) -> Figure` registered with `@figure_kind(name, accepts=...)`, where
+`accepts` names the record classes it draws ("module:Class"; subclasses count). Kinds live in the modules of this
+package named `*_figures.py` (fit_figures, runs_figures, frontier_figures, ...), which are imported on first use.
+Adding a figure for a new result record (a curve fit, a backtest, a recipe comparison) is writing one such
+function in a new `*_figures.py` module, and, if the record is saved to JSON, one line in `LOADERS` so that
+`scalinglaws plot FILE.json` and `scalinglaws report` can read it back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from pkgutil import iter_modules
+
+from ..errors import ScalingLawsError
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    accepts: tuple[str, ...]  # "module:Class" of the records it draws
+    make: Callable
+    title: str  # one line for listings
+    default: bool  # drawn by `plot` when no --kind is given, and by the report
+
+    def takes(self, obj) -> bool:
+        names = {f"{c.__module__}:{c.__qualname__}" for c in type(obj).__mro__}
+        return any(a in names for a in self.accepts)
+
+
+FIGURES: dict[str, Kind] = {}
+
+# The "format" field of a saved record (before the "/version") -> "module:Class.loader" that reads the file back.
+LOADERS = {
+    "scalinglaws.fit": "scalinglaws.fitting.record:Fit.load",
+}
+
+_loaded = False
+
+
+def figure_kind(name: str, *, accepts: str | tuple[str, ...], title: str, default: bool = False):
+    """Register a figure kind (a decorator)."""
+    accepts = (accepts,) if isinstance(accepts, str) else tuple(accepts)
+
+    def register(fn: Callable) -> Callable:
+        FIGURES[name] = Kind(name=name, accepts=accepts, make=fn, title=title, default=default)
+        return fn
+
+    return register
+
+
+def load_kinds() -> dict[str, Kind]:
+    """Import every `*_figures` module of this package once, so that their kinds are registered."""
+    global _loaded
+    if not _loaded:
+        from . import __path__ as here
+
+        for info in sorted(iter_modules(here), key=lambda m: m.name):
+            if info.name.endswith("_figures"):
+                importlib.import_module(f"{__package__}.{info.name}")
+        _loaded = True
+    return FIGURES
+
+
+def kinds_for(obj, *, defaults_only: bool = False) -> list[str]:
+    return [k.name for k in load_kinds().values() if k.takes(obj) and (k.default or not defaults_only)]
+
+
+def get_kind(name: str, obj=None) -> Kind:
+    kinds = load_kinds()
+    if name not in kinds:
+        raise ScalingLawsError(f"unknown figure kind '{name}'. Choose one of: {', '.join(sorted(kinds))}")
+    kind = kinds[name]
+    if obj is not None and not kind.takes(obj):
+        able = kinds_for(obj)
+        raise ScalingLawsError(
+            f"figure kind '{name}' does not draw {describe(obj)}; it draws {', '.join(kind.accepts)}. For this "
+            f"input choose one of: {', '.join(able) or '(none)'}")
+    return kind
+
+
+def describe(obj) -> str:
+    return f"a {type(obj).__name__}" + (f" ({obj.source})" if hasattr(obj, "source") else "")
+
+
+def load_result(source):
+    """A record to draw: a saved result file (fit records and the like, by their 'format' field) or a runs table.
+
+    Objects that are not paths or strings are returned as they are.
+    """
+    if not isinstance(source, (str, Path)):
+        return source
+    path = Path(str(source))
+    if path.suffix.lower() == ".json" and path.is_file():
+        fmt = _format_field(path)
+        if fmt is not None:
+            family = fmt.split("/")[0]
+            target = LOADERS.get(family)
+            if target is None:
+                raise ScalingLawsError(
+                    f"{path.name} holds a '{fmt}' record, which cannot be drawn yet (readable: "
+                    f"{', '.join(sorted(LOADERS))}). Give a fit file or a runs table")
+            module, attr = target.split(":")
+            obj = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            return obj(path)
+    from ..runs import read_runs
+
+    return read_runs(source)
+
+
+def _format_field(path: Path) -> str | None:
+    """The 'format' of a JSON record, or None for other JSON (a runs table written as JSON)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # not a record: read_runs will say what is wrong with it as data
+    if isinstance(data, dict) and isinstance(data.get("format"), str) and data["format"].startswith("scalinglaws."):
+        return data["format"]
+    return None
