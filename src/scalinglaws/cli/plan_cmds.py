@@ -1,0 +1,379 @@
+"""`plan`, `approaches`, `hparams` and `flops`: decisions before a big run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import app
+from .common import DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json
+
+LEVEL_HELP = "Coverage of the intervals (default: the fit's bootstrap level)."
+K_HELP = "Training FLOP per parameter per token: C = K·N·D (6 counts a forward and a backward pass)."
+
+
+def _number(text: str | None, option: str) -> float | None:
+    from ..errors import ScalingLawsError
+
+    if text is None:
+        return None
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        raise ScalingLawsError(f"{option} '{text}' is not a number; write e.g. {option} 5.76e23") from None
+
+
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    if text is None:
+        return None
+    return [_number(part.strip(), option) for part in text.split(",") if part.strip()]
+
+
+def _frontier(text: str | None) -> list[float] | None:
+    """--frontier LO:HI[:POINTS] (log-spaced) or a comma list of budgets."""
+    from ..errors import ScalingLawsError
+
+    if text is None:
+        return None
+    if ":" in text:
+        from ..plan.optimal import budgets
+
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise ScalingLawsError(f"--frontier '{text}': write LO:HI or LO:HI:POINTS, e.g. 1e20:1e25:11")
+        points = 11 if len(parts) == 2 else int(_number(parts[2], "--frontier"))
+        return list(budgets(_number(parts[0], "--frontier"), _number(parts[1], "--frontier"), points))
+    return _numbers(text, "--frontier")
+
+
+def _iv(intervals, key) -> str:
+    from ..render.text import interval
+
+    if not intervals or intervals.get(key) is None:
+        return ""
+    return interval(intervals[key])
+
+
+def _short(v: float) -> str:
+    """3 significant digits, exponents without padding: 5.19e9."""
+    if v is None or not (abs(v) < float("inf")):
+        return "–"
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.3g}"
+    mantissa, exponent = f"{v:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _compact(value: float, iv) -> str:
+    return _short(value) + ("" if not iv else f" [{_short(iv[0])}, {_short(iv[1])}]")
+
+
+def _table(title: str, rows: list[tuple], level=None, intervals=None):
+    """A two- or three-column table: quantity, value, interval."""
+    from rich.table import Table
+
+    from ..render.text import num
+
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table.add_column("")
+    table.add_column("value", justify="right")
+    if intervals:
+        table.add_column(f"{int(round(level * 100))}% interval", justify="right")
+    for label, key, value in rows:
+        shown = value if isinstance(value, str) else num(value)
+        table.add_row(*([label, shown] + ([_iv(intervals, key)] if intervals else [])))
+    return table
+
+
+@app.command("plan")
+def plan_cmd(
+    fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
+    flops: str = typer.Option(None, "--flops", "-C", help="Training budget in FLOP, e.g. 5.76e23."),
+    inference_tokens: str = typer.Option(None, "--inference-tokens", help="Tokens the model will serve over its "
+                                         "life: minimise training plus serving compute (Sardana 2024)."),
+    inference_mode: str = typer.Option("match", "--inference-mode", help="match: same loss as the compute-optimal "
+                                       "model (or --target-loss) at least total cost; budget: --flops is the total."),
+    unique_tokens: str = typer.Option(None, "--unique-tokens", "-U", help="Unique tokens available: plan epochs "
+                                      "under data repetition (Muennighoff 2023)."),
+    target_loss: str = typer.Option(None, "--target-loss", help="A loss to reach: the tokens, compute and model "
+                                    "size it takes."),
+    params: str = typer.Option(None, "--params", help="With --target-loss: the tokens a model of this size needs."),
+    max_tokens: str = typer.Option(None, "--max-tokens", help="With --target-loss: the smallest model that reaches "
+                                   "it within this many tokens (default: unlimited data)."),
+    frontier: str = typer.Option(None, "--frontier", help="Also the compute-optimal frontier: LO:HI[:POINTS] or a "
+                                 "comma list of budgets."),
+    ratios: str = typer.Option(None, "--ratios", help="Over-training table at --flops: tokens-per-parameter ratios, "
+                               "e.g. 20,100,500."),
+    at: list[str] = typer.Option([], "--at", help="Value of another input the law reads, held fixed: --at lr=3e-4."),
+    r_d: str = typer.Option(None, "--r-d", help="With --unique-tokens: decay constant of repeated data (default "
+                            "15.4, Muennighoff 2023)."),
+    r_n: str = typer.Option(None, "--r-n", help="With --unique-tokens: decay constant of excess parameters "
+                            "(default 5.3)."),
+    flops_per_param: float = typer.Option(6.0, "--flops-per-param", help=K_HELP),
+    serve_flops_per_param: float = typer.Option(2.0, "--serve-flops-per-param", help="Serving FLOP per parameter "
+                                                "per token (2: a forward pass)."),
+    level: float = typer.Option(None, "--level", help=LEVEL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Plan a run from a fit: compute-optimal, data-constrained, inference-aware, or to a target loss."""
+    from ..fitting import Fit
+    from ..plan.planner import plan
+    from .common import parse_pairs
+
+    fit = Fit.load(fit_file)
+    fixed = {k: _number(v, f"--at {k}") for k, v in parse_pairs(at, "--at").items()}
+    repetition = {k: v for k, v in (("R_D", _number(r_d, "--r-d")), ("R_N", _number(r_n, "--r-n")))
+                  if v is not None}
+    result = plan(fit, flops=_number(flops, "--flops"), inference_tokens=_number(inference_tokens,
+                  "--inference-tokens"), unique_tokens=_number(unique_tokens, "--unique-tokens"),
+                  target_loss=_number(target_loss, "--target-loss"), params=_number(params, "--params"),
+                  max_tokens=_number(max_tokens, "--max-tokens"), frontier_flops=_frontier(frontier),
+                  ratios=_numbers(ratios, "--ratios"), inference_mode=inference_mode, level=level,
+                  flops_per_param=flops_per_param, serve_flops_per_param=serve_flops_per_param, fixed=fixed or None,
+                  repetition=repetition or None)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_plan(result)
+
+
+def show_plan(p) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    con.print(f"[bold]Recommended run ({p.objective})[/bold] · law {p.law} · {p.convention}")
+    rows = [("parameters N", "params", p.params), ("tokens D", "tokens", p.tokens),
+            ("tokens per parameter", "tokens_per_param", p.tokens_per_param), ("loss", "loss", p.loss),
+            ("training FLOP", "flops", p.flops)]
+    con.print(_table("", rows, p.level, p.intervals))
+    if p.extrapolation > 1:
+        con.print(f"[dim]extrapolation: {p.extrapolation:.3g}× beyond the fitted runs[/dim]")
+    if p.intervals is None:
+        con.print("[dim]no intervals: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
+    a = p.compute_optimal
+    if a is not None and p.objective != "compute-optimal":
+        con.print(_table(f"\nCompute-optimal at {num(a.flops)} FLOP ({a.method})",
+                         [("N*", "params", a.params), ("D*", "tokens", a.tokens),
+                          ("tokens per parameter", "tokens_per_param", a.tokens_per_param), ("loss", "loss", a.loss)],
+                         a.level, a.intervals))
+    c = p.constrained
+    if c is not None:
+        con.print(_table(f"\nData-constrained: {num(c.unique_tokens)} unique tokens (R_D {c.repetition['R_D']:.3g}, "
+                         f"R_N {c.repetition['R_N']:.3g}: {c.repetition['source']})",
+                         [("N", "params", c.params), ("D", "tokens", c.tokens), ("epochs", "epochs", c.epochs),
+                          ("loss", "loss", c.loss), ("loss given up to the data wall", "loss_penalty", c.loss_penalty),
+                          ("effective tokens D'", "", c.effective_tokens), ("useful budget", "", c.useful_flops)],
+                         c.level, c.intervals))
+    i = p.inference
+    if i is not None:
+        con.print(_table(f"\nInference-aware: {num(i.served_tokens)} served tokens ({i.mode})",
+                         [("N", "params", i.params), ("D", "tokens", i.tokens),
+                          ("tokens per parameter", "tokens_per_param", i.tokens_per_param), ("loss", "loss", i.loss),
+                          ("training FLOP", "training_flops", i.training_flops), ("serving FLOP", "", i.inference_flops),
+                          ("total FLOP", "total_flops", i.total_flops),
+                          ("compute-optimal model of that loss", "", i.baseline["params"]),
+                          ("its total FLOP", "", i.baseline["total_flops"]),
+                          ("total compute saved", "", f"{i.savings:.1%}" + (
+                              f"  [{i.intervals['savings'][0]:.1%}, {i.intervals['savings'][1]:.1%}]"
+                              if i.intervals and i.intervals.get("savings") else ""))], i.level, i.intervals))
+    t = p.target
+    if t is not None:
+        rows = [("cheapest N", "params", t.params), ("its tokens", "tokens", t.tokens), ("its FLOP", "flops", t.flops),
+                ("smallest N that can reach it", "smallest_params", t.smallest_params)]
+        if t.given_params is not None:
+            rows += [(f"tokens for N = {num(t.given_params)}", "given_tokens", t.given_tokens if t.given_tokens
+                      is not None else "never"), ("their FLOP", "given_flops", t.given_flops)]
+        con.print(_table(f"\nTarget loss {t.loss:g}", rows, t.level, t.intervals))
+    f = p.frontier
+    if f is not None:
+        table = Table(title=f"\nFrontier: N* ∝ C^{f.exponents['params']:.3f}, D* ∝ C^{f.exponents['tokens']:.3f}"
+                      + (f"  (a in {_iv(f.intervals, 'params')})" if f.intervals else ""), title_justify="left",
+                      header_style="bold", box=None)
+        for col in ("FLOP", "N*", "D*", "tokens/param", "loss"):
+            table.add_column(col, justify="right")
+        for r in f.allocations:
+            table.add_row(num(r.flops), num(r.params), num(r.tokens), num(r.tokens_per_param), num(r.loss, 5))
+        con.print(table)
+    o = p.overtraining
+    if o is not None:
+        table = Table(title=f"\nOver-training at {num(o.flops)} FLOP (optimum {o.optimal_ratio:.1f} tokens/param)",
+                      title_justify="left", header_style="bold", box=None)
+        for col in ("tokens/param", "N", "loss", "Δloss", "N for the optimum's loss", "extra compute"):
+            table.add_column(col, justify="right")
+        for r in o.rows:
+            table.add_row(num(r["ratio"]), num(r["params"]), num(r["loss"], 5), f"{r['excess_loss']:+.4f}",
+                          num(r["params_same_loss"]), f"{r['compute_overhead']:+.1%}")
+        con.print(table)
+
+
+@app.command("approaches")
+def approaches_cmd(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    flops: str = typer.Option(None, "--flops", "-C", help="Budget to compare N* at (default: 100× the largest)."),
+    profile: str = typer.Option("shape", "--profile", help="IsoFLOP profile fit: shape (unbiased), parabola, interp."),
+    window: float = typer.Option(0.1, "--window", help="Keep points within this fraction of their budget's best "
+                                 "loss."),
+    law: str = typer.Option("chinchilla", "--law", "-l", help="Law of approach 3."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples for the intervals."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    flops_per_param: float = typer.Option(6.0, "--flops-per-param", help=K_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Chinchilla's three approaches to N*(C) side by side on one sweep: do they agree?"""
+    from ..plan.approaches import compare_approaches
+
+    result = compare_approaches(data, where=where, rename=map_, flops=_number(flops, "--flops"), profile=profile,
+                                window=window, law=law, bootstrap=bootstrap, level=level, seed=seed,
+                                flops_per_param=flops_per_param)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    pct = f"{int(round(result.level * 100))}%"
+    table = Table(title=f"{result.source}: N* ∝ C^a, and the plan at C = {num(result.flops)} ({result.convention}; "
+                  f"{pct} intervals)", title_justify="left", header_style="bold", box=None)
+    for col in ("approach", "a", "N* at C", "tokens/param"):
+        table.add_column(col, justify="right" if col != "approach" else "left", no_wrap=True)
+    short = {"envelope": "1 envelope", "isoflop": f"2 {result.profile}", "isoflop-parabola": "2 parabola",
+             "parametric": "3 parametric"}
+    for r in result.approaches:
+        iv = r.intervals or {}
+        table.add_row(short[r.name], _compact(r.exponent_params, iv.get("a")),
+                      _compact(r.params, iv.get("params")), _compact(r.tokens_per_param, iv.get("tokens_per_param")))
+    con.print(table)
+    ag = result.agreement
+    verdict = {True: "their intervals for a overlap", False: "their intervals for a do NOT overlap",
+               None: "no intervals (bootstrap 0)"}[ag["intervals_overlap"]]
+    con.print("1: best run per budget · 2: IsoFLOP profile fits · 3: a law fitted to all points, minimised")
+    con.print(f"spread of a across approaches 1-3: {ag['exponent_spread']:.3f}; {verdict}; tokens per parameter at "
+              f"the target from {num(ag['tokens_per_param_range'][0])} to {num(ag['tokens_per_param_range'][1])}")
+
+
+@app.command("hparams")
+def hparams_cmd(
+    params: str = typer.Option(..., "--params", "-N", help="Model size N (non-embedding parameters for Step Law)."),
+    tokens: str = typer.Option(..., "--tokens", "-D", help="Training tokens D."),
+    sweep: str = typer.Option(None, "--sweep", help="Fit your own law to a sweep (columns params, tokens, lr, "
+                              "batch_size in tokens, loss) instead of Step Law's published one."),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    seq_len: str = typer.Option(None, "--seq-len", help="Sequence length, to give the batch in sequences."),
+    bandwidth: float = typer.Option(0.5, "--bandwidth", help="Smoothing width of each cell's optimum (natural log of "
+                                    "lr and batch)."),
+    spread: float = typer.Option(0.25, "--spread", help="Ignore runs whose loss exceeds their cell's best by more "
+                                 "than this fraction."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples for the intervals (with --sweep)."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Learning rate and batch size for a run of N parameters on D tokens (Step Law, or your own sweep)."""
+    from ..plan.hparams import recommend
+
+    fitted = None
+    if sweep is not None:
+        from ..plan.hparams_fit import fit_hparams
+
+        fitted = fit_hparams(sweep, where=where, rename=map_, bandwidth=bandwidth, spread=spread,
+                             bootstrap=bootstrap, level=level, seed=seed)
+    result = recommend(_number(params, "--params"), _number(tokens, "--tokens"),
+                       law=None if fitted is None else fitted.law, seq_len=_number(seq_len, "--seq-len"))
+    if as_json:
+        emit_json({**result.to_dict(), "fit": None if fitted is None else fitted.to_dict()})
+        return
+    from ..render.text import num
+
+    con = console()
+    law = result.law
+    con.print(f"[bold]{law['source']}[/bold]")
+    con.print(f"  lr* = {law['lr_coef']:.4g} · N^{law['lr_params_exp']:.3f} · D^{law['lr_tokens_exp']:.3f}    "
+              f"B* = {law['batch_coef']:.4g} · D^{law['batch_tokens_exp']:.3f}"
+              + (f" · N^{law['batch_params_exp']:.3f}" if law["batch_params_exp"] else "") + " tokens")
+    if law.get("intervals"):
+        ivs = law["intervals"]
+        con.print(f"  exponents ({int(round(law['level'] * 100))}%): N in lr {_iv(ivs, 'lr_params_exp')}, D in lr "
+                  f"{_iv(ivs, 'lr_tokens_exp')}, D in batch {_iv(ivs, 'batch_tokens_exp')}")
+    rows = [("learning rate", "lr", result.lr), ("batch size (tokens)", "batch_size", result.batch_size)]
+    if result.batch_sequences is not None:
+        rows.append((f"batch size (sequences of {num(result.seq_len)})", "batch_sequences", result.batch_sequences))
+    con.print(_table(f"\nFor N = {num(result.params)}, D = {num(result.tokens)}", rows, result.level,
+                     result.intervals))
+    if result.extrapolation > 1:
+        con.print(f"[dim]extrapolation: {result.extrapolation:.3g}× beyond the runs behind the law[/dim]")
+
+
+@app.command("flops")
+def flops_cmd(
+    preset: str = typer.Option(None, "--preset", help="A published shape: gpt3-175b, chinchilla-70b, llama2-7b, "
+                               "mixtral-8x7b (other options override its fields)."),
+    layers: int = typer.Option(None, "--layers", help="Transformer blocks."),
+    width: int = typer.Option(None, "--width", help="Model width d_model."),
+    heads: int = typer.Option(None, "--heads", help="Attention heads."),
+    vocab: int = typer.Option(None, "--vocab", help="Vocabulary size."),
+    seq_len: int = typer.Option(None, "--seq-len", help="Context length (attention FLOPs grow with it)."),
+    kv_heads: int = typer.Option(None, "--kv-heads", help="Key/value heads (grouped-query attention)."),
+    head_dim: int = typer.Option(None, "--head-dim", help="Head size (default width/heads)."),
+    ffn: int = typer.Option(None, "--ffn", help="MLP hidden size (default 4·width)."),
+    glu: bool = typer.Option(None, "--glu/--no-glu", help="Gated MLP (SwiGLU): three matrices."),
+    tied: bool = typer.Option(None, "--tied/--untied", help="Output embedding tied to the input embedding."),
+    positions: str = typer.Option(None, "--positions", help="none | rotary | learned (learned adds S·d)."),
+    norm: str = typer.Option(None, "--norm", help="Count norm gains: none | rms | layer."),
+    experts: int = typer.Option(None, "--experts", help="Mixture of experts: routed experts per layer."),
+    active_experts: int = typer.Option(None, "--active-experts", help="Experts per token (top-k)."),
+    expert_ffn: int = typer.Option(None, "--expert-ffn", help="Hidden size of one expert (default --ffn)."),
+    shared_ffn: int = typer.Option(None, "--shared-ffn", help="Total hidden size of shared experts."),
+    dense_layers: int = typer.Option(None, "--dense-layers", help="Leading layers with a dense MLP."),
+    tokens: str = typer.Option(None, "--tokens", "-D", help="Training tokens: also the total training FLOP."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Parameters and FLOPs per token of a transformer shape, under every common convention, versus 6·N·D."""
+    from dataclasses import asdict
+
+    from ..errors import ScalingLawsError
+    from ..plan import flops as fl
+
+    given = {"layers": layers, "width": width, "heads": heads, "vocab": vocab, "seq_len": seq_len,
+             "kv_heads": kv_heads, "head_dim": head_dim, "ffn": ffn, "glu": glu, "tied": tied, "positions": positions,
+             "norm": norm, "experts": experts, "active_experts": active_experts, "expert_ffn": expert_ffn,
+             "shared_ffn": shared_ffn, "dense_layers": dense_layers}
+    given = {k: v for k, v in given.items() if v is not None}
+    fields = asdict(fl.preset(preset)) if preset else {}
+    fields.update(given)
+    missing = [k for k in ("layers", "width", "heads", "vocab", "seq_len") if k not in fields]
+    if missing:
+        raise ScalingLawsError(f"a shape needs --{' --'.join(m.replace('_', '-') for m in missing)} (or --preset "
+                               f"NAME: {', '.join(fl.PRESETS)})")
+    acc = fl.count(fl.Transformer(**fields), tokens=_number(tokens, "--tokens"))
+    if as_json:
+        emit_json(acc.to_dict())
+        return
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    name = fields.get("name") or "transformer"
+    p = acc.params
+    con.print(f"[bold]{name}[/bold]: {num(p['total'])} parameters ({num(p['non_embedding'])} non-embedding"
+              + (f"; {num(p['active'])} active per token" if p["active"] != p["total"] else "") + ")")
+    table = Table(header_style="bold", box=None)
+    for col in ("convention", "FLOP per token", "vs 6·N") + (("training FLOP",) if acc.tokens else ()):
+        table.add_column(col, justify="right" if col != "convention" else "left")
+    for conv, v in acc.flops_per_token.items():
+        row = [conv, num(v), f"{acc.ratio_to_6N[conv]:.3f}"]
+        if acc.tokens:
+            row.append(num(acc.training_flops[conv]))
+        table.add_row(*row)
+    con.print(table)
+    con.print(f"[dim]N counts weight matrices{'' if fields.get('norm', 'none') == 'none' else ' and norm gains'}; "
+              "6·N uses all active parameters, embeddings included[/dim]")

@@ -1,0 +1,116 @@
+"""`plan`: one call that answers the questions asked of a fit before a big run, and says which answer to follow.
+
+Each option adds a section: a FLOP budget gives the compute-optimal allocation (and, on request, the frontier and
+the over-training table); unique tokens give the data-constrained plan; served tokens give the inference-aware
+plan; a target loss gives what it takes to reach it. The recommended run (the top-level params, tokens, loss and
+their intervals) is the most specific answer: inference-aware, else data-constrained, else compute-optimal, else
+the cheapest run to the target. Each section keeps its own record, intervals and warnings.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..errors import ScalingLawsError
+from .constrained import ConstrainedPlan, data_constrained
+from .inference import InferencePlan, Overtraining, inference_optimal, overtraining
+from .optimal import Allocation, Frontier, compute_optimal, frontier
+from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface
+from .targets import TargetPlan, reach_target
+
+
+@dataclass(frozen=True)
+class Plan:
+    objective: str  # "inference-aware", "data-constrained", "compute-optimal" or "target"
+    flops: float | None  # training FLOP of the recommended run
+    params: float | None
+    tokens: float | None
+    loss: float | None
+    tokens_per_param: float | None
+    intervals: dict | None
+    level: float | None
+    extrapolation: float
+    law: str
+    convention: str
+    compute_optimal: Allocation | None = None
+    constrained: ConstrainedPlan | None = None
+    inference: InferencePlan | None = None
+    target: TargetPlan | None = None
+    frontier: Frontier | None = None
+    overtraining: Overtraining | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("objective", "flops", "params", "tokens", "loss", "tokens_per_param",
+                                             "intervals", "level", "extrapolation", "law", "convention")}
+        for key in ("compute_optimal", "constrained", "inference", "target", "frontier", "overtraining"):
+            section = getattr(self, key)
+            out[key] = None if section is None else section.to_dict()
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def plan(fit, *, flops: float | None = None, inference_tokens: float | None = None,
+         unique_tokens: float | None = None, target_loss: float | None = None, params: float | None = None,
+         max_tokens: float | None = None, frontier_flops: Sequence[float] | None = None,
+         ratios: Sequence[float] | None = None, inference_mode: str = "match", level: float | None = None,
+         flops_per_param: float = FLOPS_PER_PARAM, serve_flops_per_param: float = SERVE_FLOPS_PER_PARAM,
+         fixed: Mapping[str, float] | None = None, repetition: Mapping[str, float] | None = None) -> Plan:
+    """Every planning answer the options ask for, and the recommended run among them."""
+    if flops is None and target_loss is None:
+        raise ScalingLawsError("a plan needs a budget or a goal: give --flops C (FLOP) or --target-loss L")
+    if ratios and flops is None:
+        raise ScalingLawsError("--ratios compares tokens-per-parameter ratios at a fixed budget: give --flops too")
+    if params is not None and target_loss is None:
+        raise ScalingLawsError("--params asks how many tokens a model of that size needs to reach a loss: give "
+                               "--target-loss too")
+    if repetition and unique_tokens is None:
+        raise ScalingLawsError("--r-d and --r-n set how repeated data decays: give --unique-tokens too")
+    common = {"level": level, "flops_per_param": flops_per_param, "fixed": fixed}
+    surface = as_surface(fit, **common)  # validates the law and the options once, before any section runs
+    sections: dict = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if flops is not None:
+            sections["compute_optimal"] = compute_optimal(fit, flops, **common)
+            if frontier_flops:
+                sections["frontier"] = frontier(fit, frontier_flops, **common)
+            if ratios:
+                sections["overtraining"] = overtraining(fit, flops, ratios, **common)
+            if unique_tokens is not None:
+                sections["constrained"] = data_constrained(fit, flops, unique_tokens, repetition=repetition,
+                                                           **common)
+        if target_loss is not None:
+            sections["target"] = reach_target(fit, target_loss, params=params, max_tokens=max_tokens,
+                                              unique_tokens=unique_tokens, **common)
+        if inference_tokens is not None:
+            sections["inference"] = inference_optimal(
+                fit, inference_tokens, flops=flops, loss=target_loss, mode=inference_mode,
+                serve_flops_per_param=serve_flops_per_param, unique_tokens=unique_tokens, **common)
+    notes = list(dict.fromkeys(str(w.message) for w in caught))
+    for w in {str(w.message): w for w in caught}.values():  # passed on once each, and kept in the record
+        warnings.warn(str(w.message), w.category, stacklevel=2)
+
+    if "inference" in sections:
+        s = sections["inference"]
+        objective, c = "inference-aware", s.training_flops
+        iv_keys = ("params", "tokens", "loss", "tokens_per_param")
+    elif "constrained" in sections:
+        s = sections["constrained"]
+        objective, c = "data-constrained", s.flops
+        iv_keys = ("params", "tokens", "loss", "tokens_per_param", "epochs")
+    elif "compute_optimal" in sections:
+        s = sections["compute_optimal"]
+        objective, c = "compute-optimal", s.flops
+        iv_keys = ("params", "tokens", "loss", "tokens_per_param")
+    else:
+        s = sections["target"]
+        objective, c = "target", s.flops
+        iv_keys = ("params", "tokens", "flops", "tokens_per_param")
+    intervals = None if s.intervals is None else {k: s.intervals.get(k) for k in iv_keys if k in s.intervals}
+    return Plan(objective=objective, flops=c, params=s.params, tokens=s.tokens, loss=s.loss,
+                tokens_per_param=s.tokens_per_param, intervals=intervals, level=s.level,
+                extrapolation=max(getattr(v, "extrapolation", 1.0) for v in sections.values()),
+                law=surface.law.name, convention=surface.convention, warnings=tuple(notes), **sections)
