@@ -19,20 +19,33 @@ def _title(fit) -> str:
     return f"{fit.law} fit to {fit.data.get('source', 'data')}"
 
 
-@figure_kind("fit", accepts=FIT, title="data and fitted law on log axes, per family or model size", default=True)
-def fit_figure(fit, *, data=None, x: str | None = None, by: str | None = None, near=None, **_) -> Figure:
-    fd = fit_data(fit, data, near=near)
-    runs = fd.runs
-    x = x or default_x(fit, runs)
-    xv = x_of(runs, x)
+MAX_FACETS = 6
+
+
+def _facets(runs: Runs, fit, x: str, by: str | None) -> list[tuple[str, np.ndarray]]:
+    """One panel per family when families each hold several model sizes (a law of N drawn per family would
+    otherwise zigzag between sizes), else a single panel of every row."""
+    everything = [("", np.arange(len(runs)))]
+    if by is not None or "family" not in runs or "params" not in fit.inputs.values() or x == "params":
+        return everything
+    fams = runs.groups("family")
+    several = [f for f, g in fams.items() if np.ptp(np.log(g["params"])) > 1e-9]
+    if not 1 < len(fams) <= MAX_FACETS or not several:
+        return everything
+    labels = runs["family"].astype(str)
+    return [(f, np.flatnonzero(labels == f)) for f in fams]
+
+
+def _fit_panel(fit, fd, index: np.ndarray, x: str, by: str | None, title: str) -> tuple[Panel, int]:
+    runs = fd.runs.take(index)
+    xv, y, pred = x_of(runs, x), fd.y[index], fd.pred[index]
     grps, palette = groups(runs, by, fit, x)
     cols = list(dict.fromkeys(fit.inputs.values()))
-    series, drawn_at_points = [], 0
+    series, at_points = [], 0
     for g in grps:
         rows = runs.take(g.index)
-        series.append(Series("points", xv[g.index], fd.y[g.index], label=g.label, group=g.label,
-                             text=rows.run_ids.astype(str)))
         gx = xv[g.index]
+        series.append(Series("points", gx, y[g.index], label=g.label, group=g.label, text=rows.run_ids.astype(str)))
         path = None
         if fit.get_law().features is None and np.ptp(np.log10(gx)) > 1e-9:
             xs = np.geomspace(gx.min(), gx.max(), POINTS)
@@ -42,15 +55,21 @@ def fit_figure(fit, *, data=None, x: str | None = None, by: str | None = None, n
                                  legend=False))
         else:  # no clean path through this group's inputs: the law where the data are, in x order
             order = np.argsort(gx, kind="stable")
-            series.append(Series("dashed", gx[order], fd.pred[g.index][order], group=g.label, legend=False))
-            drawn_at_points += 1
-    notes = [f"{fit.n_points} points, {fit.n_runs} runs"]
-    if drawn_at_points:
-        notes.append("dashed: the law at the data points")
+            series.append(Series("dashed", gx[order], pred[g.index][order], group=g.label, legend=False))
+            at_points += 1
+    notes = [f"{len(runs)} points, {runs.n_runs} runs"] + (["dashed: the law at the data points"] if at_points else [])
+    return Panel(title, label(x), label(fit.target), tuple(series), palette=palette, notes=tuple(notes)), len(grps)
+
+
+@figure_kind("fit", accepts=FIT, title="data and fitted law on log axes, per family or model size", default=True)
+def fit_figure(fit, *, data=None, x: str | None = None, by: str | None = None, near=None, **_) -> Figure:
+    fd = fit_data(fit, data, near=near)
+    x = x or default_x(fit, fd.runs)
+    facets = _facets(fd.runs, fit, x, by)
+    panels = [_fit_panel(fit, fd, index, x, by, name or _title(fit))[0] for name, index in facets]
     caption = (f"Markers: the runs the fit saw; lines: {fit.formula} at the fitted parameters, drawn for each "
-               f"{'group' if len(grps) > 1 else 'set of runs'} along its own inputs.")
-    panel = Panel(_title(fit), label(x), label(fit.target), tuple(series), palette=palette, notes=tuple(notes))
-    return Figure("fit", _title(fit), (panel,), caption, tuple(w for w in (fd.warning,) if w))
+               "group along its own inputs" + (", one panel per family." if len(facets) > 1 else "."))
+    return Figure("fit", _title(fit), tuple(panels), caption, tuple(w for w in (fd.warning,) if w))
 
 
 def default_target(fit, runs: Runs | None, x: str) -> dict[str, float]:

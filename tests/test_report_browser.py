@@ -1,0 +1,96 @@
+"""The report opened in a real headless Chromium: it loads without console errors, fetches nothing, draws every
+plot, and shows hostile names as text.
+
+Needs Debian's `chromium` and the `playwright` package (both installed by .ci/run; no browser is downloaded).
+Where they are missing the test is skipped, unless SCALINGLAWS_REQUIRE_BROWSER=1 (set by CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.report import report
+from test_report import EVIL, EVIL_RUN, write_ladder
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def browser_or_skip():
+    required = os.environ.get("SCALINGLAWS_REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            pytest.fail("playwright is not installed but SCALINGLAWS_REQUIRE_BROWSER=1")
+        pytest.skip("playwright is not installed (pip install playwright); .ci/run installs it")
+    path = chromium_path()
+    if path is None:
+        if required:
+            pytest.fail("chromium is not installed but SCALINGLAWS_REQUIRE_BROWSER=1")
+        pytest.skip("no chromium on PATH (apt-get install chromium); .ci/run installs it")
+    return sync_playwright, path
+
+
+def test_report_opens_in_chromium_with_its_plots(tmp_path):
+    sync_playwright, exe = browser_or_skip()
+    data = write_ladder(tmp_path / "runs.json")
+    fit = sl.fit(str(data), "chinchilla", bootstrap=100, seed=0)
+    fit_path = fit.save(tmp_path / "fit.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = report([str(fit_path), "dataset:porian_isoflop?loss_split=val&dataset=refinedweb"],
+                     tmp_path / "report.html", at={"params": [7e10], "tokens": [1.4e12]})
+    n_plots = sum(len(f.panels) for s in rep.sections for f in s.figures)
+    console, requests, dialogs = [], [], []
+    with sync_playwright() as p:
+        # a new, empty profile: no extensions, caches or settings from anywhere else
+        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=exe,
+                                                       headless=True, args=FLAGS,
+                                                       viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: console.append((m.type, m.text)))
+            page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto((tmp_path / "report.html").as_uri())
+            page.wait_for_function("""() => {
+                const plots = Array.from(document.querySelectorAll('.sl-plot'));
+                return plots.length > 0 && plots.every(d => d.querySelector('.main-svg .scatterlayer'));
+            }""", timeout=30_000)
+            drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.sl-plot')).map(
+                d => d.querySelectorAll('.scatterlayer .trace').length)""")
+            points = page.evaluate("document.querySelectorAll('.sl-plot .scatterlayer .point').length")
+            legend = page.evaluate("""() => Array.from(document.querySelectorAll('.legendtext')).map(
+                t => t.textContent)""")
+            injected = page.evaluate("document.querySelectorAll('img[src=x], main script:not(.sl-data)').length")
+            title = page.title()
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            context.close()
+    assert [c for c in console if c[0] in ("error", "pageerror", "warning")] == []
+    assert requests == [(tmp_path / "report.html").as_uri()]  # nothing fetched but the page itself
+    assert len(drawn) == n_plots and all(n > 0 for n in drawn)  # every panel drew its traces
+    assert points > 500
+    assert dialogs == [] and injected == 0  # hostile names stayed text
+    assert EVIL in legend  # ... and read as the user wrote them
+    assert EVIL_RUN not in title
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000
+    if os.environ.get("SCALINGLAWS_KEEP_SCREENSHOT"):
+        shutil.copy(shot, os.environ["SCALINGLAWS_KEEP_SCREENSHOT"])
