@@ -119,20 +119,37 @@ def test_frontier_is_the_closed_form_optimum_with_bootstrap_band(fitted):
     np.testing.assert_allclose(6 * np.array(n_line.y) * np.array(d_line.y), c, rtol=1e-10)
     a, b = fit.params["alpha"], fit.params["beta"]
     g = (a * fit.params["A"] / (b * fit.params["B"])) ** (1 / (a + b))
-    np.testing.assert_allclose(n_line.y, g * (c / 6) ** (b / (a + b)), rtol=1e-10)
+    np.testing.assert_allclose(n_line.y, g * (c / 6) ** (b / (a + b)), rtol=1e-10)  # Hoffmann 2022, App. D.2
     band = next(s for s in n_panel.series if s.kind == "band")
     assert np.all(np.array(band.y) <= np.array(n_line.y) * 1.0001)
     assert np.all(np.array(band.y2) >= np.array(n_line.y) * 0.9999)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mid = sl.compute_optimal(fit, c[20])
+    assert (band.y[20], band.y2[20]) == pytest.approx(tuple(mid.intervals["params"]))
     star = next(s for s in n_panel.series if s.kind == "star")
-    assert star.y[0] == pytest.approx(sl.compute_optimal(fit, 1e23).params)
-    assert fig.meta["allocations"][0]["flops"] == 1e23
+    assert star.y[0] == pytest.approx(fig.meta["allocations"][0]["params"])
+    assert fig.meta["exponents"]["params"] == pytest.approx(b / (a + b))
 
 
-def test_frontier_refuses_other_laws():
-    runs = {"flops": np.geomspace(1e18, 1e21, 8), "loss": 2 + 50 * np.geomspace(1e18, 1e21, 8) ** -0.1}
-    fit = sl.fit(runs, "power", seed=0)
-    with pytest.raises(ScalingLawsError, match="chinchilla law"):
-        figure("frontier", fit)
+def test_frontier_of_other_laws_and_of_plan_records(fitted):
+    from scalinglaws.plan import frontier
+
+    fit, path, data = fitted
+    kaplan = sl.fit(str(data), "kaplan", seed=0)
+    fig = figure("frontier", kaplan, data=str(data))
+    n_line = next(s for s in fig.panels[0].series if s.kind == "line")
+    d_line = next(s for s in fig.panels[1].series if s.kind == "line")
+    np.testing.assert_allclose(6 * np.array(n_line.y) * np.array(d_line.y), n_line.x, rtol=1e-8)
+    record = frontier(fit, [1e20, 1e21, 1e22])
+    rec_fig = figure("frontier", record)
+    np.testing.assert_allclose(rec_fig.panels[0].series[-1].y if rec_fig.panels[0].series[-1].kind == "line"
+                               else next(s for s in rec_fig.panels[0].series if s.kind == "line").y,
+                               [a.params for a in record.allocations])
+    c = np.geomspace(1e18, 1e21, 8)
+    power = sl.fit({"flops": c, "loss": 2 + 50 * c ** -0.1}, "power", seed=0)
+    with pytest.raises(ScalingLawsError, match="needs a law of params and tokens"):
+        figure("frontier", power)
 
 
 def test_isoflop_minima_are_each_budgets_lowest_loss():

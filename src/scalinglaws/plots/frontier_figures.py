@@ -1,11 +1,14 @@
-"""The compute-optimal frontier of a fit: the best model size N*(C) and token count D*(C) at each compute budget.
+"""The compute-optimal frontier: the best model size N*(C) and token count D*(C) at each compute budget.
 
-The allocation itself comes from scalinglaws.plan (Hoffmann et al. 2022, Appendix D.2, in closed form for the
-Chinchilla law); this module only evaluates it along a range of budgets, for the point estimate and for every
-bootstrap draw, and draws the result beside the runs the fit saw.
+The allocations come from scalinglaws.plan (closed form for Chinchilla's law, Hoffmann et al. 2022, Appendix D.2;
+numerical along the budget line for other laws of N and D), with percentile intervals over the fit's bootstrap
+draws. This module only asks the planner for a range of budgets and draws its `Frontier` record beside the runs
+the fit saw.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -14,70 +17,81 @@ from .fitdata import fit_data, label
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, si
 
-POINTS = 100
+POINTS = 41  # budgets along the drawn frontier
+SYMBOLS = {"params": "N*", "tokens": "D*"}
 
 
-def frontier_curves(fit, flops: np.ndarray) -> dict:
-    """N*, D* (and their bootstrap bands) at each budget in `flops`."""
-    from ..plan.optimal import chinchilla_optimum
-
-    if fit.law != "chinchilla":
-        raise ScalingLawsError(f"the compute-optimal frontier is drawn for the chinchilla law, not '{fit.law}'. "
-                               "Fit it with --law chinchilla")
-    n, d = chinchilla_optimum(dict(fit.params), flops)
-    out = {"flops": flops, "params": n, "tokens": d}
-    if fit.bootstrap is not None:
-        draws = fit.bootstrap.array()  # (B, P) in the law's parameter order
-        p = {name: draws[:, j, None] for j, name in enumerate(fit.params)}  # (B, 1) each
-        with np.errstate(all="ignore"):
-            nb, db = chinchilla_optimum(p, flops[None, :])  # (B, m)
-        lo, hi = (1 - fit.bootstrap.level) / 2, (1 + fit.bootstrap.level) / 2
-        out["params_band"] = np.nanquantile(nb, [lo, hi], axis=0)
-        out["tokens_band"] = np.nanquantile(db, [lo, hi], axis=0)
+def frontier_arrays(front) -> dict:
+    """A plan.Frontier as arrays: flops, params, tokens, and their (2, m) bands when the fit had a bootstrap."""
+    allocs = front.allocations
+    out = {"flops": np.array([a.flops for a in allocs])}
+    for col in SYMBOLS:
+        out[col] = np.array([getattr(a, col) for a in allocs])
+        if all(a.intervals and col in a.intervals for a in allocs):
+            out[f"{col}_band"] = np.array([a.intervals[col] for a in allocs], dtype=float).T
     return out
 
 
-@figure_kind("frontier", accepts="scalinglaws.fitting.record:Fit",
-             title="compute-optimal model size and tokens against compute (chinchilla fits)", default=True)
-def frontier_figure(fit, *, data=None, budget=None, near=None, **_) -> Figure:
-    from ..plan import compute_optimal
+def frontier_panels(front, runs=None, budgets=(), span=None) -> tuple[Panel, ...]:
+    cur = frontier_arrays(front)
+    level = f"{int(round(front.level * 100))}% " if front.level else ""
+    panels = []
+    for col, sym in SYMBOLS.items():
+        series = [Series("span", span, label="range of the fit's data")] if span else []
+        if f"{col}_band" in cur:
+            series.append(band(cur["flops"], *cur[f"{col}_band"], label=f"{level}bootstrap band", group="frontier"))
+        series.append(Series("line", cur["flops"], cur[col], label=f"{sym}(C)", group="frontier"))
+        if runs is not None and "flops" in runs and col in runs:
+            series.append(Series("points", runs["flops"], runs[col], label="runs of the fit",
+                                 text=runs.run_ids.astype(str)))
+        if budgets:
+            series.append(Series("star", [a.flops for a in budgets], [getattr(a, col) for a in budgets],
+                                 label="planned budget", group="target",
+                                 text=[f"C={si(a.flops)}: N*={si(a.params)}, D*={si(a.tokens)}" for a in budgets]))
+        exp = front.exponents.get(col)
+        iv = (front.intervals or {}).get(col)
+        note = f"{sym} ∝ C^{exp:.3f}" + (f" [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else "") if exp is not None else ""
+        if col == "tokens":
+            ratio = cur["tokens"] / cur["params"]
+            note += f"; D*/N* from {ratio[0]:.3g} to {ratio[-1]:.3g}"
+        panels.append(Panel(f"compute-optimal {label(col)}", label("flops"), f"{sym} ({label(col)})",
+                            tuple(series), notes=(note,) if note else ()))
+    return tuple(panels)
 
-    if fit.law != "chinchilla":
-        raise ScalingLawsError(f"the compute-optimal frontier is drawn for the chinchilla law, not '{fit.law}'")
+
+@figure_kind("frontier", accepts="scalinglaws.plan.optimal:Frontier",
+             title="compute-optimal model size and tokens against compute, from a planned frontier", default=True)
+def frontier_record_figure(front, **_) -> Figure:
+    return Figure("frontier", f"Compute-optimal frontier ({front.method})", frontier_panels(front),
+                  "The loss-minimising split of each budget between parameters and tokens.")
+
+
+@figure_kind("frontier", accepts="scalinglaws.fitting.record:Fit",
+             title="compute-optimal model size and tokens against compute (laws of N and D)", default=True)
+def frontier_figure(fit, *, data=None, budget=None, near=None, **_) -> Figure:
+    from ..plan import compute_optimal, frontier
+
+    cols = set(fit.inputs.values())
+    if not {"params", "tokens"} <= cols:
+        raise ScalingLawsError(f"the compute-optimal frontier needs a law of params and tokens; '{fit.law}' reads "
+                               f"{', '.join(sorted(cols))}")
     fd = fit_data(fit, data, required=False, near=near)
     budgets = [float(b) for b in np.atleast_1d(budget if budget is not None else [])]
-    if fd is not None and "flops" in fd.runs:
-        lo, hi = float(fd.runs["flops"].min()), float(fd.runs["flops"].max())
+    runs = fd.runs if fd is not None else None
+    if runs is not None and "flops" in runs:
+        lo, hi = float(runs["flops"].min()), float(runs["flops"].max())
     else:
         r = fit.data["ranges"]
         lo, hi = 6 * r["params"][0] * r["tokens"][0], 6 * r["params"][1] * r["tokens"][1]
-    top = max([hi * 1e3] + [b * 2 for b in budgets])
-    flops = np.geomspace(lo, top, POINTS)
-    cur = frontier_curves(fit, flops)
-    panels = []
-    for col, sym in (("params", "N*"), ("tokens", "D*")):
-        series = [Series("span", [lo, hi], label="range of the fit's data")]
-        if f"{col}_band" in cur:
-            b = cur[f"{col}_band"]
-            series.append(band(flops, b[0], b[1], label=f"{int(round(fit.bootstrap.level * 100))}% bootstrap band",
-                               group="frontier"))
-        series.append(Series("line", flops, cur[col], label=f"{sym}(C), {fit.law}", group="frontier"))
-        if fd is not None and "flops" in fd.runs:
-            series.append(Series("points", fd.runs["flops"], fd.runs[col], label="runs",
-                                 text=fd.runs.run_ids.astype(str)))
-        if budgets:
-            allocs = [compute_optimal(fit, b) for b in budgets]
-            series.append(Series("star", budgets, [getattr(a, col) for a in allocs], label="planned budget",
-                                 group="target", text=[f"C={si(a.flops)}: N*={si(a.params)}, D*={si(a.tokens)}"
-                                                       for a in allocs]))
-        panels.append(Panel(f"compute-optimal {label(col)}", label("flops"), f"{sym} ({label(col)})",
-                            tuple(series)))
-    ratio = cur["tokens"] / cur["params"]
-    notes = (f"D*/N* from {ratio[0]:.3g} to {ratio[-1]:.3g} tokens per parameter",)
-    panels[1] = Panel(panels[1].title, panels[1].xlabel, panels[1].ylabel, panels[1].series, notes=notes)
-    meta = {"allocations": [compute_optimal(fit, b).to_dict() for b in budgets]}
+    grid = np.geomspace(lo, max([hi * 1e3] + [b * 2 for b in budgets]), POINTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the curve runs far past the data on purpose; planned budgets warn below
+        front = frontier(fit, grid)
+    planned = [compute_optimal(fit, b) for b in budgets]
+    panels = frontier_panels(front, runs, planned, [lo, hi])
     caption = ("The loss-minimising split of each compute budget C = 6·N·D between parameters and tokens under the "
-               "fitted law" + (", with the spread of the bootstrap refits." if fit.bootstrap else "."))
-    warns = (fd.warning,) if fd is not None and fd.warning else ()
-    return Figure("frontier", f"Compute-optimal frontier of {fit.law} fit to {fit.data.get('source')}",
-                  tuple(panels), caption, warns, meta)
+               f"fitted law ({front.method})" + (", with the spread of the bootstrap refits." if front.level else "."))
+    warns = tuple(w for a in planned for w in a.warnings) + ((fd.warning,) if fd is not None and fd.warning else ())
+    meta = {"allocations": [a.to_dict() for a in planned], "exponents": front.exponents}
+    return Figure("frontier", f"Compute-optimal frontier of {fit.law} fit to {fit.data.get('source')}", panels,
+                  caption, warns, meta)

@@ -20,17 +20,34 @@ from pkgutil import iter_modules
 from ..errors import ScalingLawsError
 
 
+def class_names(obj) -> set[str]:
+    """"module:Class" of an object's class and its bases: what `accepts` is matched against."""
+    return {f"{c.__module__}:{c.__qualname__}" for c in type(obj).__mro__}
+
+
 @dataclass(frozen=True)
 class Kind:
+    """One kind of figure. A kind may draw several record types (a frontier from a fit or from a planned Frontier
+    record), one function each: `makers` pairs the accepted classes with the function that draws them."""
+
     name: str
-    accepts: tuple[str, ...]  # "module:Class" of the records it draws
-    make: Callable
     title: str  # one line for listings
     default: bool  # drawn by `plot` when no --kind is given, and by the report
+    makers: tuple[tuple[tuple[str, ...], Callable], ...]
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        return tuple(a for accepts, _ in self.makers for a in accepts)
+
+    def maker(self, obj) -> Callable | None:
+        names = class_names(obj)
+        return next((fn for accepts, fn in self.makers if any(a in names for a in accepts)), None)
 
     def takes(self, obj) -> bool:
-        names = {f"{c.__module__}:{c.__qualname__}" for c in type(obj).__mro__}
-        return any(a in names for a in self.accepts)
+        return self.maker(obj) is not None
+
+    def make(self, obj, **options):
+        return self.maker(obj)(obj, **options)
 
 
 FIGURES: dict[str, Kind] = {}
@@ -44,11 +61,14 @@ _loaded = False
 
 
 def figure_kind(name: str, *, accepts: str | tuple[str, ...], title: str, default: bool = False):
-    """Register a figure kind (a decorator)."""
+    """Register a figure kind (a decorator); registering a known name again adds the records it draws."""
     accepts = (accepts,) if isinstance(accepts, str) else tuple(accepts)
 
     def register(fn: Callable) -> Callable:
-        FIGURES[name] = Kind(name=name, accepts=accepts, make=fn, title=title, default=default)
+        known = FIGURES.get(name)
+        makers = (known.makers if known else ()) + ((accepts, fn),)
+        FIGURES[name] = Kind(name=name, title=known.title if known else title,
+                             default=default or bool(known and known.default), makers=makers)
         return fn
 
     return register

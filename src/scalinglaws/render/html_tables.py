@@ -81,11 +81,21 @@ def runs_html(runs, limit: int = 10, *, style: bool = True) -> str:
 
 
 def allocation_html(allocations, *, style: bool = True, caption: str = "Compute-optimal allocation") -> str:
-    """Plans (records with flops, params, tokens, loss, tokens_per_param, method), one row each."""
+    """Plans (records with flops, params, tokens, loss, tokens_per_param, method and, when the fit had a
+    bootstrap, `intervals` of each quantity), one row each."""
     allocations = [allocations] if hasattr(allocations, "flops") else list(allocations)
-    rows = [[a.flops, a.params, a.tokens, a.tokens_per_param, a.loss, a.method] for a in allocations]
-    return table(caption, ["compute C (FLOP)", "params N*", "tokens D*", "D*/N*", "loss", "method"], rows,
-                 style=style, left=0)
+
+    def value(a, key: str, digits: int = 4) -> str:
+        iv = (getattr(a, "intervals", None) or {}).get(key)
+        return num(getattr(a, key), digits) + (f" {interval(iv)}" if iv else "")
+
+    rows = [[num(a.flops), value(a, "params"), value(a, "tokens"), value(a, "tokens_per_param", 3),
+             value(a, "loss"), f"{a.extrapolation:.3g}×" if getattr(a, "extrapolation", 1.0) > 1 else "inside",
+             a.method] for a in allocations]
+    levels = {getattr(a, "level", None) for a in allocations} - {None}
+    note = f"[intervals]: {int(round(levels.pop() * 100))}% over the bootstrap draws" if len(levels) == 1 else ""
+    return table(caption, ["compute C (FLOP)", "params N*", "tokens D*", "D*/N*", "loss", "beyond data", "method"],
+                 rows, note, style=style, left=0)
 
 
 def record_html(record, caption: str | None = None, *, style: bool = True) -> str:

@@ -120,29 +120,23 @@ def _target_budgets(ctx: Context) -> list[float]:
 @section_kind("plan", accepts=FIT, order=20)
 def plan_section(fit, ctx: Context, label: str) -> list[Section]:
     from ..plan import compute_optimal
-    from ..plots.frontier_figures import frontier_curves
 
     title = f"Plan: compute-optimal allocation under {fit.law}" + (f" ({label})" if label else "")
     budgets = list(ctx.budgets) or _target_budgets(ctx) or default_budgets(fit)
     try:
         allocs = [compute_optimal(fit, b) for b in budgets]
     except ScalingLawsError as exc:
-        return [Section(title, "plan", f"<p class='muted'>No plan for this fit: {escape(str(exc))}.</p>",
+        return [Section(title, "plan", f"<p class='muted'>No plan for this fit: {escape(str(exc))}</p>",
                         subject=label)]
-    body = [allocation_html(allocs, style=False)]
-    if fit.bootstrap is not None and budgets:
-        cur = frontier_curves(fit, np.asarray(budgets, dtype=float))
-        level = int(round(fit.bootstrap.level * 100))
-        rows = [[num(b), interval(cur["params_band"][:, i]), interval(cur["tokens_band"][:, i])]
-                for i, b in enumerate(budgets)]
-        body.append(table(f"{level}% bootstrap intervals of the allocation", ["compute C (FLOP)", "params N*",
-                                                                                "tokens D*"], rows, style=False,
-                          left=0))
-    body.append("<p class='muted'>N* and D* minimise the fitted loss at C = 6·N·D (scalinglaws.plan; Hoffmann et al. "
-                "2022, Appendix D.2). The further a budget lies beyond the data, the less the law has been tested "
-                "there: see the extrapolation above.</p>")
+    body = [allocation_html(allocs, style=False),
+            "<p class='muted'>N* and D* minimise the fitted loss at C = 6·N·D (scalinglaws.plan; in closed form "
+            "for Chinchilla's law, Hoffmann et al. 2022, Appendix D.2). The further a budget lies beyond the data, "
+            "the less the law has been tested there: see the extrapolation above.</p>"]
     notes: list[str] = []
     fig = try_figure("frontier", fit, notes, data=ctx.data, near=near(label), budget=budgets)
+    if fig is not None:
+        exps = ", ".join(f"{'N*' if k == 'params' else 'D*'} ∝ C^{v:.3f}" for k, v in fig.meta["exponents"].items())
+        body.insert(1, f"<p>Frontier: {escape(exps)}.</p>")
     body.extend(f"<div class='muted'>{escape(n)}</div>" for n in notes)
     return [Section(title, "plan", "".join(body), (fig,) if fig else (), (), label)]
 

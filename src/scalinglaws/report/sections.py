@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pkgutil import iter_modules
 
 from ..errors import ScalingLawsError
+from ..plots.registry import class_names
 from ..plots.spec import Figure
 
 
@@ -55,8 +56,7 @@ class SectionKind:
     many: bool
 
     def takes(self, obj) -> bool:
-        names = {f"{c.__module__}:{c.__qualname__}" for c in type(obj).__mro__}
-        return any(a in names for a in self.accepts)
+        return any(a in class_names(obj) for a in self.accepts)
 
 
 SECTIONS: dict[str, SectionKind] = {}
