@@ -47,8 +47,12 @@ def law_inputs(law: Law, runs: Runs, binding: Mapping[str, str]) -> dict[str, np
 
 
 def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
-            weights=None) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
-    """Read and check the data for a law: (runs, x, y, weights, input binding, target)."""
+            weights=None, transient=None) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
+    """Read and check the data for a law: (runs, x, y, weights, input binding, target).
+
+    transient: which early checkpoints of each run to leave out of the objective (scalinglaws.curves.transient);
+    None applies the law's own rule (curve laws) or keeps every row. Left-out rows still inform the features.
+    """
     binding = bind_inputs(law, inputs)
     target = target or law.target
     needed = list(dict.fromkeys(list(binding.values()) + [target]))
@@ -70,6 +74,16 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
     if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ScalingLawsError("weights must be one finite, non-negative number per row")
     x = law_inputs(law, runs, binding)
+    rule = transient if transient is not None else getattr(law, "transient", None)
+    if rule is not None:
+        from ..curves.transient import transient_mask
+
+        keep, note = transient_mask(runs, rule, binding, default=getattr(law, "transient", "none"))
+        if not keep.all():
+            x, y, w = {k: v[keep] for k, v in x.items()}, y[keep], w[keep]
+            kept = runs.take(keep)
+            runs = Runs(kept.columns, source=kept.source, lines=kept.lines, line_word=kept.line_word,
+                        notes=kept.notes + (note,))
     if len(runs) < law.n_params:
         raise ScalingLawsError(
             f"{runs.source} has {len(runs)} usable rows but law '{law.name}' has {law.n_params} parameters: a fit "
@@ -80,7 +94,8 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
 def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, target: str | None = None,
         loss: str | Objective = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None,
         bootstrap: int = 0, level: float = 0.95, seed: int = 0, starts: int | None = None,
-        where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None) -> Fit:
+        where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None,
+        transient=None) -> Fit:
     """Fit a law to a runs table.
 
     data: a runs table or anything `read_runs` reads (path, dataset:NAME, DataFrame, ...).
@@ -92,6 +107,8 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
     bootstrap: number of resamples of runs for intervals (0: none). level: their coverage.
     seed: seeds the start design and the bootstrap; same data and seed give the same Fit.
     starts: number of candidate starts (default: 256 per nonlinear parameter, 256 to 4,096).
+    transient: early checkpoints of each run to leave out of the objective: "auto" (the law's rule; curve laws
+        leave out each run's warm-up), "none", "warmup", a fraction of each run's steps, or "step<=N".
     """
     law = get_law(law)
     objective = loss if isinstance(loss, Objective) else Objective(kind=loss, delta=delta, asymmetry=asymmetry)
@@ -100,7 +117,7 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
     if bootstrap < 0:
         raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
-                                             weights=weights)
+                                             weights=weights, transient=transient)
     problem = Problem(law, x, y, objective, w)
     rng = np.random.default_rng(seed)
     notes: list[str] = []

@@ -5,6 +5,7 @@ Adding a law is writing one function and one spec and listing it here.
 
 from __future__ import annotations
 
+from ..curves.laws import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
 from ..errors import ScalingLawsError
 from .broken import BNSL, BNSL2, make_bnsl
 from .formula import formula_law, looks_like_formula
@@ -14,6 +15,7 @@ from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
+    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND,
 )}
 
 

@@ -1,0 +1,192 @@
+"""Curve laws: loss along a training run as a function of its learning-rate schedule.
+
+Each is a pure function of features computed once from every run's whole schedule (features.py) plus an analytic
+gradient, so a fit costs a few array operations per evaluation. Inputs are the columns run, step and lr (and
+params for the ladder law); `features` derives S1, S2 and the annealing blocks from them, for fits and predictions
+alike, so a table of (run, step, lr) rows of a schedule never run gets a prediction per row.
+
+  lr_annealing   Tissue et al. 2024:  L = L0 + A·S1^-α - C·S2
+  multipower     Luo et al. 2025:     L = L0 + A·S1^-α - B·Σ_k Δη_k·(1 - (C·η_k^-γ·S_k(t) + 1)^-β)
+  lr_annealing_nd  the momentum law across model sizes: L = E + P·N^-a + A·N^g·S1^-α - C·N^c·S2, so one fit
+                 covers a ladder's curves (several sizes, several schedules) at once
+  schedule       the default: lr_annealing, the best supported on the bundled curves (docs/curves.md)
+
+A `CurveLaw` also names the early-transient rule its fits apply by default (transient.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial
+
+import numpy as np
+
+from ..laws.spec import INF, Law, Param
+from .features import curve_features
+
+POS = (0.0, INF)
+CURVE_INPUTS = {"run": "run", "step": "step", "lr": "lr"}
+CHUNK = 4_000_000  # parameter rows × points × blocks evaluated per numpy call
+
+
+@dataclass(frozen=True)
+class CurveLaw(Law):
+    """A law over training curves: `transient` is the rule that leaves out each run's early rows in a fit."""
+
+    transient: str = "warmup"
+    # parameters that belong to one run's configuration (its level and forward-area term): what a partial curve
+    # refits when the rest come from a prior fit of finished runs (forecast.py)
+    run_params: tuple[str, ...] = ()
+
+
+def _col(v):
+    """(..., 1) parameter -> (..., 1, 1), to broadcast against (..., n, blocks) features."""
+    return np.asarray(v)[..., None]
+
+
+# -- lr_annealing: Tissue et al. 2024, arXiv:2408.11029, eq. 1 --------------------------------------------------
+def lr_annealing(x, p):
+    return p["L0"] + p["A"] * np.exp(-p["alpha"] * np.log(x["S1"])) - p["C"] * x["S2"]
+
+
+def lr_annealing_grad(x, p):
+    log_s = np.log(x["S1"])
+    t = np.exp(-p["alpha"] * log_s)
+    return {"L0": 1.0, "A": t, "alpha": -p["A"] * t * log_s, "C": -x["S2"]}
+
+
+LR_ANNEALING = CurveLaw(
+    name="lr_annealing",
+    formula="L = L0 + A·S1^(-alpha) - C·S2,  S1 = Σ η,  S2 = Σ m_i,  m_i = λ·m_(i-1) + (η_(i-1) - η_i), λ = 0.999",
+    inputs=dict(CURVE_INPUTS),
+    params=(
+        Param("L0", POS, (0.5, 5.0), doc="loss after infinite forward area"),
+        Param("A", POS, (0.05, 10.0), log_start=True, doc="scale of the forward-area term"),
+        Param("alpha", POS, (0.05, 1.5), doc="forward-area exponent"),
+        Param("C", POS, (0.01, 10.0), log_start=True, doc="loss drop per unit of annealing area S2"),
+    ),
+    fn=lr_annealing, grad=lr_annealing_grad, linear=("L0", "A", "C"),
+    features=partial(curve_features, momentum=True), run_params=("L0", "A", "alpha"),
+    reference="Tissue et al. 2024, 'Scaling Law with Learning Rate Annealing', arXiv:2408.11029, eq. 1",
+    notes="Needs run, step and lr per row. λ is fixed at 0.999 (the paper's default); S1 counts the warm-up, S2 "
+          "starts at the peak learning rate.",
+)
+
+
+# -- multipower: Luo et al. 2025, arXiv:2503.12811, eqs. 3-4 -------------------------------------------------------
+def _drop_terms(x, p):
+    """u = C·η^-γ·S_k(t) + 1 and the annealing sum Σ w·(1 - u^-β), (..., n), plus pieces for the gradient."""
+    C, beta, gamma = _col(p["C"]), _col(p["beta"]), _col(p["gamma"])
+    z = np.exp(-gamma * x["leta"]) * x["sk"]  # (..., n, J): η_k^-γ·S_k(t)
+    u = C * z + 1.0
+    ub = np.exp(-beta * np.log(u))  # u^-β
+    return z, u, ub, (x["w"] * (1.0 - ub)).sum(axis=-1)
+
+
+def _chunked(fn):
+    """Evaluate fn over slices of the leading parameter axis when parameters × points × blocks is large (a
+    prediction with thousands of bootstrap draws), so memory stays bounded."""
+    def wrapped(x, p):
+        k = int(np.prod(np.shape(next(iter(p.values())))[:-1] or (1,)))
+        size = k * int(np.prod(np.shape(x["w"])))
+        if size <= CHUNK or np.ndim(x["w"]) != 2 or np.ndim(next(iter(p.values()))) != 2:
+            return fn(x, p)
+        step = max(1, CHUNK // int(np.prod(np.shape(x["w"]))))
+        parts = [fn(x, {kk: v[i:i + step] for kk, v in p.items()}) for i in range(0, k, step)]
+        if isinstance(parts[0], dict):
+            return {kk: np.concatenate([q[kk] for q in parts]) for kk in parts[0]}
+        return np.concatenate(parts)
+    return wrapped
+
+
+@_chunked
+def multipower(x, p):
+    _, _, _, drop = _drop_terms(x, p)
+    return p["L0"] + p["A"] * np.exp(-p["alpha"] * np.log(x["S1"])) - p["B"] * drop
+
+
+@_chunked
+def multipower_grad(x, p):
+    log_s = np.log(x["S1"])
+    t = np.exp(-p["alpha"] * log_s)
+    z, u, ub, drop = _drop_terms(x, p)
+    B, C, beta = _col(p["B"]), _col(p["C"]), _col(p["beta"])
+    w = x["w"]
+    dG_du = beta * ub / u  # d(1 - u^-β)/du
+    full = np.broadcast_to
+    return {
+        "L0": np.ones_like(drop), "A": full(t, drop.shape), "alpha": full(-p["A"] * t * log_s, drop.shape),
+        "B": -drop,
+        "C": -p["B"] * (w * dG_du * z).sum(axis=-1),
+        "beta": -p["B"] * (w * ub * np.log(u)).sum(axis=-1),
+        "gamma": (B * w * dG_du * C * z * x["leta"]).sum(axis=-1),
+    }
+
+
+_MULTIPOWER_PARAMS = (
+    Param("L0", POS, (0.5, 5.0), doc="loss after infinite forward area"),
+    Param("A", POS, (0.05, 10.0), log_start=True, doc="scale of the forward-area term"),
+    Param("alpha", POS, (0.05, 1.5), doc="forward-area exponent"),
+    Param("B", POS, (1.0, 1e4), log_start=True, doc="loss drop per unit of learning-rate decay, when complete"),
+    Param("C", POS, (0.01, 100.0), log_start=True, doc="speed at which a decay's loss drop is realised"),
+    Param("beta", POS, (0.1, 1.5), doc="power of the drop's saturation"),
+    Param("gamma", POS, (0.1, 1.5), doc="how a lower learning rate slows the drop"),
+)
+
+MULTIPOWER = CurveLaw(
+    name="multipower",
+    formula="L = L0 + A·S1^(-alpha) - B·Σ_k (η_(k-1) - η_k)·(1 - (C·η_k^(-gamma)·S_k(t) + 1)^(-beta)),  "
+            "S_k(t) = Σ_(τ=k..t) η_τ",
+    inputs=dict(CURVE_INPUTS),
+    params=_MULTIPOWER_PARAMS,
+    fn=multipower, grad=multipower_grad, linear=("L0", "A", "B"),
+    features=partial(curve_features, drops=True), run_params=("L0", "A", "alpha"),
+    reference="Luo et al. 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules', "
+              "arXiv:2503.12811 (ICLR 2025), eqs. 3-4",
+    notes="Needs run, step and lr per row. The annealing sum is compressed to 48 blocks per run (within 3e-4 nats "
+          "of the exact sum on the bundled schedules).",
+)
+
+
+# -- lr_annealing_nd: the momentum law across model sizes ----------------------------------------------------------
+def lr_annealing_nd(x, p):
+    log_n, log_s = np.log(x["N"]), np.log(x["S1"])
+    return (p["E"] + p["P"] * np.exp(-p["a"] * log_n) + p["A"] * np.exp(p["g"] * log_n - p["alpha"] * log_s)
+            - p["C"] * np.exp(p["c"] * log_n) * x["S2"])
+
+
+def lr_annealing_nd_grad(x, p):
+    log_n, log_s = np.log(x["N"]), np.log(x["S1"])
+    tn = np.exp(-p["a"] * log_n)
+    ts = np.exp(p["g"] * log_n - p["alpha"] * log_s)
+    tc = np.exp(p["c"] * log_n) * x["S2"]
+    return {"E": 1.0, "P": tn, "a": -p["P"] * tn * log_n, "A": ts, "g": p["A"] * ts * log_n,
+            "alpha": -p["A"] * ts * log_s, "C": -tc, "c": -p["C"] * tc * log_n}
+
+
+LR_ANNEALING_ND = CurveLaw(
+    name="lr_annealing_nd",
+    formula="L = E + P·N^(-a) + A·N^g·S1^(-alpha) - C·N^c·S2  (S1, S2 as in lr_annealing)",
+    inputs={**CURVE_INPUTS, "N": "params"},
+    params=(
+        Param("E", POS, (0.5, 3.0), doc="irreducible loss"),
+        Param("P", POS, (1.0, 1e4), log_start=True, doc="model-size term scale"),
+        Param("a", POS, (0.05, 1.0), doc="model-size exponent"),
+        Param("A", POS, (0.01, 100.0), log_start=True, doc="forward-area term scale"),
+        Param("g", (-2.0, 2.0), (-0.3, 0.3), doc="how the forward-area term grows with N"),
+        Param("alpha", POS, (0.05, 1.5), doc="forward-area exponent"),
+        Param("C", POS, (1e-3, 100.0), log_start=True, doc="annealing term scale"),
+        Param("c", (-2.0, 2.0), (-0.5, 0.5), doc="how the annealing gain grows with N"),
+    ),
+    fn=lr_annealing_nd, grad=lr_annealing_nd_grad, linear=("E", "P", "A", "C"),
+    features=partial(curve_features, momentum=True, extra=("N",)), run_params=("E", "A", "alpha"),
+    reference="Tissue et al. 2024, arXiv:2408.11029, eq. 1, with the Chinchilla size term of Hoffmann et al. 2022 "
+              "and size-dependent amplitudes; measured on the bundled ladder in docs/curves.md",
+    notes="Needs run, step, lr and params per row; every size of the ladder at once. S1 counts steps, so runs of "
+          "one fit should share a batch size. Needs at least three model sizes to pin the size term.",
+)
+
+SCHEDULE = replace(LR_ANNEALING, name="schedule",
+                   notes="The default curve law, lr_annealing (Tissue et al. 2024): on the bundled Multi-Power Law "
+                         "curves it predicts held-out schedules as well as multipower with 4 well-determined "
+                         "parameters instead of 7 (docs/curves.md). " + LR_ANNEALING.notes)
