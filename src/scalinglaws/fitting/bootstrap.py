@@ -23,7 +23,9 @@ def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator) -> n
     """(n, rows): how often each row's run was drawn, for n resamples of the runs."""
     _, run_index = np.unique(np.asarray(run_ids, dtype=str), return_inverse=True)
     n_runs = int(run_index.max()) + 1
-    counts = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n).astype(float)  # (n, R)
+    picks = rng.integers(0, n_runs, size=(n, n_runs))  # R runs drawn with replacement, per resample
+    flat = (np.arange(n)[:, None] * n_runs + picks).ravel()
+    counts = np.bincount(flat, minlength=n * n_runs).reshape(n, n_runs).astype(float)  # (n, R)
     return counts[:, run_index]
 
 

@@ -37,8 +37,8 @@ class Problem:
         return Problem(self.law, {k: v[take] for k, v in self.x.items()}, self.y[take], self.objective, weights)
 
     def _data(self, rows):
-        if not self.batched or rows is None:
-            return self.x, self.logy, self.weights
+        if not self.batched or rows is None or (len(rows) == len(self.y) and rows[-1] == len(rows) - 1):
+            return self.x, self.logy, self.weights  # shared data, or every data row in order: no copy
         return {k: v[rows] for k, v in self.x.items()}, self.logy[rows], self.weights[rows]
 
     def theta(self, u: np.ndarray) -> np.ndarray:

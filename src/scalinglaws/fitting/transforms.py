@@ -28,21 +28,34 @@ class Transform:
         self._lo0 = np.where(has_lo, self.lo, 0.0)
         self._hi0 = np.where(has_hi, self.hi, 0.0)
         self._width = np.where(has_lo & has_hi, self.hi - self.lo, 1.0)
+        # parameters grouped by kind of bound, so each map touches only the columns it applies to
+        self._groups = [(k, np.flatnonzero(self.kind == k)) for k in (LOWER, UPPER, BOTH) if np.any(self.kind == k)]
 
     def to_theta(self, u: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            e = np.exp(np.clip(u, -700.0, 700.0))
-            sig = 0.5 * (1.0 + np.tanh(0.5 * u))
-        return np.select([self.kind == LOWER, self.kind == UPPER, self.kind == BOTH],
-                         [self._lo0 + e, self._hi0 - e, self._lo0 + self._width * sig], u)
+        theta = np.array(u, dtype=float)
+        for kind, cols in self._groups:
+            v = u[..., cols]
+            if kind == LOWER:
+                theta[..., cols] = self._lo0[cols] + np.exp(np.minimum(v, 700.0))
+            elif kind == UPPER:
+                theta[..., cols] = self._hi0[cols] - np.exp(np.minimum(v, 700.0))
+            else:
+                theta[..., cols] = self._lo0[cols] + self._width[cols] * 0.5 * (1.0 + np.tanh(0.5 * v))
+        return theta
 
     def jacobian(self, u: np.ndarray) -> np.ndarray:
         """dtheta/du, elementwise (the map is diagonal)."""
-        with np.errstate(over="ignore"):
-            e = np.exp(np.clip(u, -700.0, 700.0))
-            sig = 0.5 * (1.0 + np.tanh(0.5 * u))
-        return np.select([self.kind == LOWER, self.kind == UPPER, self.kind == BOTH],
-                         [e, -e, self._width * sig * (1.0 - sig)], np.ones_like(u))
+        jac = np.ones_like(u, dtype=float)
+        for kind, cols in self._groups:
+            v = u[..., cols]
+            if kind == LOWER:
+                jac[..., cols] = np.exp(np.minimum(v, 700.0))
+            elif kind == UPPER:
+                jac[..., cols] = -np.exp(np.minimum(v, 700.0))
+            else:
+                sig = 0.5 * (1.0 + np.tanh(0.5 * v))
+                jac[..., cols] = self._width[cols] * sig * (1.0 - sig)
+        return jac
 
     def to_u(self, theta: np.ndarray) -> np.ndarray:
         """Inverse map; values on or past a bound are pulled just inside it."""
