@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import FitWarning
 from .optimal import edge_note, optimum
 from .solve import root
-from .surface import FLOPS_PER_PARAM, Surface, as_surface, effective_data, positive
+from .surface import FLOPS_PER_PARAM, Surface, as_surface, effective_data, positive, unconstrained
 
 SATURATION = 1e-3  # nats: a budget that buys less than this over a smaller one is past the data wall
 
@@ -83,7 +83,7 @@ def data_constrained(fit, flops: float, unique_tokens: float, *, repetition: dic
     if repetition and surface.repetition is None:
         raise ScalingLawsError("the fit's law (data_constrained) fits its own R_D and R_N: drop --r-d / --r-n, or fit "
                                "a law of N and D (e.g. chinchilla) to supply them")
-    free = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed)
+    free = unconstrained(surface)
     k = surface.flops_per_param
     n, d, loss, at_edge = optimum(surface, C)
     notes = edge_note(at_edge, f"data-constrained plan at C = {C:.3g}")

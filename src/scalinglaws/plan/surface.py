@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -144,9 +144,9 @@ class Surface:
 def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
                fixed: Mapping[str, float] | None = None, unique_tokens: float | None = None,
                repetition: Mapping[str, float] | None = None) -> Surface:
-    """The Surface of a Fit (a Surface passes through unchanged when no option asks for a change)."""
+    """The Surface of a Fit. A Surface passes through, with unique tokens (and repetition constants) applied."""
     if isinstance(fit, Surface):
-        return fit
+        return fit if unique_tokens is None else with_unique_tokens(fit, unique_tokens, repetition)
     if not (np.isfinite(flops_per_param) and flops_per_param > 0):
         raise ScalingLawsError(f"--flops-per-param must be a positive number (got {flops_per_param:g}); 6 counts "
                                "a forward and a backward pass")
@@ -175,15 +175,6 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
     if fixed_cols:
         raise ScalingLawsError(f"--at {next(iter(fixed_cols))}: the fit's law does not read that column (it reads "
                                f"{', '.join(fit.inputs.values())})")
-    rep = None
-    if unique_tokens is not None:
-        if not (np.isfinite(unique_tokens) and unique_tokens > 0):
-            raise ScalingLawsError(f"--unique-tokens must be a positive number of tokens (got {unique_tokens:g})")
-        if "U" not in roles.values():
-            r = dict(repetition or {})
-            rep = {"unique_tokens": float(unique_tokens), "R_D": float(r.get("R_D", MUENNIGHOFF_R_D)),
-                   "R_N": float(r.get("R_N", MUENNIGHOFF_R_N)),
-                   "source": "given" if r else "Muennighoff et al. 2023 (R_D = 15.4, R_N = 5.3)"}
     theta = np.array([[fit.params[name] for name in law.param_names]], dtype=float)
     used_level = None
     if fit.bootstrap is not None:
@@ -195,8 +186,30 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
     for sym, col in fit.inputs.items():
         if roles[sym] in ("N", "D", "C") and col in fit.data.get("ranges", {}):
             ranges[roles[sym]] = list(fit.data["ranges"][col])
-    return Surface(law=law, theta=theta, roles=roles, fixed=values, flops_per_param=float(flops_per_param),
-                   ranges=ranges, level=used_level, repetition=rep)
+    surface = Surface(law=law, theta=theta, roles=roles, fixed=values, flops_per_param=float(flops_per_param),
+                      ranges=ranges, level=used_level)
+    return surface if unique_tokens is None else with_unique_tokens(surface, unique_tokens, repetition)
+
+
+def with_unique_tokens(surface: Surface, unique_tokens: float, repetition: Mapping[str, float] | None = None
+                       ) -> Surface:
+    """The surface with U unique tokens: the law's own U input if it has one, else Muennighoff's effective data."""
+    if not (np.isfinite(unique_tokens) and unique_tokens > 0):
+        raise ScalingLawsError(f"--unique-tokens must be a positive number of tokens (got {unique_tokens:g})")
+    u_syms = [sym for sym, role in surface.roles.items() if role == "U"]
+    if u_syms:
+        return replace(surface, fixed={**surface.fixed, **{sym: float(unique_tokens) for sym in u_syms}})
+    r = dict(repetition or {})
+    rep = {"unique_tokens": float(unique_tokens), "R_D": float(r.get("R_D", MUENNIGHOFF_R_D)),
+           "R_N": float(r.get("R_N", MUENNIGHOFF_R_N)),
+           "source": "given" if r else "Muennighoff et al. 2023 (R_D = 15.4, R_N = 5.3)"}
+    return replace(surface, repetition=rep)
+
+
+def unconstrained(surface: Surface) -> Surface:
+    """The same surface with unlimited fresh data: no repetition, U = infinity."""
+    return replace(surface, repetition=None,
+                   fixed={sym: (np.inf if surface.roles[sym] == "U" else v) for sym, v in surface.fixed.items()})
 
 
 def log_bounds_for_budget(flops: float, k: float) -> tuple[float, float]:
