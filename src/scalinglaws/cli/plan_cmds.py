@@ -59,7 +59,7 @@ def _short(v: float) -> str:
     """3 significant digits, exponents without padding: 5.19e9."""
     if v is None or not (abs(v) < float("inf")):
         return "–"
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
+    if v == 0 or 1e-2 <= abs(v) < 1e3:
         return f"{v:.3g}"
     mantissa, exponent = f"{v:.2e}".split("e")
     return f"{mantissa}e{int(exponent)}"
