@@ -124,7 +124,8 @@ def curve_features(runs: Runs, binding: Mapping[str, str], *, momentum: bool = F
         out["w"], out["leta"], out["sk"] = np.zeros((n, blocks)), np.zeros((n, blocks)), np.ones((n, blocks))
     for curve, sched in schedules_of(runs, binding):
         t = curve.steps
-        out["S1"][curve.rows] = sched.s1[t]
+        # at step 0 the forward area is 0, where the power term is infinite: a floor keeps predictions finite
+        out["S1"][curve.rows] = np.maximum(sched.s1[t], ETA_FLOOR * sched.lr[sched.peak])
         if momentum:
             out["S2"][curve.rows] = sched.momentum_area(lam)[t]
         if drops:

@@ -37,6 +37,8 @@ class CurveLaw(Law):
     # parameters that belong to one run's configuration (its level and forward-area term): what a partial curve
     # refits when the rest come from a prior fit of finished runs (forecast.py)
     run_params: tuple[str, ...] = ()
+    # the annealing term's parameters, amplitude first: a run whose curve and plan never decay has no use for them
+    anneal_params: tuple[str, ...] = ()
 
 
 def _col(v):
@@ -67,6 +69,7 @@ LR_ANNEALING = CurveLaw(
     ),
     fn=lr_annealing, grad=lr_annealing_grad, linear=("L0", "A", "C"),
     features=partial(curve_features, momentum=True), run_params=("L0", "A", "alpha"),
+    anneal_params=("C",),
     reference="Tissue et al. 2024, 'Scaling Law with Learning Rate Annealing', arXiv:2408.11029, eq. 1",
     notes="Needs run, step and lr per row. λ is fixed at 0.999 (the paper's default); S1 counts the warm-up, S2 "
           "starts at the peak learning rate.",
@@ -87,12 +90,13 @@ def _chunked(fn):
     """Evaluate fn over slices of the leading parameter axis when parameters × points × blocks is large (a
     prediction with thousands of bootstrap draws), so memory stays bounded."""
     def wrapped(x, p):
-        k = int(np.prod(np.shape(next(iter(p.values())))[:-1] or (1,)))
-        size = k * int(np.prod(np.shape(x["w"])))
-        if size <= CHUNK or np.ndim(x["w"]) != 2 or np.ndim(next(iter(p.values()))) != 2:
+        rows = [np.shape(v)[0] for v in p.values() if np.ndim(v) == 2]  # (K, 1) parameters; fixed ones are scalars
+        k, per = (max(rows) if rows else 1), int(np.prod(np.shape(x["w"])))
+        if k * per <= CHUNK or np.ndim(x["w"]) != 2 or any(np.ndim(v) > 2 for v in p.values()):
             return fn(x, p)
-        step = max(1, CHUNK // int(np.prod(np.shape(x["w"]))))
-        parts = [fn(x, {kk: v[i:i + step] for kk, v in p.items()}) for i in range(0, k, step)]
+        step = max(1, CHUNK // per)
+        parts = [fn(x, {kk: v[i:i + step] if np.ndim(v) == 2 else v for kk, v in p.items()})
+                 for i in range(0, k, step)]
         if isinstance(parts[0], dict):
             return {kk: np.concatenate([q[kk] for q in parts]) for kk in parts[0]}
         return np.concatenate(parts)
@@ -141,6 +145,7 @@ MULTIPOWER = CurveLaw(
     params=_MULTIPOWER_PARAMS,
     fn=multipower, grad=multipower_grad, linear=("L0", "A", "B"),
     features=partial(curve_features, drops=True), run_params=("L0", "A", "alpha"),
+    anneal_params=("B", "C", "beta", "gamma"),
     reference="Luo et al. 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules', "
               "arXiv:2503.12811 (ICLR 2025), eqs. 3-4",
     notes="Needs run, step and lr per row. The annealing sum is compressed to 48 blocks per run (within 3e-4 nats "
@@ -180,6 +185,7 @@ LR_ANNEALING_ND = CurveLaw(
     ),
     fn=lr_annealing_nd, grad=lr_annealing_nd_grad, linear=("E", "P", "A", "C"),
     features=partial(curve_features, momentum=True, extra=("N",)), run_params=("E", "A", "alpha"),
+    anneal_params=("C", "c"),
     reference="Tissue et al. 2024, arXiv:2408.11029, eq. 1, with the Chinchilla size term of Hoffmann et al. 2022 "
               "and size-dependent amplitudes; measured on the bundled ladder in docs/curves.md",
     notes="Needs run, step, lr and params per row; every size of the ladder at once. S1 counts steps, so runs of "

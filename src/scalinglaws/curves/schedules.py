@@ -55,7 +55,8 @@ class Schedule:
             raise ScalingLawsError(f"unknown schedule family '{self.family}'. Choose one of: {', '.join(FAMILIES)} "
                                    f"(e.g. {_EXAMPLE})")
         if not (np.isfinite(self.peak) and self.peak > 0):
-            raise ScalingLawsError(f"{where}: peak must be a positive learning rate (got {self.peak:g}), e.g. peak=3e-4")
+            raise ScalingLawsError(f"{where}: peak must be a positive learning rate (got {self.peak:g}), e.g. "
+                                   "peak=3e-4")
         if self.total < 1:
             raise ScalingLawsError(f"{where}: total must be a positive number of steps (got {self.total})")
         if not 0 <= self.warmup < self.total:
@@ -112,6 +113,16 @@ class Schedule:
         if self.warmup > 0:
             out = np.where(t < self.warmup, self.peak * np.clip(t, 0, None) / self.warmup, out)
         return out
+
+    def knots(self, n: int = 2000, start: int = 0) -> np.ndarray:
+        """Steps from `start` to `total` at which the schedule, linearly interpolated, matches `lr` closely: n evenly
+        spaced steps plus every breakpoint and the step before it (the warm-up's end, the decay's start, each
+        drop), so that a step drop stays a drop."""
+        base = np.rint(np.linspace(start, self.total, n + 1))
+        br = [self.warmup] + ([self.decay_from] if self.family == "wsd" else []) + list(self.at)
+        br = [b + d for b in br for d in (-1, 0)]
+        out = np.unique(np.concatenate([base, np.asarray(br, dtype=float)]))
+        return out[(out >= start) & (out <= self.total)]
 
     def rows(self, *, every: int = 1, run: str | None = None, start: int = 0) -> dict[str, np.ndarray]:
         """A curve's rows for this schedule, one per `every` steps from `start` through `total`: run, step, lr."""
