@@ -35,6 +35,7 @@ class FitData:
     pred: np.ndarray  # (n,) the law at the point estimate
     matches: bool  # the rows hash to the fit's data hash
     warning: str = ""
+    pinned: bool = False  # the rows came from a run store that pinned them to this fit
 
 
 def law_at(fit, runs: Runs, theta=None) -> np.ndarray:
@@ -59,32 +60,45 @@ def recorded_source(fit, near=None) -> str:
     return source
 
 
-def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | None:
-    """The fit's rows, read again from `data` (default: the source the fit records) with the fit's filters.
+def rows_of(fit, source) -> Runs:
+    """The rows the fitting engine keeps of `source` for this fit, by the engine's own preparation: the fit's
+    filters, the columns its law needs, and the law's own rules (such as a training curve's dropped transient)."""
+    from ..fitting.engine import prepare
 
-    A hash that differs from the fit's is a DataWarning, not an error: the figure then shows the rows as they are
-    now, and says so. Unreadable data is an error when `required`, else None.
-    """
-    from ..runs import read_runs
+    return prepare(source, fit.get_law(), inputs=fit.inputs, target=fit.target,
+                   where=list(fit.data.get("where", [])))[0]
 
-    source = recorded_source(fit, near) if data is None else data
-    where = list(fit.data.get("where", []))
+
+def pinned_rows(fit) -> Runs | None:
+    """The exact rows a fit saved in the run store was fitted to (None when it was not, or there is no store)."""
+    if not str(fit.data.get("source", "")).startswith("store:"):
+        return None
     try:
-        runs = read_runs(source, where=where)
-    except ScalingLawsError as exc:
-        if not required:
-            return None
-        raise ScalingLawsError(f"the fit's data ({source}) cannot be read: {str(exc).rstrip('.')}. Give the runs "
-                               "it was fitted to with --data SOURCE") from None
-    cols = list(dict.fromkeys(list(fit.inputs.values()) + [fit.target]))
-    missing = [c for c in cols if c not in runs]
-    if missing:
-        raise ScalingLawsError(f"{runs.source} lacks {', '.join(missing)}, which the fit's law reads. Give the runs it "
-                               "was fitted to with --data SOURCE")
-    usable = np.ones(len(runs), dtype=bool)
-    for c in cols:
-        usable &= np.isfinite(runs[c]) if runs[c].dtype.kind == "f" else True
-    runs = runs.take(usable) if not usable.all() else runs
+        from ..store.source import fit_runs
+
+        return fit_runs(fit)
+    except (ImportError, ScalingLawsError):
+        return None
+
+
+def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | None:
+    """The fit's rows, read again from `data` (default: the source the fit records) and checked against its hash.
+
+    Rows a run store pinned to the fit come first (exact even after more runs were added). A hash that differs
+    from the fit's is a DataWarning, not an error: the figure then shows the rows as they are now, and says so.
+    Unreadable data is an error when `required`, else None.
+    """
+    runs = pinned_rows(fit) if data is None else None
+    pinned = runs is not None
+    if runs is None:
+        source = recorded_source(fit, near) if data is None else data
+        try:
+            runs = rows_of(fit, source)
+        except ScalingLawsError as exc:
+            if not required:
+                return None
+            raise ScalingLawsError(f"the fit's data ({source}) cannot be read: {str(exc).rstrip('.')}. Give the runs "
+                                   "it was fitted to with --data SOURCE") from None
     used = list(fit.inputs.values()) + [fit.target, "run"]
     matches = runs.hash(used) == fit.data.get("hash")
     note = ""
@@ -94,7 +108,7 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
                 "--data SOURCE (with its filters)")
         warnings.warn(note, DataWarning, stacklevel=3)
     return FitData(runs=runs, y=np.asarray(runs[fit.target], dtype=float), pred=law_at(fit, runs), matches=matches,
-                   warning=note)
+                   warning=note, pinned=pinned)
 
 
 def default_x(fit, runs: Runs | None) -> str:

@@ -61,7 +61,9 @@ def provenance(fit, ctx: Context, label: str) -> tuple[str, list[str]]:
     if fd is None:
         rows.append(["verified", "the data could not be read again: the runs are known only by their hash"])
     elif fd.matches:
-        rows.append(["verified", f"yes: {fd.runs.source} still holds exactly these rows (hash matches)"])
+        how = ("the run store pinned these rows to this fit when it was saved" if fd.pinned else
+               f"{fd.runs.source} still holds exactly these rows")
+        rows.append(["verified", f"yes: {how} (hash matches)"])
         names = list(dict.fromkeys(fd.runs.run_ids.astype(str).tolist()))
         runs_list = (f"<details><summary>the {len(names)} runs this fit used</summary><div class='runs'>"
                      + "<br>".join(escape(n) for n in names) + "</div></details>")
