@@ -14,8 +14,8 @@ from .common import (DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_j
 @app.command("fit")
 def fit_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
-    law: str = typer.Option("chinchilla", "--law", "-l", help="Law name (see `scalinglaws laws`) or a formula such "
-                            "as 'E + A*N**-alpha + B*D**-beta'."),
+    law: str = typer.Option("chinchilla", "--law", "-l", help="Law name (see `scalinglaws laws`), a formula such "
+                            "as 'E + A*N**-alpha + B*D**-beta', or auto (chosen by backtest)."),
     input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
     target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
     bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples of runs for intervals (e.g. 1000)."),
@@ -40,6 +40,8 @@ def fit_cmd(
     overrides = parse_param_overrides(param)
     if law not in LAWS and looks_like_formula(law):
         law_spec = formula_law(law, params=overrides)
+    if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
+        from ..decide import fit_auto as fit
     update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
     with bar:
         result = fit(data, law_spec, inputs=parse_pairs(input_, "--input"), target=target, loss=loss, delta=delta,
@@ -51,6 +53,9 @@ def fit_cmd(
         emit_json(result.to_dict())
         return
     show_fit(result)
+    if "selection" in result.extra:
+        from .decide_cmds import show_selection
+        show_selection(result.extra["selection"])
     if output is not None:
         console().print(f"saved to {output}")
 

@@ -1,0 +1,357 @@
+"""`backtest`, `compare`, `downstream` and `testtime`: the evidence for a forecast and the decisions it supports."""
+
+from __future__ import annotations
+
+import typer
+
+from .app import app
+from .common import DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at, parse_pairs
+
+
+def _pct(v, digits: int = 2) -> str:
+    return "–" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _floats(text: str, option: str) -> list[float]:
+    from ..errors import ScalingLawsError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ScalingLawsError(f"{option} {text}: write comma-separated numbers, e.g. {option} 1,10,100") from None
+
+
+@app.command("backtest")
+def backtest_cmd(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    law: str = typer.Option("chinchilla", "--law", "-l", help="A law name, or all (every built-in law, ranked)."),
+    by: str = typer.Option(None, "--by", help="Column that orders runs by scale: flops (default), params or tokens."),
+    cuts: int = typer.Option(4, "--cuts", help="Number of cuts, spread over 50-85% of the runs kept for fitting."),
+    cut: list[float] = typer.Option([], "--cut", help="Cut at this value of --by instead (repeatable)."),
+    priors: bool = typer.Option(False, "--priors", help="With --law all: also the laws with published exponents."),
+    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
+    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples per cut, for interval coverage."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Fit below each cut in scale, predict the runs above it: relative error, bias and interval coverage."""
+    from ..decide import backtest, compare_laws
+
+    inputs = parse_pairs(input_, "--input")
+    cut_spec = list(cut) if cut else cuts
+    if law == "all":
+        result = compare_laws(data, candidates="all", priors="published" if priors else None, by=by, cuts=cut_spec,
+                              inputs=inputs, target=target, where=where, rename=map_, bootstrap=bootstrap,
+                              level=level, seed=seed, starts=None, max_rows=None)
+    else:
+        result = backtest(data, law, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where, rename=map_,
+                          bootstrap=bootstrap, level=level, seed=seed)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if law == "all":
+        show_ranking(result)
+    else:
+        show_backtest(result)
+
+
+def show_backtest(bt) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    con.print(f"[bold]{bt.label}[/bold] backtest on {bt.source}: fit on runs with {bt.by} ≤ cut, predict the rest")
+    table = Table(header_style="bold", box=None)
+    for c in ("cut", "fit runs", "held out", "extrap.", "mean |err|", "max |err|", "bias"):
+        table.add_column(c, justify="right")
+    if bt.level is not None:
+        table.add_column(f"{int(round(bt.level * 100))}% cov.", justify="right")
+    for c in bt.cuts:
+        if not c.ok:
+            table.add_row(num(c.cut), str(c.train_runs), str(c.test_runs), f"{c.extrapolation:.3g}×",
+                          f"[red]failed[/red]", "", "", *([""] if bt.level is not None else []))
+            continue
+        row = [num(c.cut), str(c.train_runs), str(c.test_runs), f"{c.extrapolation:.3g}×", _pct(c.rel_error),
+               _pct(c.max_rel_error), f"{100 * c.bias:+.2f}%" if c.bias is not None else "–"]
+        if bt.level is not None:
+            row.append(_pct(c.coverage, 0))
+        table.add_row(*row)
+    con.print(table)
+    con.print(f"mean held-out error {_pct(bt.score if bt.fitted else None)}"
+              + (f", bias {100 * bt.bias:+.2f}% (log scale; + means too high)" if bt.bias is not None else "")
+              + (f", {_pct(bt.coverage, 0)} of held-out rows inside their interval" if bt.coverage is not None
+                 else ""))
+    for c in bt.cuts:
+        if c.error:
+            con.print(f"[dim]cut {num(c.cut)}: {c.error}[/dim]")
+
+
+def show_ranking(ranking) -> None:
+    from rich.table import Table
+
+    con = console()
+    con.print(f"Laws ranked by backtested error on {ranking.source} (cuts on {ranking.by}):")
+    table = Table(header_style="bold", box=None)
+    for c in ("", "law", "params", "mean |err|", "bias", "per cut"):
+        table.add_column(c, justify="right" if c not in ("law", "per cut") else "left")
+    for i, b in enumerate(ranking.backtests, 1):
+        per = " ".join(_pct(c.rel_error, 1) if c.ok else "failed" for c in b.cuts)
+        table.add_row(str(i), b.label, str(b.n_params), _pct(b.score if b.fitted else None),
+                      f"{100 * b.bias:+.2f}%" if b.bias is not None else "–", per)
+    con.print(table)
+    for s in ranking.skipped:
+        con.print(f"[dim]skipped {s['label']}: {s['reason']}[/dim]")
+
+
+def show_selection(selection) -> None:
+    """The line `fit --law auto` prints under the fit: which law won and why."""
+    con = console()
+    con.print(f"law chosen by backtest ({len(selection['cuts'])} cuts on {selection['by']}): "
+              f"[bold]{selection['winner']}[/bold]: {selection['reason']}")
+    others = ", ".join(f"{c['label']} {_pct(c['score'])}" for c in selection["candidates"][1:6])
+    if others:
+        con.print(f"[dim]runners-up: {others}[/dim]")
+
+
+@app.command("compare")
+def compare_cmd(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    by: str = typer.Option("family", "--by", help="Column whose values label the groups (recipes, datasets)."),
+    at: list[str] = typer.Option([], "--at", help="The target scale, e.g. --at flops=1e23."),
+    law: str = typer.Option(None, "--law", "-l", help="Law fitted to every group (default chinchilla with params "
+                            "and tokens, else power; auto: chosen per group by backtest)."),
+    group: list[str] = typer.Option([], "--group", "-g", help="Compare only these groups (repeatable)."),
+    baseline: str = typer.Option(None, "--baseline", help="The group the others are compared with (default: first)."),
+    search: str = typer.Option(None, "--search", help="Scale range searched for crossovers, LO:HI."),
+    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
+    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of runs per group, for intervals."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Which group of runs is better at a target scale, the effective-compute multiplier, and the crossover."""
+    from ..decide import compare
+    from ..errors import ScalingLawsError
+
+    targets = {k: float(v[0]) for k, v in parse_at(at).items()}
+    span = None
+    if search:
+        lo, sep, hi = search.partition(":")
+        try:
+            span = (float(lo), float(hi))
+        except ValueError:
+            raise ScalingLawsError(f"--search {search}: write LO:HI, e.g. --search 1e18:1e26") from None
+    result = compare(data, by, at=targets, law=law, groups=group or None, baseline=baseline,
+                     inputs=parse_pairs(input_, "--input"), target=target, where=where, rename=map_,
+                     bootstrap=bootstrap, level=level, seed=seed, search=span)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_comparison(result)
+
+
+def show_comparison(res) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    pct = f"{int(round(res.level * 100))}%"
+    con.print(f"{res.metric} at {res.axis} = {num(res.target)} (compute-optimal frontier for laws of N and D):")
+    table = Table(header_style="bold", box=None)
+    for c in (res.by, "law", "runs", "prediction", f"{pct} interval", f"data {res.axis}"):
+        table.add_column(c, justify="left" if c in (res.by, "law") else "right")
+    for g in res.groups:
+        table.add_row(g.label + (" (best)" if g.label == res.best else ""), g.law, str(g.runs), num(g.prediction, 5),
+                      f"[{num(g.lower, 4)}, {num(g.upper, 4)}]",
+                      f"{num(g.scale_range[0], 2)}–{num(g.scale_range[1], 2)}")
+    con.print(table)
+    for p in res.pairs:
+        con.print(f"\n[bold]{p.label}[/bold] vs {p.baseline}: difference {p.difference:+.4f} "
+                  f"({pct} [{p.lower:+.4f}, {p.upper:+.4f}]), {p.label} better in {100 * p.p_better:.0f}% of draws")
+        con.print(f"effective-compute multiplier at the target: {_mult(p.multiplier)} "
+                  f"({pct} [{_mult(p.multiplier_lower)}, {_mult(p.multiplier_upper)}]): {p.baseline} needs that "
+                  f"many times the compute to match {p.label}")
+        curve = Table(header_style="bold", box=None)
+        for c in (res.axis, "multiplier", f"{pct} interval"):
+            curve.add_column(c, justify="right")
+        for m in p.multipliers:
+            curve.add_row(num(m["scale"], 2), _mult(m["multiplier"]), f"[{_mult(m['lower'])}, {_mult(m['upper'])}]")
+        con.print(curve)
+        for c in p.crossovers:
+            con.print(f"crossover at {res.axis} ≈ {num(c['scale'], 3)} ({pct} [{num(c['lower'], 3)}, "
+                      f"{num(c['upper'], 3)}]; {100 * c['share']:.0f}% of draws cross near it)")
+        if not p.crossovers:
+            con.print(f"no crossover between {num(res.search[0], 2)} and {num(res.search[1], 2)}")
+        con.print(p.verdict)
+
+
+def _mult(v) -> str:
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if math.isinf(v):
+        return "∞"
+    return f"{v:.3g}×"
+
+
+@app.command("downstream")
+def downstream_cmd(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    task: list[str] = typer.Option([], "--task", help="Accuracy column to forecast (repeatable)."),
+    via: str = typer.Option(None, "--via", help="Intermediate loss column (task loss, bits per byte). Without it: "
+                            "one step, a sigmoid in log compute."),
+    train: list[str] = typer.Option([], "--train", help="Rows to fit, e.g. --train 'params<2e9' (repeatable)."),
+    test: list[str] = typer.Option([], "--test", help="Rows to forecast and score, e.g. --test 'params>5e9'."),
+    at: list[str] = typer.Option([], "--at", help="Or forecast at these inputs: --at params=7e9 --at tokens=3e11."),
+    loss_where: list[str] = typer.Option([], "--loss-where", help="Extra filter for step 1's rows only, e.g. "
+                                         "final checkpoints: --loss-where step=143000."),
+    law: str = typer.Option(None, "--law", "-l", help="Step 1's law (default: chinchilla, or power on params for "
+                            "one token count; auto: by backtest)."),
+    input_: list[str] = typer.Option([], "--input", help="Step 1's input binding: --input x=params."),
+    link: str = typer.Option("auto", "--link", help="sigmoid (Bhagia 2024), exponential (Gadre 2024) or auto."),
+    chance: list[str] = typer.Option([], "--chance", help="Chance accuracy: --chance 0.25 or --chance TASK=0.25."),
+    force: bool = typer.Option(False, "--force", help="Forecast inverse and non-monotone tasks anyway."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of runs for each step."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence."),
+    seed: int = typer.Option(0, "--seed"),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Forecast task accuracy from scale in two steps (scale -> loss -> accuracy), flagging untrustworthy tasks."""
+    from ..decide import forecast_downstream
+    from ..errors import ScalingLawsError
+
+    chances = None
+    if chance:
+        if len(chance) == 1 and "=" not in chance[0]:
+            try:
+                chances = float(chance[0])
+            except ValueError:
+                raise ScalingLawsError(f"--chance {chance[0]}: write a number or TASK=NUMBER") from None
+        else:
+            chances = {k: float(v) for k, v in parse_pairs(chance, "--chance").items()}
+    if at and test:
+        raise ScalingLawsError("give the targets either with --test CONDITION or with --at COLUMN=VALUE, not both")
+    result = forecast_downstream(data, task, via=via, train=train, test=test, at=parse_at(at) or None, where=where,
+                                 rename=map_, law=law, inputs=parse_pairs(input_, "--input") or None,
+                                 loss_where=loss_where, link=link, chance=chances, bootstrap=bootstrap, level=level,
+                                 seed=seed, interval=interval_, force=force)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_downstream(result)
+
+
+def show_downstream(res) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    pct = f"{int(round(res.level * 100))}%"
+    if res.via:
+        con.print(f"step 1: L = {res.via} from scale by {res.law} ("
+                  + ", ".join(f"{k}={num(v)}" for k, v in res.law_params.items()) + f"); fitted to "
+                  f"{res.train_runs} runs" + (f"; error on the targets {_pct(res.loss_error)}"
+                                                if res.loss_error is not None else ""))
+    else:
+        con.print(f"one step: accuracy from log {res.axis}; fitted to {res.train_runs} runs")
+    for t in res.tasks:
+        if not t.rows:
+            con.print(f"[yellow]{t.task}: not forecast ({t.status})[/yellow] {t.reason}")
+            continue
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in t.link_scores.items())
+        con.print(f"\n[bold]{t.task}[/bold] (chance {t.chance:g}; {t.link} link"
+                  + (f", chosen by backtest: {scores}" if scores else "") + f"): {t.status}")
+        table = Table(header_style="bold", box=None)
+        cols = ["run"] if "run" in t.rows[0] else [c for c in ("params", "tokens", "flops") if c in t.rows[0]]
+        for c in cols + (["L"] if res.via else []) + ["forecast", f"{pct} {res.interval}", "observed"]:
+            table.add_column(c, justify="left" if c == "run" else "right")
+        for r in t.rows:
+            row = [str(r[c]) if c == "run" else num(r[c]) for c in cols]
+            if res.via:
+                row.append(num(r["loss"], 4))
+            row += [f"{r['prediction']:.3f}", f"[{r['lower']:.3f}, {r['upper']:.3f}]",
+                    "–" if r["observed"] is None else f"{r['observed']:.3f}"]
+            table.add_row(*row)
+        con.print(table)
+        if t.mean_abs_error is not None:
+            extra = (f"; the link alone, on the observed {res.via}: {t.link_only_error:.3f}"
+                     if t.link_only_error is not None else "")
+            con.print(f"mean |error| {t.mean_abs_error:.3f} accuracy points{extra}")
+
+
+@app.command("testtime")
+def testtime_cmd(
+    data: str = typer.Argument(..., help="Per-problem sample counts: columns problem, samples, correct (or one row "
+                               "per sample with correct 0/1 and --samples none)."),
+    problem: str = typer.Option("problem", "--problem", help="Column naming the problem."),
+    samples: str = typer.Option("samples", "--samples", help="Column with samples drawn per problem; none: one row "
+                                "per sample."),
+    correct: str = typer.Option("correct", "--correct", help="Column with correct samples (count, or 0/1)."),
+    k: str = typer.Option("1,10,100,1000,10000", "--k", help="Sample counts to forecast, comma-separated."),
+    fpr: float = typer.Option(0.0, "--fpr", help="Verifier false-positive rate: accepts a wrong sample."),
+    tpr: float = typer.Option(1.0, "--tpr", help="Verifier true-positive rate: accepts a correct sample."),
+    value: float = typer.Option(1.0, "--value", help="Utility of a correct answer."),
+    sample_cost: float = typer.Option(0.0, "--sample-cost", help="Cost of one sample (in utility units)."),
+    wrong_cost: float = typer.Option(0.0, "--wrong-cost", help="Cost of accepting a wrong answer."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of problems for intervals."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
+    seed: int = typer.Option(0, "--seed"),
+    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
+    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Coverage of repeated sampling (pass@k) and its ceiling under an imperfect verifier; the best k."""
+    from ..decide import forecast_testtime
+
+    ks = [int(v) for v in _floats(k, "--k")]
+    result = forecast_testtime(data, problem=problem, samples=None if samples == "none" else samples,
+                               correct=correct, k=ks, fpr=fpr, tpr=tpr, value=value, sample_cost=sample_cost,
+                               wrong_cost=wrong_cost, bootstrap=bootstrap, level=level, seed=seed, where=where,
+                               rename=map_)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_testtime(result)
+
+
+def show_testtime(res) -> None:
+    from rich.table import Table
+
+    con = console()
+    pct = f"{int(round(res.level * 100))}%"
+    p = res.params
+    con.print(f"{res.problems} problems, {res.samples[0]}–{res.samples[1]} samples each; difficulty: "
+              f"{100 * p['unsolvable']:.1f}% unsolvable, the rest p ~ Beta({p['a']:.3g}, {p['b']:.3g}); fitted "
+              f"coverage within {100 * res.fit_error:.2f} points of the measured")
+    table = Table(header_style="bold", box=None)
+    for c in ("k", "coverage", f"{pct} interval", f"accuracy (fpr {res.fpr:g})", f"{pct} interval",
+              "wrong accepted", "samples used", "utility"):
+        table.add_column(c, justify="right")
+    for r in res.forecast:
+        table.add_row(f"{r['k']}" + ("*" if r["beyond_data"] else ""), f"{r['coverage']:.3f}",
+                      f"[{r['coverage_lower']:.3f}, {r['coverage_upper']:.3f}]", f"{r['accuracy']:.3f}",
+                      f"[{r['accuracy_lower']:.3f}, {r['accuracy_upper']:.3f}]", f"{r['wrong']:.3f}",
+                      f"{r['samples']:.1f}", f"{r['utility']:.4g}")
+    con.print(table)
+    c = res.ceiling
+    con.print(f"* beyond the samples measured. Ceiling as k grows: coverage {c['coverage']:.3f} "
+              f"[{c['coverage_interval'][0]:.3f}, {c['coverage_interval'][1]:.3f}], accuracy with this verifier "
+              f"{c['accuracy']:.3f} [{c['accuracy_interval'][0]:.3f}, {c['accuracy_interval'][1]:.3f}]")
+    if res.best:
+        b = res.best
+        con.print(f"best k for this utility: [bold]{b['k']}[/bold] (utility {b['utility']:.4g}, accuracy "
+                  f"{b['accuracy']:.3f}, {b['samples']:.1f} samples on average; searched up to {b['searched_up_to']})")

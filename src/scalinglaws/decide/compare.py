@@ -1,0 +1,311 @@
+"""Recipe and dataset comparison: which group of runs is better at a target scale, by how much compute, and where
+the two trends cross.
+
+Each labelled group (a recipe, a dataset, an architecture) gets its own fit of the same law with a bootstrap over its
+runs. Along one scale axis (compute on the compute-optimal frontier for laws of N and D, see frontier.py) this
+gives every group a loss curve L_g(C) with draws. Against a baseline group b:
+
+* the difference L_g(C*) - L_b(C*) at the target scale, with a confidence interval from the paired draws (the groups'
+  bootstraps are independent, so pairing draw i with draw i samples the difference), and the share of draws in
+  which g is better;
+* the effective-compute multiplier m(C) = C_b(L_g(C)) / C: the compute the baseline needs to reach g's loss at C,
+  per unit of g's compute (m = 2: g's recipe is worth a doubling of compute). This is the "compute-equivalent gain"
+  used to compare recipes (e.g. Hoffmann et al. 2022 §4 compared datasets; Gadre et al. 2024 and Porian et al. 2024
+  compare training setups); with unequal exponents it varies with scale, which is why it is reported as a curve;
+* crossovers: scales where L_g - L_b changes sign, the "scaling law crossover" where the recipe that wins small
+  loses large, with an interval from the draws that cross within the searched range.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FitWarning, ScalingLawsError
+from ..runs import read_runs
+from .frontier import curve, curve_axis, inverse
+
+CURVE_POINTS = 240  # scales on the comparison grid
+INVERSE_REACH = 6.0  # decades beyond the grid searched when inverting the baseline's curve
+
+
+@dataclass(frozen=True)
+class GroupForecast:
+    label: str
+    law: str
+    runs: int
+    params: Mapping[str, float]
+    prediction: float  # at the target
+    lower: float
+    upper: float
+    scale_range: tuple[float, float]  # the group's data along the axis
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "law": self.law, "runs": self.runs, "params": dict(self.params),
+                "prediction": self.prediction, "lower": self.lower, "upper": self.upper,
+                "scale_range": list(self.scale_range), "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    label: str
+    baseline: str
+    difference: float  # L_label - L_baseline at the target (< 0: label is better)
+    lower: float
+    upper: float
+    p_better: float  # share of draws in which label has the lower loss at the target
+    multiplier: float  # effective-compute multiplier of label over baseline at the target (inf: out of reach)
+    multiplier_lower: float
+    multiplier_upper: float
+    multipliers: tuple[Mapping[str, float], ...]  # over the scale grid: scale, multiplier, lower, upper
+    crossovers: tuple[Mapping[str, float], ...]  # scale, lower, upper, share (of draws crossing in range)
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "baseline": self.baseline, "difference": self.difference, "lower": self.lower,
+                "upper": self.upper, "p_better": self.p_better, "multiplier": _num(self.multiplier),
+                "multiplier_lower": _num(self.multiplier_lower), "multiplier_upper": _num(self.multiplier_upper),
+                "multipliers": [{k: _num(v) for k, v in m.items()} for m in self.multipliers],
+                "crossovers": [dict(c) for c in self.crossovers], "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    by: str
+    axis: str
+    target: float  # the target scale on the axis
+    at: Mapping[str, float]
+    level: float
+    baseline: str
+    search: tuple[float, float]  # the scale range searched for crossovers
+    groups: tuple[GroupForecast, ...]
+    pairs: tuple[PairComparison, ...]
+    metric: str
+
+    @property
+    def best(self) -> str:
+        return min(self.groups, key=lambda g: g.prediction).label
+
+    def to_dict(self) -> dict:
+        return {"by": self.by, "axis": self.axis, "target": self.target, "at": dict(self.at), "level": self.level,
+                "metric": self.metric, "baseline": self.baseline, "best": self.best,
+                "search": list(self.search), "groups": [g.to_dict() for g in self.groups],
+                "pairs": [p.to_dict() for p in self.pairs]}
+
+
+def _num(v):
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _split(runs, by: str, labels: Sequence[str] | None, min_rows: int):
+    if by not in runs:
+        raise ScalingLawsError(f"--by: {runs.missing_message(by, 'Name the column that labels the groups')}")
+    groups = runs.groups(by)
+    if labels:
+        unknown = [lab for lab in labels if lab not in groups]
+        if unknown:
+            raise ScalingLawsError(f"--group {unknown[0]}: no runs have {by}={unknown[0]} in {runs.source} (its "
+                                   f"values: {', '.join(list(groups)[:12])})")
+        groups = {lab: groups[lab] for lab in labels}
+    if len(groups) < 2:
+        raise ScalingLawsError(f"column '{by}' of {runs.source} has {len(groups)} value"
+                               f"{'s' if len(groups) != 1 else ''} ({', '.join(groups)}): a comparison needs two or "
+                               "more groups. Choose another --by column, or drop the --where that narrowed it")
+    for lab, g in groups.items():
+        if g.n_runs < 2:
+            raise ScalingLawsError(f"group {by}={lab} has only {g.n_runs} run: a trend needs several runs per group. "
+                                   f"Add runs, or leave the group out with --where '{by}!={lab}'")
+        if len(g) < min_rows:
+            raise ScalingLawsError(f"group {by}={lab} has {len(g)} rows but the law has {min_rows} parameters. Add "
+                                   "runs, or compare with a smaller law (e.g. --law power)")
+    return groups
+
+
+def _default_law(runs) -> str:
+    return "chinchilla" if "params" in runs and "tokens" in runs else "power"
+
+
+def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, groups: Sequence[str] | None = None,
+            baseline: str | None = None, inputs: Mapping[str, str] | None = None, target: str | None = None,
+            where: Sequence[str] = (), rename=None, bootstrap: int = 200, level: float = 0.95, seed: int = 0,
+            search: tuple[float, float] | None = None) -> Comparison:
+    """Compare labelled groups of runs at a target scale (see the module docstring).
+
+    by: the column whose values label the groups. groups: which of them (default: all, in order of appearance).
+    at: the target, e.g. {"flops": 1e23}; other law inputs (e.g. unique_tokens) may be given too.
+    law: the law fitted to every group (default chinchilla when the table has params and tokens, else power;
+        "auto" chooses per group by backtest).
+    baseline: the group the others are compared with (default: the first).
+    search: the scale range searched for crossovers (default: the data's smallest scale to 1000 times the larger
+        of the target and the data's largest scale).
+    """
+    from ..fitting import fit as fit_law
+    from ..laws import get_law
+    from .select import fit_auto
+
+    if bootstrap < 20:
+        raise ScalingLawsError(f"--bootstrap must be at least 20 for comparison intervals (got {bootstrap})")
+    if not at:
+        raise ScalingLawsError("give the target scale, e.g. --at flops=1e23")
+    runs = read_runs(data, rename=rename, where=where)
+    law_name = law or _default_law(runs)
+    min_rows = 2 if law_name == "auto" else get_law(law_name).n_params
+    parts = _split(runs, by, groups, min_rows)
+    baseline = baseline or next(iter(parts))
+    if baseline not in parts:
+        raise ScalingLawsError(f"--baseline {baseline}: not one of the groups compared ({', '.join(parts)})")
+
+    fits = {}
+    for lab, g in parts.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            kw = dict(inputs=inputs, target=target, bootstrap=bootstrap, level=level, seed=seed)
+            fits[lab] = fit_auto(g, **kw) if law_name == "auto" else fit_law(g, law_name, **kw)
+        for w in caught:
+            if issubclass(w.category, FitWarning):
+                warnings.warn(f"group {by}={lab}: {w.message}", FitWarning, stacklevel=2)
+
+    first = next(iter(fits.values()))
+    axis = curve_axis(first, at)
+    for lab, f in fits.items():
+        if curve_axis(f, at) != axis:
+            raise ScalingLawsError(f"group {lab}'s law is a curve of {curve_axis(f, at)}, the others' of {axis}: "
+                                   "compare with one law (--law NAME)")
+    if axis not in at:
+        raise ScalingLawsError(f"the comparison runs along {axis}: give the target as --at {axis}=VALUE")
+    x_target = float(at[axis])
+    if not x_target > 0:
+        raise ScalingLawsError(f"--at {axis}={x_target:g}: the target scale must be positive")
+    fixed = {k: float(v) for k, v in at.items() if k != axis}
+
+    ranges = {lab: _scale_range(parts[lab], axis) for lab in parts}
+    lo = min(r[0] for r in ranges.values())
+    hi = max(max(r[1] for r in ranges.values()), x_target)
+    search = tuple(search) if search else (lo, hi * 1e3)
+    if not 0 < search[0] < search[1]:
+        raise ScalingLawsError(f"the crossover search range {search} must be two increasing positive scales")
+    grid = np.geomspace(min(search[0], x_target), max(search[1], x_target), CURVE_POINTS)
+    inv_grid = np.geomspace(grid[0] / 10 ** INVERSE_REACH, grid[-1] * 10 ** INVERSE_REACH, 3 * CURVE_POINTS)
+
+    curves, inv_curves, at_target = {}, {}, {}
+    for lab, f in fits.items():
+        law_obj = f.get_law()
+        theta = np.vstack([[f.params[n] for n in law_obj.param_names], f.bootstrap.array()])  # row 0: point fit
+        curves[lab] = curve(f, law_obj, theta, grid, fixed)  # (1 + B, G)
+        inv_curves[lab] = curve(f, law_obj, theta, inv_grid, fixed)
+        at_target[lab] = curve(f, law_obj, theta, np.array([x_target]), fixed)[:, 0]  # (1 + B,)
+
+    qlo, qhi = (1 - level) / 2, (1 + level) / 2
+    out_groups = []
+    for lab, f in fits.items():
+        v = at_target[lab]
+        out_groups.append(GroupForecast(
+            label=lab, law=f.law if "selection" not in f.extra else f.extra["selection"]["winner"],
+            runs=parts[lab].n_runs, params=dict(f.params), prediction=float(v[0]),
+            lower=float(np.nanquantile(v[1:], qlo)), upper=float(np.nanquantile(v[1:], qhi)),
+            scale_range=ranges[lab], warnings=tuple(f.warnings)))
+
+    pairs = []
+    for lab in fits:
+        if lab == baseline:
+            continue
+        pairs.append(_pair(lab, baseline, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis,
+                           search, level))
+    return Comparison(by=by, axis=axis, target=x_target, at=dict(at), level=level, baseline=baseline,
+                      search=(float(search[0]), float(search[1])), groups=tuple(out_groups), pairs=tuple(pairs),
+                      metric=first.target)
+
+
+def _scale_range(runs, axis: str) -> tuple[float, float]:
+    v = np.asarray(runs[axis], dtype=float)
+    return float(np.nanmin(v)), float(np.nanmax(v))
+
+
+def _multiplier(inv_grid, ref_inv, mine, scale):
+    """(K, T) baseline compute reaching `mine` (K, T) losses, per unit of `scale` (T,); inf beyond reach."""
+    need = inverse(inv_grid, ref_inv, mine)
+    too_low = mine < np.nanmin(np.where(np.isfinite(ref_inv), ref_inv, np.inf), axis=1, keepdims=True)
+    return np.where(np.isfinite(need), need / scale, np.where(too_low, np.inf, np.nan))
+
+
+def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis, search, level):
+    k = min(len(at_target[lab]), len(at_target[base]))
+    diff = at_target[lab][:k] - at_target[base][:k]  # row 0: point estimate
+    d_lo, d_hi = np.nanquantile(diff[1:], [qlo, qhi])
+    p_better = float(np.mean(diff[1:] < 0))
+
+    m_t = _multiplier(inv_grid, inv_curves[base][:k], at_target[lab][:k, None], np.array([x_target]))[:, 0]
+    m_lo, m_hi = _quantiles(m_t[1:], qlo, qhi)
+
+    # the multiplier at about one scale per decade of the grid, for the curve m(C)
+    decades = np.unique(np.round(np.log10(grid)).astype(int))
+    points = 10.0 ** decades[(10.0 ** decades >= grid[0]) & (10.0 ** decades <= grid[-1])]
+    mine = np.stack([np.interp(np.log(points), np.log(grid), c) for c in curves[lab][:k]])
+    mult = _multiplier(inv_grid, inv_curves[base][:k], mine, points)
+    rows = []
+    for j, s in enumerate(points):
+        lo_j, hi_j = _quantiles(mult[1:, j], qlo, qhi)
+        rows.append({"scale": float(s), "multiplier": float(mult[0, j]), "lower": lo_j, "upper": hi_j})
+
+    cross = _crossings(grid, curves[lab][:k] - curves[base][:k], search)
+    crossovers = []
+    for c in cross[0]:
+        # each draw's crossing nearest this one (within a factor 100), for the interval
+        near = []
+        for draw in cross[1:]:
+            if draw:
+                best = min(draw, key=lambda z: abs(np.log(z / c)))
+                if abs(np.log10(best / c)) < 2:
+                    near.append(best)
+        share = len(near) / max(1, k - 1)
+        lo_c, hi_c = (np.quantile(near, [qlo, qhi]) if near else (np.nan, np.nan))
+        crossovers.append({"scale": float(c), "lower": _num(lo_c), "upper": _num(hi_c), "share": share})
+    n_draw_cross = sum(1 for draw in cross[1:] if draw)
+
+    pct = int(round(level * 100))
+    if d_hi < 0:
+        verdict = f"{lab} is better than {base} at {axis}={x_target:.3g} ({pct}% interval excludes no difference)"
+    elif d_lo > 0:
+        verdict = f"{base} is better than {lab} at {axis}={x_target:.3g} ({pct}% interval excludes no difference)"
+    else:
+        verdict = f"{lab} and {base} cannot be told apart at {axis}={x_target:.3g} ({pct}% interval includes 0)"
+    if crossovers:
+        verdict += f"; their trends cross at {axis}≈{crossovers[0]['scale']:.3g}"
+    elif n_draw_cross > 0.5 * (k - 1):
+        verdict += "; most bootstrap draws cross within the searched range though the point fit does not"
+    return PairComparison(label=lab, baseline=base, difference=float(diff[0]), lower=float(d_lo),
+                          upper=float(d_hi), p_better=p_better, multiplier=float(m_t[0]), multiplier_lower=m_lo,
+                          multiplier_upper=m_hi, multipliers=tuple(rows), crossovers=tuple(crossovers),
+                          verdict=verdict)
+
+
+def _quantiles(v, qlo, qhi) -> tuple[float, float]:
+    """Quantiles that treat inf (out of reach) as a value larger than any other; NaN draws are left out."""
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    s = np.sort(v)
+    lo = s[min(len(s) - 1, int(np.floor(qlo * (len(s) - 1))))]
+    hi = s[min(len(s) - 1, int(np.ceil(qhi * (len(s) - 1))))]
+    return float(lo), float(hi)
+
+
+def _crossings(grid, diff, search) -> list[list[float]]:
+    """For every row of diff (K, G): the scales within `search` where it changes sign, log-interpolated."""
+    logs = np.log(grid)
+    inside = (grid >= search[0] * (1 - 1e-12)) & (grid <= search[1] * (1 + 1e-12))
+    out = []
+    for row in diff:
+        found = []
+        ok = np.isfinite(row) & inside
+        idx = np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(row[:-1]) * np.sign(row[1:]) < 0))
+        for i in idx:
+            t = row[i] / (row[i] - row[i + 1])
+            found.append(float(np.exp(logs[i] + t * (logs[i + 1] - logs[i]))))
+        out.append(found)
+    return out

@@ -1,0 +1,132 @@
+"""Published parameters as priors: fit a law with some of its parameters fixed at values from a paper or another fit.
+
+A short ladder (three or four model sizes) pins down a law's scale terms far better than its exponents. Choshen et
+al. 2024 ("A Hitchhiker's Guide to Scaling Law Estimation", §6) found that borrowing the exponents of a similar
+family and fitting only the rest gives better forecasts from few models than a free fit. A `Prior` names the
+parameters to fix and their values; `fit_with_prior` fits the remaining ones and returns an ordinary `Fit` of the
+full law (the fixed values in place, bootstrap draws included), so it saves, loads and predicts like any other fit.
+Law selection (select.py) weighs these fits against free ones by their backtested error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+from ..laws import Law, get_law
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Parameters of `law` fixed at `values`; `name` says where the values come from."""
+
+    law: str
+    values: Mapping[str, float]
+    name: str
+    reference: str = ""
+    fitted_on: tuple[str, ...] = ()  # bundled datasets the values were estimated from (a backtest on them leaks)
+
+    @property
+    def label(self) -> str:
+        return f"{self.law}@{self.name}"
+
+    def to_dict(self) -> dict:
+        return {"law": self.law, "name": self.name, "values": dict(self.values), "reference": self.reference,
+                "fitted_on": list(self.fitted_on)}
+
+    @classmethod
+    def from_fit(cls, fit, names=None, name: str | None = None) -> Prior:
+        """Borrow parameters from another fit (by default the law's nonlinear ones: its exponents)."""
+        law = fit.get_law()
+        names = list(names) if names else [n for n in law.param_names if n not in law.linear]
+        unknown = [n for n in names if n not in fit.params]
+        if unknown:
+            raise ScalingLawsError(f"the fit of law '{fit.law}' has no parameter {', '.join(unknown)} (its "
+                                   f"parameters: {', '.join(fit.params)})")
+        if len(names) >= law.n_params:
+            raise ScalingLawsError("a prior must leave at least one parameter free to fit")
+        src = fit.data.get("source", "another fit") if isinstance(fit.data, Mapping) else "another fit"
+        return cls(law=fit.law, values={n: float(fit.params[n]) for n in names}, name=name or f"from {src}",
+                   reference=f"fitted to {src}")
+
+
+# Values as published. Fixing only the exponents (and Muennighoff's decay constants) leaves the scale terms free,
+# since those depend on the tokenizer, the data and how parameters are counted.
+PUBLISHED: tuple[Prior, ...] = (
+    Prior("chinchilla", {"alpha": 0.3478, "beta": 0.3658}, "besiroglu2024",
+          "Besiroglu et al. 2024, 'Chinchilla Scaling: A replication attempt', arXiv:2404.10102, refit of "
+          "Hoffmann 2022 Approach 3", ("chinchilla_epoch",)),
+    Prior("chinchilla", {"alpha": 0.34, "beta": 0.28}, "hoffmann2022",
+          "Hoffmann et al. 2022, arXiv:2203.15556, Approach 3 (eq. 10)", ("chinchilla_epoch",)),
+    Prior("kaplan", {"alpha_N": 0.076, "alpha_D": 0.103}, "kaplan2020",
+          "Kaplan et al. 2020, arXiv:2001.08361, Table 2 (fit of eq. 1.5)"),
+    Prior("data_constrained", {"R_D": 15.4, "R_N": 5.3}, "muennighoff2023",
+          "Muennighoff et al. 2023, arXiv:2305.16264, fitted R_D* and R_N*", ("datablations", "datablations_contour")),
+)
+
+
+def published(law_names=None) -> list[Prior]:
+    """The published priors, optionally only those for the named laws."""
+    return [p for p in PUBLISHED if law_names is None or p.law in law_names]
+
+
+def fix_params(law: Law, values: Mapping[str, float]) -> Law:
+    """The law with the named parameters replaced by constants: a smaller Law over the remaining parameters."""
+    unknown = [n for n in values if n not in law.param_names]
+    if unknown:
+        raise ScalingLawsError(f"law '{law.name}' has no parameter {', '.join(unknown)} to fix (its parameters: "
+                               f"{', '.join(law.param_names)})")
+    const = {k: float(v) for k, v in values.items()}
+    for p in law.params:
+        if p.name in const and not p.bounds[0] <= const[p.name] <= p.bounds[1]:
+            raise ScalingLawsError(f"prior value {p.name}={const[p.name]:g} lies outside the parameter's bounds "
+                                   f"{p.bounds} in law '{law.name}'")
+    kept = tuple(p for p in law.params if p.name not in const)
+    if not kept:
+        raise ScalingLawsError("a prior must leave at least one parameter free to fit")
+    base_fn, base_grad = law.fn, law.grad
+
+    def fn(x, p):
+        return base_fn(x, {**p, **const})
+
+    grad = None
+    if base_grad is not None:
+        def grad(x, p):
+            g = base_grad(x, {**p, **const})
+            return {q.name: g[q.name] for q in kept}
+
+    return Law(name=f"{law.name} with {','.join(const)} fixed", formula=law.formula, inputs=law.inputs, params=kept,
+               fn=fn, grad=grad, linear=tuple(n for n in law.linear if n not in const), reference=law.reference,
+               notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed", target=law.target,
+               complex_step=law.complex_step, features=law.features)
+
+
+def fit_with_prior(data, law, prior: Prior, **kwargs):
+    """Fit `law` with the prior's parameters fixed; an ordinary Fit of the full law, the prior in `extra`.
+
+    kwargs go to `scalinglaws.fit` (inputs, target, bootstrap, seed, where, ...).
+    """
+    from ..fitting import fit
+
+    base = get_law(law)
+    if prior.law != base.name:
+        raise ScalingLawsError(f"prior '{prior.label}' is for law '{prior.law}', not '{base.name}'")
+    reduced = fix_params(base, prior.values)
+    f = fit(data, reduced, **kwargs)
+    params = {n: float(prior.values[n]) if n in prior.values else f.params[n] for n in base.param_names}
+    boot = f.bootstrap
+    if boot is not None:
+        draws = boot.array()  # (B, P_free)
+        free = [n for n in base.param_names if n not in prior.values]
+        full = np.empty((draws.shape[0], base.n_params))
+        for j, n in enumerate(base.param_names):
+            full[:, j] = prior.values[n] if n in prior.values else draws[:, free.index(n)]
+        boot = replace(boot, draws=tuple(tuple(float(v) for v in row) for row in full))
+    extra = dict(f.extra)
+    extra["prior"] = prior.to_dict()
+    return replace(f, law=base.name, formula=base.formula, params=params, bootstrap=boot,
+                   law_source=base.source, extra=extra)
+
