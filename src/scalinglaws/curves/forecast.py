@@ -27,7 +27,8 @@ import numpy as np
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
 from ..runs import Runs, read_runs
 from .restrict import refit_free, restrict
-from .schedules import Schedule, as_schedule
+from .schedules import as_schedule
+from .transient import parse_rule
 
 KNOTS = 2000  # schedule knots per run: linear interpolation between them is within 1e-6 of the schedule
 EXTRAPOLATION = 2.0  # a schedule longer than this many times the longest fitted run is flagged
@@ -113,7 +114,8 @@ def forecast_schedule(fit, schedule, *, level: float | None = None, interval: st
     return CurveForecast(run=label, law=fit.law, target=fit.target, steps=_tuple(steps[keep]),
                          lr=_tuple(sched.lr(steps)[keep]), prediction=_tuple(pred.prediction[keep]), lower=lo,
                          upper=hi, level=pred.level, interval=interval, params=dict(fit.params),
-                         schedule=sched.to_dict(), warnings=tuple(notes))
+                         schedule=sched.to_dict(), draws=0 if fit.bootstrap is None else fit.bootstrap.n,
+                         warnings=tuple(notes))
 
 
 # -- runs in flight -----------------------------------------------------------------------------------------------
@@ -133,6 +135,11 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
 
     if interval not in ("prediction", "confidence"):
         raise ScalingLawsError(f"--interval must be 'prediction' or 'confidence' (got '{interval}')")
+    if not 0 < level < 1:
+        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
+    if draws < 0:
+        raise ScalingLawsError(f"--draws must be 0 or a positive number of draws (got {draws})")
+    parse_rule(transient)
     if prior is not None and not hasattr(prior, "params"):
         prior = Fit.load(prior)
     law = _curve_law(prior.get_law() if prior is not None else get_law(law or "schedule"))
@@ -218,9 +225,9 @@ def _split_plan(rows: Runs, name: str, binding, target: str, schedule):
         off = np.abs(want - have) > 0.01 * sched.peak
         if off.any():
             i = int(np.flatnonzero(off)[0])
-            notes.append(f"the schedule's learning rate differs from run '{name}''s logged one at {int(off.sum())} "
-                         f"rows (e.g. step {steps[i]:g}: {want[i]:.3g} vs {have[i]:.3g}); the logged values are "
-                         "used up to the last logged step")
+            notes.append(f"the schedule's learning rate differs from the one logged for run '{name}' at "
+                         f"{int(off.sum())} rows (e.g. step {steps[i]:g}: {want[i]:.3g} vs {have[i]:.3g}); the "
+                         "logged values are used up to the last logged step")
             warnings.warn(notes[-1], FitWarning, stacklevel=3)
         return obs, plan_steps, sched.lr(plan_steps), sched.to_dict(), notes
     future = rows.take(~seen)
@@ -228,7 +235,7 @@ def _split_plan(rows: Runs, name: str, binding, target: str, schedule):
     later = fs > last
     if not later.any():
         raise ScalingLawsError(
-            f"run '{name}''s plan after step {last:g} is unknown: give its schedule (--schedule "
+            f"the plan of run '{name}' after step {last:g} is unknown: give its schedule (--schedule "
             "'cosine:peak=3e-4,total=24000,warmup=2160') or rows with the planned lr and an empty loss")
     order = np.argsort(fs[later], kind="stable")
     return obs, fs[later][order], np.asarray(future[lr_col], dtype=float)[later][order], None, notes
@@ -382,4 +389,4 @@ def _tuple(a) -> tuple[float, ...]:
     return tuple(float(v) for v in np.asarray(a, dtype=float))
 
 
-__all__ = ["CurveForecast", "Schedule", "forecast_run", "forecast_schedule"]
+__all__ = ["CurveForecast", "forecast_run", "forecast_schedule"]
