@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .optimize import CONVERGED, minimize_batch
+from .optimize import CONVERGED, minimize_batch, minimize_lm
 from .problem import Problem
 from .record import Bootstrap
 
@@ -27,6 +27,29 @@ def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator) -> n
     flat = (np.arange(n)[:, None] * n_runs + picks).ravel()
     counts = np.bincount(flat, minlength=n * n_runs).reshape(n, n_runs).astype(float)  # (n, R)
     return counts[:, run_index]
+
+
+def inverse_hessian(problem: Problem, u: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray | None:
+    """The objective's inverse Hessian at the optimum, from central differences of the gradient.
+
+    Every draw's BFGS starts with it: draws begin near the optimum, so a good curvature estimate makes their first
+    steps Newton steps, whatever the scale of the parameters (a formula law's A ~ 500 next to alpha ~ 0.3).
+    Eigenvalues are floored so a flat direction gets a large but finite step rather than an infinite one.
+    """
+    P = len(u)
+    h = 1e-5 * np.maximum(1.0, np.abs(u))  # (P,)
+    steps = np.concatenate([u + np.diag(h), u - np.diag(h)])  # (2P, P)
+    _, g = problem.value_grad(steps)
+    hess = (g[:P] - g[P:]) / (2 * h[:, None])
+    hess = 0.5 * (hess + hess.T)
+    if not np.all(np.isfinite(hess)):
+        return fallback if fallback is not None and np.all(np.isfinite(fallback)) else None
+    vals, vecs = np.linalg.eigh(hess)
+    top = vals.max()
+    if not top > 0:
+        return fallback if fallback is not None and np.all(np.isfinite(fallback)) else None
+    vals = np.maximum(vals, 1e-10 * top)
+    return (vecs / vals) @ vecs.T
 
 
 def compact(weights: np.ndarray) -> np.ndarray:
@@ -51,13 +74,24 @@ def run_bootstrap(problem: Problem, run_ids: np.ndarray, u_hat: np.ndarray, H_ha
     batch = max(1, min(n, MAX_ELEMENTS // max(1, problem.n * P)))
     draws = np.empty((n, P))
     failed = 0
-    H0 = H_hat if np.all(np.isfinite(H_hat)) else None
+    H0 = inverse_hessian(problem, u_hat, fallback=H_hat)
     for lo in range(0, n, batch):
         c = counts[lo:lo + batch]
         rows = compact(c)
         sub = problem.per_row(rows)
         sub.weights = sub.weights * np.take_along_axis(c, np.maximum(rows, 0), axis=1)  # base weight × times drawn
-        res = minimize_batch(sub.value, sub.value_grad, np.tile(u_hat, (len(c), 1)), H0=H0, maxiter=2000)
+        u0 = np.tile(u_hat, (len(c), 1))
+        res = minimize_batch(sub.value, sub.value_grad, u0, H0=H0, maxiter=300)
+        stuck = np.flatnonzero(res.status != CONVERGED)
+        if stuck.size:
+            # Draws BFGS could not finish (a curved valley, e.g. raw-scale coefficients of a formula law): restart
+            # them with Levenberg-Marquardt, which follows such valleys, then let BFGS converge exactly.
+            rescue = sub.per_row_subset(stuck)
+            lm = minimize_lm(rescue, u0[stuck], maxiter=50)
+            again = minimize_batch(rescue.value, rescue.value_grad, lm.u, H0=H0, maxiter=2000)
+            better = again.f <= res.f[stuck]
+            res.u[stuck[better]] = again.u[better]
+            res.status[stuck[better]] = again.status[better]
         draws[lo:lo + len(c)] = problem.theta(res.u)
         failed += int(np.sum(res.status != CONVERGED))
         if progress is not None:

@@ -76,7 +76,10 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             idx, gi, fi, d, slope = idx[keep], gi[keep], fi[keep], d[keep], slope[keep]
             if idx.size == 0:
                 break
-        t = np.minimum(1.0, max_step / np.maximum(np.abs(d).max(axis=1), 1e-300))
+        # cap the first trial so no coordinate moves more than max_step times its own size (at least 1): a guard
+        # against wild steps that does not throttle a parameter that lives at 500 rather than 0.5
+        room = max_step * np.maximum(1.0, np.abs(u[idx]))
+        t = np.minimum(1.0, 1.0 / np.maximum((np.abs(d) / room).max(axis=1), 1e-300))
         # The first trial step is evaluated with its gradient: it is usually accepted, and then the gradient is
         # already in hand. Backtracking trials evaluate the objective only.
         f_new = np.full(idx.size, np.inf)
@@ -174,7 +177,7 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
             safe = np.where(np.abs(r) < 1e-12, 1e-12, r)  # ψ(r)/r tends to ρ''(0) as r -> 0
             W = w * obj.rho_psi(safe)[1] / safe
             gi = np.einsum("kpn,kn->kp", J, psi)
-            A = np.einsum("kpn,kn,kqn->kpq", J, W, J)
+            A = (J * W[:, None, :]) @ J.transpose(0, 2, 1)  # Jᵀ W J, (K, P, P), as one batched matmul
         g[idx] = gi
         diag = np.einsum("kpp->kp", A)
         scale = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))

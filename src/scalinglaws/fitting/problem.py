@@ -36,6 +36,12 @@ class Problem:
         weights = np.where(rows < 0, 0.0, self.weights[take])
         return Problem(self.law, {k: v[take] for k, v in self.x.items()}, self.y[take], self.objective, weights)
 
+    def per_row_subset(self, rows: np.ndarray) -> Problem:
+        """The batched problem restricted to some of its data rows."""
+        sub = Problem(self.law, {k: v[rows] for k, v in self.x.items()}, self.y[rows], self.objective,
+                      self.weights[rows])
+        return sub
+
     def _data(self, rows):
         if not self.batched or rows is None or (len(rows) == len(self.y) and rows[-1] == len(rows) - 1):
             return self.x, self.logy, self.weights  # shared data, or every data row in order: no copy

@@ -101,6 +101,79 @@ class _Compiler:
         raise self.fail(f"{construct} is not allowed")
 
 
+_DERIVATIVES = {  # d f(a) / da, given a and v = f(a)
+    "exp": lambda a, v: v, "log": lambda a, v: 1.0 / a, "log10": lambda a, v: 1.0 / (a * np.log(10.0)),
+    "log2": lambda a, v: 1.0 / (a * np.log(2.0)), "sqrt": lambda a, v: 0.5 / v, "tanh": lambda a, v: 1.0 - v * v,
+    "sigmoid": lambda a, v: v * (1.0 - v),
+}
+
+
+def _forward(node, input_names: set[str]):
+    """Forward-mode derivatives of a checked tree: a closure (x, p) -> (value, {param: d value / d param}).
+
+    The rules of calculus on the same small grammar the compiler accepts, so formula laws get exact analytic
+    gradients (as fast as the built-in laws' hand-written ones) instead of complex-step ones.
+    """
+    if isinstance(node, ast.Expression):
+        return _forward(node.body, input_names)
+    if isinstance(node, ast.Constant):
+        value = float(node.value)
+        return lambda x, p: (value, {})
+    if isinstance(node, ast.Name):
+        name = node.id
+        if name in input_names:
+            return lambda x, p: (x[name], {})
+        return lambda x, p: (p[name], {name: 1.0})
+    if isinstance(node, ast.UnaryOp):
+        inner = _forward(node.operand, input_names)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+
+        def neg(x, p):
+            v, d = inner(x, p)
+            return -v, {k: -g for k, g in d.items()}
+        return neg
+    if isinstance(node, ast.Call):
+        func, deriv, arg = FUNCTIONS[node.func.id], _DERIVATIVES[node.func.id], _forward(node.args[0], input_names)
+
+        def call(x, p):
+            a, da = arg(x, p)
+            v = func(a)
+            outer = deriv(a, v)
+            return v, {k: outer * g for k, g in da.items()}
+        return call
+    left, right, op = _forward(node.left, input_names), _forward(node.right, input_names), type(node.op)
+
+    def binop(x, p):
+        a, da = left(x, p)
+        b, db = right(x, p)
+        if op is ast.Add or op is ast.Sub:
+            sign = 1.0 if op is ast.Add else -1.0
+            d = dict(da)
+            for k, g in db.items():
+                d[k] = d[k] + sign * g if k in d else sign * g
+            return (a + b if op is ast.Add else a - b), d
+        if op is ast.Mult:
+            d = {k: g * b for k, g in da.items()}
+            for k, g in db.items():
+                d[k] = d[k] + a * g if k in d else a * g
+            return a * b, d
+        if op is ast.Div:
+            v = a / b
+            d = {k: g / b for k, g in da.items()}
+            for k, g in db.items():
+                d[k] = d[k] - v * g / b if k in d else -v * g / b
+            return v, d
+        v = a ** b  # power: d(a^b) = a^b·(b'·log a + b·a'/a)
+        d = {k: b * a ** (b - 1.0) * g for k, g in da.items()}
+        if db:
+            log_a = np.log(a)
+            for k, g in db.items():
+                d[k] = d[k] + v * log_a * g if k in d else v * log_a * g
+        return v, d
+    return binop
+
+
 def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str] | None = None,
                 params: Mapping[str, Mapping] | None = None, target: str = "loss") -> Law:
     """A law from a formula string.
@@ -131,8 +204,13 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
         raise ScalingLawsError(f"--param names {sorted(unknown)} do not appear in formula '{expr}' (its parameters: "
                                f"{', '.join(compiler.params)})")
 
+    derivative = _forward(tree, set(names))
+
     def fn(x, p):
         return fn_tree(x, p)
+
+    def grad(x, p):
+        return derivative(x, p)[1]
 
     specs = []
     for pname in compiler.params:
@@ -150,7 +228,7 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
     source = {"kind": "formula", "expr": expr, "inputs": dict(inputs or {}), "target": target,
               "params": {k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()}
                          for k, v in overrides.items()}}
-    return Law(name=draft.name, formula=draft.formula, inputs=law_inputs, params=draft.params, fn=fn,
+    return Law(name=draft.name, formula=draft.formula, inputs=law_inputs, params=draft.params, fn=fn, grad=grad,
                linear=affine_params(draft), target=target, source=source,
                reference="user formula", notes="parameters it is affine in are solved by variable projection")
 
