@@ -88,3 +88,15 @@ def test_cli_formula_fit(cli, tmp_path):
     assert rec["params"]["alpha"] == pytest.approx(0.34731, abs=2e-5)
     code, _, err = cli("fit", "dataset:chinchilla_epoch", "--law", "E + A*N**-alpha + foo(D)")
     assert code == 1 and err.startswith("Error: formula 'E + A*N**-alpha + foo(D)': unknown function 'foo'")
+
+
+def test_formula_bootstrap_matches_the_builtin_law():
+    """Same law, same data, same seed: a formula's raw-scale coefficients must not freeze the bootstrap draws."""
+    from scalinglaws.demo import epoch_runs
+
+    runs = epoch_runs()
+    builtin = fit(runs, "chinchilla", bootstrap=300, seed=0)
+    formula = fit(runs, "E + A*N**-alpha + B*D**-beta", bootstrap=300, seed=0)
+    assert formula.bootstrap.failed == 0
+    for name in ("E", "A", "B", "alpha", "beta"):
+        assert formula.ci[name] == pytest.approx(builtin.ci[name], rel=1e-3), name
