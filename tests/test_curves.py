@@ -3,6 +3,7 @@ the early-transient rule, checks on bad curves, and the held-out accuracy on the
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -334,3 +335,13 @@ def test_curve_errors_on_the_command_line(cli, tmp_path):
     code, _, err = cli("fit", str(path), "--law", "schedule")
     assert code == 1 and err.startswith("Error: run 'a' has a single step (100 at line 2 of one.csv)")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_fit_command_takes_a_transient_rule(cli):
+    code, out, _ = cli("fit", "dataset:multipower_lr_curves?size=25M", "--law", "schedule", "--transient", "0.1",
+                       "--json")
+    d = json.loads(out)
+    assert code == 0 and d["n_points"] == 2059 - 91
+    assert any("first 0.1 of each run's steps" in n for n in d["data"]["notes"])
+    code, _, err = cli("fit", "dataset:multipower_lr_curves?size=25M", "--law", "schedule", "--transient", "soon")
+    assert code == 1 and "--transient 'soon' is not a rule" in err

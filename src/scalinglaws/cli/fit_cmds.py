@@ -30,6 +30,9 @@ def fit_cmd(
     where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
+    transient: str = typer.Option(None, "--transient", help="Early checkpoints of each run to leave out: auto (the "
+                                  "law's rule: warm-up for curve laws), none, warmup, a fraction such as 0.1, or "
+                                  "step<=N (docs/curves.md)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
@@ -42,11 +45,16 @@ def fit_cmd(
         law_spec = formula_law(law, params=overrides)
     if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
         from ..decide import fit_auto as fit
+
+        if transient:
+            from ..errors import ScalingLawsError
+
+            raise ScalingLawsError("--transient applies to a named law; with --law auto leave it out")
     update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
     with bar:
         result = fit(data, law_spec, inputs=parse_pairs(input_, "--input"), target=target, loss=loss, delta=delta,
                      asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed, starts=starts, where=where,
-                     rename=map_, progress=update)
+                     rename=map_, progress=update, **({"transient": transient} if transient else {}))
     if output is not None:
         result.save(output)
     if as_json:
