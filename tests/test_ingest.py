@@ -22,6 +22,7 @@ PYTHIA = Path("/work/shared/data/pythia_evals")
 # -- TensorBoard -------------------------------------------------------------------------------------------------
 def tb_tensor_run(folder: Path, losses: dict[int, float], tag: str = "train/loss") -> None:
     """A run written by tensorboard.summary.Writer (TF2-style scalar tensors)."""
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.summary import Writer
 
     w = Writer(str(folder))
@@ -34,6 +35,7 @@ def tb_tensor_run(folder: Path, losses: dict[int, float], tag: str = "train/loss
 def tb_simple_run(folder: Path, values: dict[int, dict[str, float]], hparams: dict | None = None,
                   suffix: str = "") -> None:
     """A run written the PyTorch/tensorboardX way: simple_value summaries, optionally with HParams."""
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.plugins.hparams import plugin_data_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter

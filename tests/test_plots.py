@@ -14,6 +14,8 @@ from scalinglaws.errors import DataWarning, ScalingLawsError
 from scalinglaws.plots import figure, figures, kinds_for, load_result, plot, save
 from scalinglaws.plots.spec import Figure, Panel, Series, palette, si
 
+pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+
 TRUE = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
 
 

@@ -18,6 +18,8 @@ from scalinglaws.report import build_report, command_line, report
 from scalinglaws.report.build import number_text
 from scalinglaws.report.page import script_json
 
+pytest.importorskip("plotly", reason="the plot extra is not installed")
+
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL_RUN = "</script><script>alert(2)</script>"
 

@@ -19,6 +19,8 @@ from scalinglaws.errors import ScalingLawsError
 from scalinglaws.store import describe, fit_runs, ingest, load_fit, read_store, save_fit
 from test_ingest import tb_simple_run
 
+pytest.importorskip("duckdb", reason="the store extra (duckdb) is not installed")
+
 
 def state(path):
     """Everything a store holds, to compare before and after."""
