@@ -112,6 +112,9 @@ def _x_value(row: dict, x: str, k: float) -> float:
 @figure_kind("extrapolation", accepts=FIT, title="the law extrapolated to a target, with its bootstrap band",
              default=True)
 def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=None, **_) -> Figure:
+    if fit.get_law().features is not None:
+        raise ScalingLawsError(f"law '{fit.law}' reads each run's whole history (a training-curve law), so it has no "
+                               "single path to extrapolate along: forecast a run with the curve commands instead")
     fd = fit_data(fit, data, required=False, near=near)
     runs = fd.runs if fd is not None else None
     x = x or default_x(fit, runs)
@@ -172,7 +175,7 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     caption = (f"{fit.law} from the smallest run to past the target along a straight line in log "
                f"{'/'.join(cols)}; bands from {fit.bootstrap.n} bootstrap refits" if fit.bootstrap else
                f"{fit.law} to the target (no bootstrap in the fit, so no band: refit with --bootstrap)")
-    panel = Panel(f"Extrapolation of {fit.law}", label(x), label(fit.target), tuple(series), notes=tuple(notes))
+    panel = Panel(f"Extrapolation of {_title(fit)}", label(x), label(fit.target), tuple(series), notes=tuple(notes))
     return Figure("extrapolation", f"Extrapolation of {_title(fit)}", (panel,), caption + ".", tuple(warns), meta)
 
 

@@ -112,11 +112,15 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
 
 
 def default_x(fit, runs: Runs | None) -> str:
-    """Compute for laws of several inputs (when the data have it), else the law's one input."""
+    """The step for training-curve laws, compute for laws of several inputs (when the data have it), else the
+    law's first numeric input."""
     cols = list(dict.fromkeys(fit.inputs.values()))
-    if len(cols) > 1 and (runs is None or "flops" in runs):
+    if "step" in cols and fit.get_law().features is not None:
+        return "step"
+    if len(cols) > 1 and "params" in cols and "tokens" in cols and (runs is None or "flops" in runs):
         return "flops"
-    return cols[0]
+    numeric = [c for c in cols if runs is None or (c in runs and runs[c].dtype.kind == "f")]
+    return (numeric or cols)[0]
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ def groups(runs: Runs, by: str | None, fit=None, x: str | None = None) -> tuple[
         if by not in runs:
             raise ScalingLawsError(f"--by {by}: {runs.missing_message(by, 'Choose a column to colour by')}")
         return _split(runs, by)
+    if x == "step" and "run" in runs and 1 < runs.n_runs <= 3 * MAX_GROUPS:
+        return _split(runs, "run")  # training curves: one line per run
     if "family" in runs:
         n = len(set(runs["family"].tolist()))
         if 1 < n <= MAX_GROUPS:

@@ -70,15 +70,22 @@ def draw_panel(ax, panel: Panel, legend: bool = True) -> None:
 
 
 def _readable_log_ticks(axis) -> None:
-    """Less than a decade and a half on a log axis (loss from 2 to 5): evenly spaced round ticks (2, 2.5, 3, ...),
-    labelled compactly, instead of one lonely power of ten."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+    """Log axes people can read: under a decade and a half (loss from 2 to 5), evenly spaced round ticks
+    (2, 2.5, 3, ...); up to three decades, ticks at 1, 2 and 5 of each decade; all labelled compactly (20k, 2.5)
+    rather than as crowded powers of ten. Wider axes keep matplotlib's powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     lo, hi = axis.get_view_interval()
-    if lo > 0 and hi / lo < 30:
+    if not lo > 0:
+        return
+    if hi / lo < 30:
         axis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: si(v) if v >= 1e3 else f"{v:.3g}"))
-        axis.set_minor_formatter(NullFormatter())
+    elif hi / lo < 1000:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    else:
+        return
+    axis.set_major_formatter(FuncFormatter(lambda v, _: si(v) if v >= 1e3 else f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _layout(n: int) -> tuple[int, int]:
@@ -109,7 +116,7 @@ def render(figures: Figure | list[Figure]):
             sub.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
         for ax in axes[len(f.panels):]:
             ax.set_visible(False)
-        if len(f.panels) > 1 or len(figures) > 1:
+        if len(f.panels) > 1:  # a lone panel carries the title itself
             sub.suptitle(f.title, fontsize=12)
     return fig
 
