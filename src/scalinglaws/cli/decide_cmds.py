@@ -165,7 +165,8 @@ def show_comparison(res) -> None:
 
     con = console()
     pct = f"{int(round(res.level * 100))}%"
-    con.print(f"{res.metric} at {res.axis} = {num(res.target)} (compute-optimal frontier for laws of N and D):")
+    how = "on the compute-optimal frontier" if res.frontier else f"along {res.axis}"
+    con.print(f"{res.metric} at {res.axis} = {num(res.target)} ({how}):")
     table = Table(header_style="bold", box=None)
     for c in (res.by, "law", "runs", "prediction", f"{pct} interval", f"data {res.axis}"):
         table.add_column(c, justify="left" if c in (res.by, "law") else "right")

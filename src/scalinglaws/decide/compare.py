@@ -85,6 +85,7 @@ class Comparison:
     groups: tuple[GroupForecast, ...]
     pairs: tuple[PairComparison, ...]
     metric: str
+    frontier: bool  # the curves are compute-optimal frontiers of laws of N and D (else a one-input law itself)
 
     @property
     def best(self) -> str:
@@ -92,7 +93,7 @@ class Comparison:
 
     def to_dict(self) -> dict:
         return {"by": self.by, "axis": self.axis, "target": self.target, "at": dict(self.at), "level": self.level,
-                "metric": self.metric, "baseline": self.baseline, "best": self.best,
+                "metric": self.metric, "frontier": self.frontier, "baseline": self.baseline, "best": self.best,
                 "search": list(self.search), "groups": [g.to_dict() for g in self.groups],
                 "pairs": [p.to_dict() for p in self.pairs]}
 
@@ -218,7 +219,7 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
                            search, level))
     return Comparison(by=by, axis=axis, target=x_target, at=dict(at), level=level, baseline=baseline,
                       search=(float(search[0]), float(search[1])), groups=tuple(out_groups), pairs=tuple(pairs),
-                      metric=first.target)
+                      metric=first.target, frontier=len(set(first.inputs.values())) > 1)
 
 
 def _scale_range(runs, axis: str) -> tuple[float, float]:

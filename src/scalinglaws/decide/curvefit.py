@@ -21,6 +21,8 @@ from ..fitting.transforms import Transform
 from ..laws.spec import Law, predict_with_jacobian
 
 STARTS = 64
+MAXITER = 500
+FTOL = 1e-10  # natural-scale objectives: stop at a relative improvement far below the data's noise
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def fit_curve(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, *, runs: np.
     problem = _Squares(law, x, y, np.ones_like(y))
     theta0 = _design(law, starts, rng)
     u0 = problem.transform.to_u(theta0)
-    res = minimize_batch(problem.value, problem.value_grad, u0, maxiter=2000)
+    res = minimize_batch(problem.value, problem.value_grad, u0, maxiter=MAXITER, ftol=FTOL)
     b = int(np.argmin(np.where(np.isfinite(res.f), res.f, np.inf)))
     theta = problem.transform.to_theta(res.u[b:b + 1])[0]
     draws = None
@@ -108,7 +110,8 @@ def fit_curve(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, *, runs: np.
         ids = np.arange(len(y)).astype(str) if runs is None else np.asarray(runs, dtype=str)
         w = resample_weights(ids, bootstrap, np.random.default_rng([seed, 1]))  # (B, n)
         boot = _Squares(law, x, y, w)
-        out = minimize_batch(boot.value, boot.value_grad, np.tile(res.u[b], (bootstrap, 1)), maxiter=2000)
+        out = minimize_batch(boot.value, boot.value_grad, np.tile(res.u[b], (bootstrap, 1)), maxiter=MAXITER,
+                             ftol=FTOL)
         draws = boot.transform.to_theta(out.u)
     with np.errstate(all="ignore"):
         fitted = np.asarray(law(x, theta[None]), dtype=float)[0]

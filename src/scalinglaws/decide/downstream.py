@@ -51,7 +51,8 @@ class TaskForecast:
 
     def to_dict(self) -> dict:
         return {"task": self.task, "chance": self.chance, "status": self.status, "reason": self.reason,
-                "link": self.link, "link_scores": dict(self.link_scores), "link_params": dict(self.link_params), "link_rmse": self.link_rmse,
+                "link": self.link, "link_scores": dict(self.link_scores), "link_params": dict(self.link_params),
+                "link_rmse": self.link_rmse,
                 "trend": dict(self.trend), "forecasts": [dict(r) for r in self.rows],
                 "mean_abs_error": self.mean_abs_error, "link_only_error": self.link_only_error}
 
@@ -119,11 +120,12 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
         on params when all share one token count, as a ladder of final checkpoints does; else power on flops;
         "auto": chosen by backtest).
     loss_where: filters for step 1's rows only, within the training rows: fit the loss law to final checkpoints
-        (e.g. ["step=143000"]) while the link also learns from intermediate ones, as Bhagia et al. 2024 do;
-        a checkpoint in the middle of a cosine schedule lies above the loss of a run trained to that length.
+        (e.g. ["step=143000"]) while the link also learns from intermediate ones, whose loss and accuracy are
+        both measured; a checkpoint in the middle of a cosine schedule lies above the loss of a run trained to
+        that length, so it misleads step 1 but not step 2.
     link: "sigmoid" (Bhagia 2024), "exponential" (Gadre 2024), or "auto": per task, the one with the lower
-        backtested error (fitted on the smaller training runs, scored on the larger). chance: a number, or a mapping by task
-        (default: known benchmarks, see links.CHANCE).
+        backtested error (fitted on the smaller training runs, scored on the larger).
+    chance: a number, or a mapping by task (default: known benchmarks, see links.CHANCE).
     """
     from ..fitting import fit
     from ..fitting.engine import law_inputs
@@ -144,6 +146,19 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     axis = "flops" if "flops" in runs else "params"
     if axis not in runs:
         raise ScalingLawsError(runs.missing_message("flops", "Downstream forecasts need flops, or params and tokens"))
+
+    # trends first: a lone task at chance is an error before anything is fitted
+    trends = {}
+    for task in tasks:
+        y = np.asarray(fit_rows[task], dtype=float)
+        ok = np.isfinite(y)
+        trends[task] = assess(fit_rows[axis][ok], y[ok], chance_of(task, chance), task, axis)
+    if all(t.status == "at chance" for t in trends.values()):
+        first = trends[tasks[0]]
+        if len(tasks) == 1:
+            raise ScalingLawsError(first.reason + ". Choose a task with a trend, or add larger runs")
+        raise ScalingLawsError(f"every task asked for is at chance over the fitted runs ({first.reason}). "
+                               "Choose tasks with a trend, or add larger runs")
 
     rng = np.random.default_rng([seed, 4])
     qlo, qhi = (1 - level) / 2, (1 + level) / 2
@@ -182,11 +197,8 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
 
     out = []
     for task in tasks:
-        out.append(_one_task(task, fit_rows, targets, train_l, l_point, l_draws, axis, via, link, chance, bootstrap,
-                             seed, rng, qlo, qhi, interval, force, single=len(tasks) == 1))
-    if all(t.status == "at chance" for t in out):
-        raise ScalingLawsError(f"every task asked for is at chance over the fitted runs ({out[0].reason}). "
-                               "Choose tasks with a trend, or add larger runs")
+        out.append(_one_task(task, trends[task], fit_rows, targets, train_l, l_point, l_draws, axis, via, link,
+                             chance, bootstrap, seed, rng, qlo, qhi, interval, force))
     return Downstream(via=via, law=None if loss_fit is None else loss_fit.law,
                       law_params={} if loss_fit is None else dict(loss_fit.params), loss_error=loss_error, axis=axis,
                       train_runs=fit_rows.n_runs, train_rows=len(fit_rows), level=level, interval=interval,
@@ -203,20 +215,17 @@ def _default_law(rows: Runs, inputs):
     return "power", None
 
 
-def _one_task(task, fit_rows, targets, train_l, l_point, l_draws, axis, via, link, chance, bootstrap, seed, rng,
-              qlo, qhi, interval, force, single) -> TaskForecast:
+def _one_task(task, trend, fit_rows, targets, train_l, l_point, l_draws, axis, via, link, chance, bootstrap, seed,
+              rng, qlo, qhi, interval, force) -> TaskForecast:
     p = chance_of(task, chance)
     y = np.asarray(fit_rows[task], dtype=float)
     ok = np.isfinite(y) & np.isfinite(train_l)
-    trend = assess(fit_rows[axis][ok], y[ok], p, task, axis)
-    if trend.status == "at chance" and single:
-        raise ScalingLawsError(trend.reason + ". Choose a task with a trend, or add larger runs")
     if not trend.forecastable and not (force and trend.status != "at chance"):
         warnings.warn(trend.reason + " (pass force=True / --force to forecast it anyway)", DataWarning,
                       stacklevel=3)
         return TaskForecast(task=task, chance=p, status=trend.status, reason=trend.reason, link=link,
-                            link_scores={}, link_params={}, link_rmse=None, trend=trend.to_dict(), rows=(), mean_abs_error=None,
-                            link_only_error=None)
+                            link_scores={}, link_params={}, link_rmse=None, trend=trend.to_dict(), rows=(),
+                            mean_abs_error=None, link_only_error=None)
     if ok.sum() < 4:
         raise ScalingLawsError(f"--task {task}: {int(ok.sum())} rows with both {task} and the loss; the link needs 4")
     l_range = (float(train_l[ok].min()), float(train_l[ok].max()))
@@ -254,8 +263,8 @@ def _one_task(task, fit_rows, targets, train_l, l_point, l_draws, axis, via, lin
                 link_err = float(np.mean(np.abs(direct[seen] - observed[seen])))
     status = "forecast" if trend.forecastable else f"forecast (forced; {trend.status})"
     return TaskForecast(task=task, chance=p, status=status, reason=trend.reason, link=link,
-                        link_scores=link_scores, link_params=dict(cf.params), link_rmse=cf.rmse, trend=trend.to_dict(), rows=rows,
-                        mean_abs_error=mae, link_only_error=link_err)
+                        link_scores=link_scores, link_params=dict(cf.params), link_rmse=cf.rmse,
+                        trend=trend.to_dict(), rows=rows, mean_abs_error=mae, link_only_error=link_err)
 
 
 def choose_link(l, y, rows: Runs, axis: str, chance: float, l_range) -> tuple[str, dict]:

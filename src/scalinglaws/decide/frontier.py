@@ -3,7 +3,7 @@
 Comparing two recipes means comparing what each achieves per unit of scale. For a law of one input (power, bnsl)
 that is the law itself. For a law of model size N and data D it is the frontier
 
-    L*(C) = min over N of L(N, C / (6N))            (Kaplan et al. 2020 eq. 2.1 for C = 6·N·D; Hoffmann et al. 2022 §3)
+    L*(C) = min over N of L(N, C / (6N))      (C = 6·N·D: Kaplan et al. 2020 eq. 2.1; Hoffmann et al. 2022 §3)
 
 the best loss a budget of C FLOP buys when N and D are split optimally. The minimum is found on a log-spaced grid of
 N around sqrt(C/6) spanning eight decades of tokens per parameter either way, then refined by a parabola through the

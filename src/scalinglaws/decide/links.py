@@ -58,7 +58,8 @@ def sigmoid_link(chance: float, loss_range: tuple[float, float]) -> Law:
     span = max(hi - lo, 1e-6)
 
     def fn(x, p):
-        return chance + (p["ceiling"] - chance) / (1.0 + np.exp(p["k"] * (x["L"] - p["L0"])))
+        with np.errstate(over="ignore"):  # exp overflows far above L0: the sigmoid's limit, chance, is right
+            return chance + (p["ceiling"] - chance) / (1.0 + np.exp(p["k"] * (x["L"] - p["L0"])))
 
     return Law(
         name="sigmoid", formula=f"acc = {chance:g} + (ceiling - {chance:g}) / (1 + exp(k·(L - L0)))",

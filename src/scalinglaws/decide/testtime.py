@@ -129,14 +129,23 @@ def coverage(theta: np.ndarray, k: np.ndarray) -> np.ndarray:
     return (1 - pi0) * (1 - np.exp(betaln(a, b + k) - betaln(a, b)))
 
 
-def verified(theta: np.ndarray, k: np.ndarray, fpr: float, tpr: float) -> tuple[np.ndarray, ...]:
-    """(accuracy, wrong accepted, expected samples), each (D, len(k)), resampling until the verifier accepts."""
+def nodes(theta: np.ndarray) -> np.ndarray:
+    """(D, M) quantile midpoints of each row's Beta(a, b): equal-weight nodes for expectations over p."""
     from scipy.stats import beta
 
     theta = np.atleast_2d(theta)
     u = (np.arange(QUADRATURE) + 0.5) / QUADRATURE
-    p = beta.ppf(u[None, :], theta[:, 1:2], theta[:, 2:3])  # (D, M) quantile midpoints
-    p = np.clip(p, 0.0, 1.0)[..., None]  # (D, M, 1)
+    return np.clip(beta.ppf(u[None, :], theta[:, 1:2], theta[:, 2:3]), 0.0, 1.0)
+
+
+def verified(theta: np.ndarray, k: np.ndarray, fpr: float, tpr: float,
+             p_nodes: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """(accuracy, wrong accepted, expected samples), each (D, len(k)), resampling until the verifier accepts.
+
+    p_nodes: `nodes(theta)`, when already computed (they are the expensive part).
+    """
+    theta = np.atleast_2d(theta)
+    p = (nodes(theta) if p_nodes is None else p_nodes)[..., None]  # (D, M, 1)
     kk = np.asarray(k, dtype=float)[None, None, :]
     r = p * tpr + (1 - p) * fpr  # acceptance rate per sample
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -211,7 +220,7 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
     ks = np.unique(np.asarray(list(k), dtype=float))
     if ks.size == 0 or ks.min() < 1:
         raise ScalingLawsError("--k must be whole numbers of samples, at least 1, e.g. --k 1,10,100")
-    runs = read_runs(data, rename=rename, where=where)
+    runs = read_runs(data, rename=rename, where=where, dedupe=False)  # one row per sample repeats legitimately
     n, c = _counts(runs, problem, samples, correct)
     if len(n) < 5:
         raise ScalingLawsError(f"{runs.source} has {len(n)} problems: a difficulty distribution needs at least 5")
@@ -232,7 +241,8 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
 
     all_theta = np.vstack([theta, draws])
     cov = coverage(all_theta, ks)
-    acc, wrong, used = verified(all_theta, ks, fpr, tpr)
+    p_nodes = nodes(all_theta)
+    acc, wrong, used = verified(all_theta, ks, fpr, tpr, p_nodes)
     util = value * acc - wrong_cost * wrong - sample_cost * used
 
     def iv(arr):
@@ -248,13 +258,13 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
                      "utility": float(util[0, j]), "beyond_data": bool(kk > n.min())})
     big = np.array([1e9])
     lim_cov = coverage(all_theta, big)[:, 0]
-    lim_acc = verified(all_theta, big, fpr, tpr)[0][:, 0]
+    lim_acc = verified(all_theta, big, fpr, tpr, p_nodes)[0][:, 0]
     ceiling = {"coverage": float(lim_cov[0]), "coverage_interval": [float(v) for v in iv(lim_cov[:, None])[:, 0]],
                "accuracy": float(lim_acc[0]), "accuracy_interval": [float(v) for v in iv(lim_acc[:, None])[:, 0]]}
     best = None
     if sample_cost > 0 or wrong_cost > 0:
         grid = np.unique(np.round(np.geomspace(1, max(ks.max(), 1e5), 400)))
-        a_g, w_g, s_g = verified(theta, grid, fpr, tpr)
+        a_g, w_g, s_g = verified(theta, grid, fpr, tpr, p_nodes[:1])
         u_g = (value * a_g - wrong_cost * w_g - sample_cost * s_g)[0]
         j = int(np.argmax(u_g))
         best = {"k": int(grid[j]), "utility": float(u_g[j]), "accuracy": float(a_g[0, j]),
