@@ -150,6 +150,7 @@ def resolve_rename(cols: Mapping, rename: Mapping[str, str]) -> dict[str, str]:
 def join_table(cols: dict[str, list], path: str | Path, source: str) -> tuple[dict[str, list], str]:
     """Left join of a side table (e.g. model -> params) on the columns both share; unmatched rows stay empty."""
     from ..runs.io import _read_path
+    from ..runs.validate import _to_text
 
     side, _, _ = _read_path(Path(path))
     keys = [k for k in side if k in cols]
@@ -157,7 +158,7 @@ def join_table(cols: dict[str, list], path: str | Path, source: str) -> tuple[di
         raise ScalingLawsError(f"--join {Path(path).name} shares no column with {source} (its columns: "
                                f"{', '.join(list(side)[:8])}; the log's: {', '.join(list(cols)[:8])}). Name the key "
                                "column alike in both, e.g. 'run' or 'model'")
-    side_keys = list(zip(*(np.asarray(side[k]).astype(str).tolist() for k in keys)))
+    side_keys = list(zip(*(_to_text(np.asarray(side[k], dtype=object)).tolist() for k in keys)))
     lookup: dict[tuple, int] = {}
     for i, key in enumerate(side_keys):
         if key in lookup:
@@ -165,7 +166,7 @@ def join_table(cols: dict[str, list], path: str | Path, source: str) -> tuple[di
                                    "Each key may appear once")
         lookup[key] = i
     n = len(next(iter(cols.values())))
-    ours = list(zip(*([str(v) if v is not None else "" for v in _text(cols[k])] for k in keys)))
+    ours = list(zip(*(_to_text(np.array(cols[k], dtype=object)).tolist() for k in keys)))
     index = [lookup.get(key) for key in ours]
     out = dict(cols)
     for name, values in side.items():
@@ -177,10 +178,6 @@ def join_table(cols: dict[str, list], path: str | Path, source: str) -> tuple[di
     note = (f"--join {Path(path).name} on {', '.join(keys)}: {n - missed} of {n} rows matched"
             + (f"; {missed} have no entry" if missed else ""))
     return out, note
-
-
-def _text(values: list) -> list:
-    return [str(int(v)) if isinstance(v, float) and v.is_integer() else v for v in values]
 
 
 def to_runs(batch: Batch, *, rename=None, constants=None, join=None):

@@ -3,6 +3,7 @@ and, for several fits, their parameters side by side."""
 
 from __future__ import annotations
 
+import warnings
 from html import escape
 
 import numpy as np
@@ -41,8 +42,6 @@ def diagnostics_rows(fit) -> list[list]:
 
 def provenance(fit, ctx: Context, label: str) -> tuple[str, list[str]]:
     """Where the fit's data came from, whether those rows are still what the fit saw, and which runs they are."""
-    import warnings as _w
-
     from ..plots.fitdata import fit_data
 
     d = fit.data
@@ -51,8 +50,8 @@ def provenance(fit, ctx: Context, label: str) -> tuple[str, list[str]]:
     for col, (lo, hi) in d.get("ranges", {}).items():
         rows.append([f"range of {col}", f"{num(lo)} … {num(hi)}"])
     notes = [f"note: {n}" for n in d.get("notes", [])]
-    with _w.catch_warnings():
-        _w.simplefilter("ignore")  # the mismatch is reported in the table, once
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the mismatch is reported in the table, once
         try:
             fd = fit_data(fit, ctx.data, required=False, near=near(label))
         except ScalingLawsError:

@@ -17,6 +17,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import ScalingLawsError
 from ..runs import Runs
+from ..runs.validate import _to_text
 from .db import columns, one, quote
 
 TYPES = {"f": "DOUBLE", "b": "BOOLEAN", "O": "VARCHAR", "U": "VARCHAR"}
@@ -95,9 +96,8 @@ def _prepared(runs: Runs, existing: dict[str, str], source: str) -> tuple[dict[s
             have = want
         if have == want:
             out[name] = values
-        elif have == "VARCHAR":  # numbers or flags into a text column: as text
-            out[name] = np.array(["" if isinstance(v, float) and v != v else (str(int(v)) if isinstance(v, float)
-                                  and v.is_integer() else str(v)) for v in values.tolist()], dtype=object)
+        elif have == "VARCHAR":  # numbers or flags into a text column: as text, the way the runs table writes them
+            out[name] = _to_text(values)
         elif have == "DOUBLE" and want == "BOOLEAN":
             out[name] = values.astype(float)
         else:
