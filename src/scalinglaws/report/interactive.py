@@ -100,10 +100,8 @@ def panel_json(panel: Panel) -> dict:
         "legend": {"font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
     }
-    if len(seen) > 8:  # a long legend goes below the plot rather than squeezing it
-        layout["legend"].update({"orientation": "h", "y": -0.22, "yanchor": "top"})
-        layout["height"] = HEIGHT + 30 * ((len(seen) + 3) // 4)
-        layout["margin"]["b"] = 40 + 30 * ((len(seen) + 3) // 4)
+    if len(seen) > 10:  # a long legend: a taller plot, so that every entry shows without scrolling
+        layout["height"] = max(HEIGHT, 170 + 30 * len(seen))  # about 30 px per legend entry
     if panel.notes:
         layout["annotations"] = [{"text": "<br>".join(escape(n) for n in panel.notes), "xref": "paper",
                                   "yref": "paper", "x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom",

@@ -87,7 +87,8 @@ def figure_html(fig: Figure, ids: Ids) -> str:
     parts = []
     for spec in figure_json(fig):
         pid = ids.next()
-        parts.append(f"<div class='sl-plot' id='{pid}'></div>"
+        height = int(spec["layout"].get("height", 440))  # responsive plots take the height of their box
+        parts.append(f"<div class='sl-plot' id='{pid}' style='height:{height}px'></div>"
                      f"<script type='application/json' class='sl-data' data-target='{pid}'>{script_json(spec)}"
                      "</script>")
     caption = escape(fig.caption)
