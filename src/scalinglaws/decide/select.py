@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import FitWarning, ScalingLawsError
 from ..laws import LAWS, get_law
 from ..runs import read_runs
 from .backtest import Backtest, backtest, default_axis
@@ -171,10 +171,10 @@ def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None
     law_inputs = {k: v for k, v in (inputs or {}).items() if k in law_obj.inputs}
     kw = dict(inputs=law_inputs, target=target, loss=loss, delta=delta, asymmetry=asymmetry, weights=weights,
               bootstrap=bootstrap, level=level, seed=seed, starts=starts, progress=progress)
-    with warnings.catch_warnings():
-        if not win.complete:
-            warnings.simplefilter("default")
-        result = fit_with_prior(runs, law_obj, prior, **kw) if prior else _fit(runs, law_obj, **kw)
+    if not win.complete:
+        warnings.warn(f"no candidate law could be fitted at every backtest cut; {win.label} is the best of the "
+                      "rest: treat the choice as weak evidence", FitWarning, stacklevel=2)
+    result = fit_with_prior(runs, law_obj, prior, **kw) if prior else _fit(runs, law_obj, **kw)
     selection = {
         "method": "rollout backtest", "by": win.by, "cuts": [c.cut for c in win.cuts],
         "metric": "mean over cuts of the mean |relative error| on the held-out larger runs",
