@@ -155,3 +155,30 @@ def test_fit_record_json_contract(epoch_fit):
     assert set(rec["ci"]) == set(rec["params"]) and all(len(v) == 2 for v in rec["ci"].values())
     assert rec["data"]["source"] == "dataset:chinchilla_epoch" and len(rec["data"]["hash"]) == 16
     assert rec["data"]["ranges"]["params"][0] == pytest.approx(5.73e7, rel=1e-2)
+
+
+def test_record_says_how_to_read_the_same_rows_again(tmp_path):
+    """Source as given (with its folder) and every filter, including ?conditions, so the rows can be re-read."""
+    from scalinglaws.runs import read_runs
+
+    result = fit("dataset:chinchilla_epoch?epoch_excluded=false", "chinchilla", where=["params>1e8"])
+    assert result.data["source"] == "dataset:chinchilla_epoch"
+    assert result.data["where"] == ["epoch_excluded=false", "params>1e8"]
+    again = read_runs(result.data["source"], where=result.data["where"])
+    assert again.hash(["params", "tokens", "loss", "run"]) == result.data["hash"]
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "runs.csv").write_text("params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n4e8,8e9,2.7\n8e8,1.6e10,2.6\n")
+    assert fit(str(sub / "runs.csv"), "power", inputs={"x": "params"}).data["source"] == str(sub / "runs.csv")
+
+
+def test_prediction_interval_follows_skewed_residuals():
+    """Residuals are log(fit/observed): runs that sit above the fit must widen the interval upward."""
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1e7, 1e10, 60)
+    clean = 1.6 + 400.0 * n ** -0.3
+    noise = np.where(rng.random(60) < 0.2, 0.04, 0.0) + 0.002 * rng.standard_normal(60)  # a few runs well above
+    result = fit({"params": n, "loss": clean * np.exp(noise)}, "power", inputs={"x": "params"}, loss="l2",
+                 bootstrap=300)
+    pred = result.predict(params=[2e9])
+    assert pred.upper[0] - pred.prediction[0] > pred.prediction[0] - pred.lower[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -192,11 +193,23 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
                 "objectives": [float(v) for v in final_f],
                 "status": [STATUS.get(int(s), "pruned") for s in final_status]},
         seed=int(seed),
-        data={"source": runs.source, "hash": runs.hash(used), "rows": len(runs), "runs": runs.n_runs,
+        data={"source": _source_as_given(data, runs), "hash": runs.hash(used), "rows": len(runs),
+              "runs": runs.n_runs,
               "ranges": runs.ranges(list(binding.values()) + [target]), "notes": list(runs.notes),
-              "where": list(where)},
+              "where": list(runs.filters)},
         residuals=tuple(float(r) for r in residuals), bootstrap=boot, law_source=law.source,
     )
+
+
+def _source_as_given(data, runs: Runs) -> str:
+    """The data source as the user named it (a path keeps its folder), without its ?filters: those are recorded
+    with the other filters, so reading the source again and applying them gives the same rows."""
+    if isinstance(data, (str, Path)):
+        text = str(data)
+        if "?" in text and not Path(text).exists():
+            text = text.partition("?")[0]
+        return text
+    return runs.source
 
 
 def _at_bounds(law: Law, theta: np.ndarray) -> list[str]:

@@ -129,7 +129,8 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
         if interval == "prediction":
             rng = np.random.default_rng([fit.seed, 2])
             resid = np.asarray(fit.residuals, dtype=float)
-            preds = preds * np.exp(rng.choice(resid, size=preds.shape))
+            # residuals are log(fit) - log(observed), so an observation is the fit times exp(-residual)
+            preds = preds * np.exp(-rng.choice(resid, size=preds.shape))
         q = np.nanquantile(preds, [(1 - used_level) / 2, (1 + used_level) / 2], axis=0)
         lower, upper = q[0], q[1]
     return Predictions(inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,

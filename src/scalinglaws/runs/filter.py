@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import ScalingLawsError
+from .table import Runs
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$")
 
@@ -74,4 +75,6 @@ def apply_filters(runs, conditions: Iterable[str]):
         raise ScalingLawsError(
             f"the filter {' and '.join(repr(c) for c in conditions)} leaves no rows of {runs.source}. Loosen it, "
             "or check the values with `scalinglaws datasets` / your file")
-    return runs.take(mask)
+    kept = runs.take(mask)
+    return Runs(kept.columns, source=kept.source, lines=kept.lines, line_word=kept.line_word, notes=kept.notes,
+                filters=kept.filters + tuple(conditions))

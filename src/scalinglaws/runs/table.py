@@ -34,6 +34,7 @@ class Runs:
     lines: np.ndarray | None = None  # where each row came from: file line numbers, or DataFrame row labels
     line_word: str = "row"  # "line" for text files, "row" otherwise
     notes: tuple[str, ...] = field(default=())
+    filters: tuple[str, ...] = field(default=())  # the --where conditions that selected these rows, in order
 
     def __post_init__(self) -> None:
         cols = {str(k): _freeze(v) for k, v in self.columns.items()}
@@ -89,12 +90,13 @@ class Runs:
         if index.dtype == bool:
             index = np.flatnonzero(index)
         return Runs({k: v[index] for k, v in self.columns.items()}, source=self.source,
-                    lines=self.lines[index], line_word=self.line_word, notes=self.notes)
+                    lines=self.lines[index], line_word=self.line_word, notes=self.notes, filters=self.filters)
 
     def with_columns(self, **new: np.ndarray) -> Runs:
         cols = dict(self.columns)
         cols.update({k: np.asarray(v) for k, v in new.items()})
-        return Runs(cols, source=self.source, lines=self.lines, line_word=self.line_word, notes=self.notes)
+        return Runs(cols, source=self.source, lines=self.lines, line_word=self.line_word, notes=self.notes,
+                    filters=self.filters)
 
     def where(self, *conditions: str) -> Runs:
         """Rows matching every condition, e.g. `runs.where("family=pythia", "params<1e9")`."""
