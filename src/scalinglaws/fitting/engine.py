@@ -84,7 +84,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
             x, y, w = {k: v[keep] for k, v in x.items()}, y[keep], w[keep]
             kept = runs.take(keep)
             runs = Runs(kept.columns, source=kept.source, lines=kept.lines, line_word=kept.line_word,
-                        notes=kept.notes + (note,))
+                        notes=kept.notes + (note,), filters=kept.filters)
     if len(runs) < law.n_params:
         raise ScalingLawsError(
             f"{runs.source} has {len(runs)} usable rows but law '{law.name}' has {law.n_params} parameters: a fit "
