@@ -230,3 +230,15 @@ def test_command_errors_are_one_line(cli, tmp_path, args, message):
     args = [str(fit_path) if a == "FIT" else a for a in args]
     code, _, err = cli(*args)
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_predict_table_shows_run_names_and_warns_of_a_late_start(cli, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    rows = synthetic_rows("cosine:peak=1e-3,total=8000,warmup=500")
+    law = LAWS["lr_annealing"]
+    rows["loss"] = law(law_inputs(law, sl.read_runs(rows), dict(law.inputs)), TRUTH[None])[0]
+    sl.fit(rows, "lr_annealing").save(fit_path)
+    targets = tmp_path / "late.csv"
+    targets.write_text("run,step,lr\nlate,6000,0.0003\nlate,8000,0.0001\n")
+    code, out, err = cli("predict", str(fit_path), "--data", str(targets))
+    assert code == 0 and "late" in out and "run 'late' starts late in its schedule" in err

@@ -130,7 +130,8 @@ def predict_cmd(
         table.add_column(f"{int(round(result.level * 100))}% {result.interval} interval", justify="right")
     table.add_column("extrapolation", justify="right")
     for r in result.records():
-        row = [num(r[c]) for c in cols] + [num(r["prediction"], 5)]
+        row = [num(r[c]) if isinstance(r[c], (int, float)) else str(r[c]) for c in cols]  # curve laws: run names
+        row += [num(r["prediction"], 5)]
         if result.lower is not None:
             row.append(f"[{num(r['lower'], 4)}, {num(r['upper'], 4)}]")
         row.append(f"{r['extrapolation']:.3g}×" if r["extrapolation"] > 1 else "inside")

@@ -3,8 +3,9 @@
 A curve law reads every step of a run's schedule, so it refuses what would silently corrupt that: a run of one
 step (no schedule to read), one step logged twice with two learning rates, steps that are clearly not optimizer
 steps. It warns about what it can work with but should be told: rows out of step order (read in step order;
-predictions keep input order), and a learning rate that rises again after decaying (re-warming, which the laws
-count as negative annealing but were never fitted on).
+predictions keep input order), a run whose first row comes late (its start is then assumed to be a linear
+warm-up from 0), and a learning rate that rises again after decaying (re-warming, which the laws count as negative
+annealing but were never fitted on).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..errors import DataWarning, ScalingLawsError
 from ..runs import Runs
 
 MAX_STEPS = 50_000_000  # dense per-step schedules beyond this are not optimizer steps (tokens, most likely)
+LATE_START = 0.4  # a run whose first row is past this share of its last step probably lacks its start
 RISE_TOL = 0.01  # a rise of more than 1% of the peak after a fall of more than 1% counts as re-warming
 
 
@@ -60,7 +62,7 @@ def split_runs(runs: Runs, binding: Mapping[str, str]) -> list[RunCurve]:
             f"tokens. Divide tokens by the batch size in tokens, or --map step=<your step column>")
     names, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     groups = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
-    out, unsorted = [], []
+    out, unsorted, late = [], [], []
     for g in np.argsort(first):
         name, idx = names[g], groups[g]
         if np.any(np.diff(steps[idx]) < 0):
@@ -86,7 +88,14 @@ def split_runs(runs: Runs, binding: Mapping[str, str]) -> list[RunCurve]:
             raise ScalingLawsError(f"run '{name}' has a learning rate of 0 at every row ({runs.locate(idx[0])} on): "
                                    "give the learning rate in effect at each step")
         _check_rewarm(name, knots, lr_k, runs, idx[start])
+        if knots[0] > LATE_START * knots[-1]:
+            late.append(str(name))
         out.append(RunCurve(name=str(name), rows=idx, steps=s, knots=knots, lr=lr_k))
+    if late:
+        more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
+        warnings.warn(f"{runs.source}: run '{late[0]}'{more} starts late in its schedule; its learning rate before "
+                      "its first row is taken as a linear warm-up from 0. Give rows from step 0 on (or name the "
+                      "schedule: `scalinglaws curve --schedule`)", DataWarning, stacklevel=4)
     if unsorted:
         more = f" (and {len(unsorted) - 1} more)" if len(unsorted) > 1 else ""
         warnings.warn(f"{runs.source}: the rows of run '{unsorted[0]}'{more} are not in step order; they were read "

@@ -121,7 +121,7 @@ def forecast_schedule(fit, schedule, *, level: float | None = None, interval: st
 # -- runs in flight -----------------------------------------------------------------------------------------------
 def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law=None, transient=None,
                  level: float = 0.95, interval: str = "prediction", draws: int = 200, seed: int = 0,
-                 columns: dict | None = None, show: int = SHOW) -> CurveForecast:
+                 columns: dict | None = None, show: int = SHOW, backtest: bool = True) -> CurveForecast:
     """The rest of a run's curve, from its logged rows (loss known) and its plan (lr known, loss not yet).
 
     data: a runs table with run, step, lr and loss; rows with an lr but no loss are the planned schedule.
@@ -129,6 +129,7 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
     prior: a Fit (or fit file) of the same curve law to finished runs; it supplies every parameter but the
         run's own (law.run_params), with its bootstrap draws for the interval.
     law: the curve law without a prior (default: schedule). draws: bootstrap draws for the interval (0: none).
+    backtest: widen the interval by the run's own backtest (False: the bootstrap's spread alone).
     """
     from ..fitting import Fit
     from ..laws import get_law
@@ -157,7 +158,7 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
     keep = _shown(all_steps, show, start=last)
     pred = np.asarray(law(x_plan, theta[None]), dtype=float)[0, keep]
     lower = upper = None
-    n_draws, backtest = 0, None
+    n_draws, check = 0, None
     if draws:
         x_fit, y_fit = _fit_inputs(work, obs, binding, transient, target)
         resid = np.asarray(point.residuals, dtype=float)
@@ -183,9 +184,10 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
             if interval == "prediction":
                 preds = preds * np.exp(rng.choice(resid, size=preds.shape))
             q = np.nanquantile(preds, [(1 - level) / 2, (1 + level) / 2], axis=0)
-            backtest = _backtest(law, obs, prior, transient, seed, binding, target, columns, last,
-                                 float(all_steps[-1]))
-            widen = 0.0 if backtest is None else BACKTEST_SPREAD * abs(np.log1p(backtest["error"]))
+            if backtest:
+                check = _backtest(law, obs, prior, transient, seed, binding, target, columns, last,
+                                  float(all_steps[-1]))
+            widen = 0.0 if check is None else BACKTEST_SPREAD * abs(np.log1p(check["error"]))
             from scipy.stats import norm
 
             widen *= norm.ppf((1 + level) / 2) / norm.ppf(0.975)
@@ -198,7 +200,7 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
                          params={k: float(v) for k, v in zip(law.param_names, theta)}, schedule=sched_info,
                          observed_until=last, observed_rows=point.n_points, refit=tuple(point.params),
                          prior=None if prior is None else f"{prior.law} fit of {prior.data.get('source', '?')} "
-                         f"({prior.n_runs} runs)", draws=n_draws, backtest=backtest,
+                         f"({prior.n_runs} runs)", draws=n_draws, backtest=check,
                          warnings=tuple(dict.fromkeys(notes)))
 
 
