@@ -5,6 +5,10 @@ the remaining runs only) are fitted to the rest, and each predicts the held-out 
 |prediction - observed| / observed over held-out rows (for training curves: over each held-out run's final point).
 Cases of one dataset are averaged first, then datasets are averaged with equal weight.
 
+data_constrained needs unique_tokens; on tables without it (no data was repeated) it is fitted with unique_tokens =
+1e30, which makes it Chinchilla's law plus two decay constants the data cannot identify. Auto's candidates do not
+get this column: it considers data_constrained only where the table has unique_tokens.
+
 Published priors estimated from the very data under test are left out of auto's candidates there (the Chinchilla
 exponents were fitted to chinchilla_epoch's runs, Muennighoff's decay constants to the datablations runs):
 using them would leak the answer.
@@ -30,6 +34,7 @@ from scalinglaws.decide.priors import published
 from scalinglaws.laws import LAWS
 
 SHARED = Path("/work/shared/data")
+NO_REPEATS = 1e30  # unique_tokens for data_constrained on tables that never repeat data
 # Laws of loss against scale; the training-curve laws (schedule, multipower, ...) model one run's curve under its
 # learning-rate schedule and do not forecast larger runs.
 LAW_NAMES = [name for name, law in LAWS.items() if law.features is None]
@@ -127,14 +132,20 @@ def main() -> int:
         row = {"dataset": dataset, "case": case, "train_runs": train.n_runs, "test_runs": test.n_runs}
         for name in LAW_NAMES:
             law = LAWS[name]
-            if not applicable(law, train):
+            fit_rows, test_rows = train, test
+            if name == "data_constrained" and "unique_tokens" not in train:
+                # data that never repeat have unbounded unique data: with U = 1e30 the law is Chinchilla's plus
+                # two decay constants the data cannot pin down (Muennighoff et al. 2023 eqs. 5-7)
+                fit_rows = train.with_columns(unique_tokens=np.full(len(train), NO_REPEATS))
+                test_rows = test.with_columns(unique_tokens=np.full(len(test), NO_REPEATS))
+            if not applicable(law, fit_rows):
                 row[name] = None
                 continue
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    row[name] = rel_error(sl.fit(train, name), test)
+                    row[name] = rel_error(sl.fit(fit_rows, name), test_rows)
                 except sl.ScalingLawsError:
                     row[name] = None
             row[f"{name}_s"] = time.perf_counter() - t0

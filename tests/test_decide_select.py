@@ -127,3 +127,10 @@ def test_published_priors_name_their_source():
 def test_unknown_candidate_is_a_clear_error():
     with pytest.raises(sl.ScalingLawsError, match="unknown law 'chinchila'"):
         fit_auto(chinchilla_runs(0), candidates=["chinchila"])
+
+
+def test_same_data_and_seed_give_the_same_record():
+    runs = chinchilla_runs(0)
+    a = fit_auto(runs, candidates=["power", "chinchilla"], seed=3).to_json()
+    b = fit_auto(runs, candidates=["power", "chinchilla"], seed=3).to_json()
+    assert a == b
