@@ -74,7 +74,7 @@ def show_backtest(bt) -> None:
     for c in bt.cuts:
         if not c.ok:
             table.add_row(num(c.cut), str(c.train_runs), str(c.test_runs), f"{c.extrapolation:.3g}×",
-                          f"[red]failed[/red]", "", "", *([""] if bt.level is not None else []))
+                          "[red]failed[/red]", "", "", *([""] if bt.level is not None else []))
             continue
         row = [num(c.cut), str(c.train_runs), str(c.test_runs), f"{c.extrapolation:.3g}×", _pct(c.rel_error),
                _pct(c.max_rel_error), f"{100 * c.bias:+.2f}%" if c.bias is not None else "–"]
