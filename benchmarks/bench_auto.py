@@ -6,8 +6,10 @@ the remaining runs only) are fitted to the rest, and each predicts the held-out 
 Cases of one dataset are averaged first, then datasets are averaged with equal weight.
 
 data_constrained needs unique_tokens; on tables without it (no data was repeated) it is fitted with unique_tokens =
-1e30, which makes it Chinchilla's law plus two decay constants the data cannot identify. Auto's candidates do not
-get this column: it considers data_constrained only where the table has unique_tokens.
+1e30. No token then repeats (the R_D term is inert), but the law still discounts parameters beyond what the
+data can use (N > D/20, the R_N term of Muennighoff et al. 2023 eq. 6), so it is Chinchilla's law with an
+excess-parameter correction, not Chinchilla's law itself. Auto's candidates do not get this column: it considers
+data_constrained only where the table has unique_tokens.
 
 Published priors estimated from the very data under test are left out of auto's candidates there (the Chinchilla
 exponents were fitted to chinchilla_epoch's runs, Muennighoff's decay constants to the datablations runs):
@@ -134,8 +136,8 @@ def main() -> int:
             law = LAWS[name]
             fit_rows, test_rows = train, test
             if name == "data_constrained" and "unique_tokens" not in train:
-                # data that never repeat have unbounded unique data: with U = 1e30 the law is Chinchilla's plus
-                # two decay constants the data cannot pin down (Muennighoff et al. 2023 eqs. 5-7)
+                # data that never repeat have unbounded unique data: with U = 1e30 the R_D term is inert, while
+                # R_N still discounts parameters beyond D/20 (Muennighoff et al. 2023 eqs. 5-7)
                 fit_rows = train.with_columns(unique_tokens=np.full(len(train), NO_REPEATS))
                 test_rows = test.with_columns(unique_tokens=np.full(len(test), NO_REPEATS))
             if not applicable(law, fit_rows):
