@@ -53,9 +53,11 @@ def test_unsafe_or_broken_formulas_are_refused(expr, message):
 
 
 def test_param_overrides_are_checked():
-    law = formula_law("E + A*N**-alpha", params={"alpha": {"bounds": (0, 2), "start": (0.1, 1.0)}})
+    law = formula_law("E + A*N**-alpha", params={"alpha": {"bounds": (0, 2), "start": (0.1, 1.0)},
+                                               "E": {"bounds": (0, None)}})
     spec = {p.name: p for p in law.params}["alpha"]
     assert spec.bounds == (0.0, 2.0) and spec.start == (0.1, 1.0)
+    assert {p.name: p for p in law.params}["E"].bounds == (0.0, float("inf"))  # None means unbounded
     with pytest.raises(ScalingLawsError, match=r"--param names \['beta'\] do not appear"):
         formula_law("E + A*N**-alpha", params={"beta": {"start": (0, 1)}})
 

@@ -219,7 +219,8 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
             default_start = (0.05, 1.5) if compiler.in_exponent[pname] else (-1.5, 1.5)
         else:
             default_start = (-1.0, 1.0)
-        bounds = tuple(-INF if b is None else float(b) for b in o.get("bounds", (-INF, INF)))
+        lo, hi = o.get("bounds", (-INF, INF))
+        bounds = (-INF if lo is None else float(lo), INF if hi is None else float(hi))  # None: unbounded
         start = tuple(float(s) for s in o.get("start", _start_within(bounds, default_start)))
         specs.append(Param(pname, bounds, start, log_start=bool(o.get("log_start", False))))
     law_inputs = {s: names[s] for s in compiler.inputs}
