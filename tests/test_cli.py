@@ -125,3 +125,15 @@ def test_unexpected_errors_show_a_short_traceback(cli, monkeypatch):
     code, _, err = cli("fit", SOURCE)
     assert code == 2 and "RuntimeError: boom" in err and "Internal error" in err
     assert err.count("File ") <= 4  # a few frames, no locals
+
+
+def test_import_is_light_and_the_api_resolves():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import scalinglaws"], capture_output=True,
+                          text=True)
+    heavy = [line for line in done.stderr.splitlines() if any(m in line for m in ("numpy", "scipy", "pandas",
+                                                                                   "matplotlib", "pyarrow"))]
+    assert heavy == []  # numpy and friends load on first use, not on import
+    import scalinglaws as sl
+
+    for name in sl.__all__:
+        assert getattr(sl, name) is not None

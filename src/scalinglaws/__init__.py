@@ -2,10 +2,18 @@
 
 The public API, imported lazily so that `import scalinglaws` stays fast (numpy and friends load on first use):
 
-    read_runs, Runs            the runs table (docs/runs-table.md)
-    load_dataset, list_datasets  bundled measurements
-    fit, Fit, predict          the fitting engine and its record (docs/fitting.md)
-    LAWS, Law, Param, get_law, formula_law, register_law   the law library (docs/laws.md)
+    read_runs, Runs, load_dataset, list_datasets        the runs table and bundled data (docs/runs-table.md)
+    fit, Fit, predict, Objective                        the fitting engine and its record (docs/fitting.md)
+    LAWS, Law, Param, get_law, formula_law, register_law  the law library (docs/laws.md)
+    compute_optimal, frontier, compare_approaches, inference_optimal, reach_target, recommend,
+        fit_hparams, count                              planning (docs/planning.md; everything at once:
+                                                        scalinglaws.plan.plan)
+    forecast_run, forecast_schedule, best_schedule      training curves (docs/curves.md)
+    backtest, fit_auto, compare, forecast_downstream, forecast_testtime   decisions (docs/decisions.md)
+    plot, figures                                       pictures (docs/reports.md; the HTML page:
+                                                        scalinglaws.report.report)
+    read_log                                            experiment logs (docs/ingest.md; the run store:
+                                                        scalinglaws.store.ingest)
     ScalingLawsError, FitWarning, ExtrapolationWarning, DataWarning
 """
 
@@ -23,7 +31,15 @@ _LAZY = {
     "Objective": "scalinglaws.fitting",
     "LAWS": "scalinglaws.laws", "Law": "scalinglaws.laws", "Param": "scalinglaws.laws",
     "get_law": "scalinglaws.laws", "formula_law": "scalinglaws.laws", "register_law": "scalinglaws.laws",
-    "compute_optimal": "scalinglaws.plan",
+    "compute_optimal": "scalinglaws.plan", "frontier": "scalinglaws.plan",
+    "compare_approaches": "scalinglaws.plan", "inference_optimal": "scalinglaws.plan",
+    "reach_target": "scalinglaws.plan", "recommend": "scalinglaws.plan", "fit_hparams": "scalinglaws.plan",
+    "count": "scalinglaws.plan",
+    "forecast_run": "scalinglaws.curves", "forecast_schedule": "scalinglaws.curves",
+    "best_schedule": "scalinglaws.curves",
+    "backtest": "scalinglaws.decide", "fit_auto": "scalinglaws.decide", "compare": "scalinglaws.decide",
+    "forecast_downstream": "scalinglaws.decide", "forecast_testtime": "scalinglaws.decide",
+    "plot": "scalinglaws.plots", "figures": "scalinglaws.plots", "read_log": "scalinglaws.ingest",
 }
 
 __all__ = sorted(_LAZY) + ["DataWarning", "ExtrapolationWarning", "FitWarning", "ScalingLawsError",
