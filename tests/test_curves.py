@@ -345,3 +345,11 @@ def test_fit_command_takes_a_transient_rule(cli):
     assert any("first 0.1 of each run's steps" in n for n in d["data"]["notes"])
     code, _, err = cli("fit", "dataset:multipower_lr_curves?size=25M", "--law", "schedule", "--transient", "soon")
     assert code == 1 and "--transient 'soon' is not a rule" in err
+
+
+def test_a_ragged_log_is_flagged():
+    s = Schedule.parse("cosine:peak=1e-3,total=10000,warmup=100")
+    steps = np.array([0, 100, 200, 300, 9000, 9500, 10000.0])  # nothing logged while the cosine falls
+    cols = {"run": np.array(["a"] * len(steps), dtype=object), "step": steps, "lr": s.lr(steps)}
+    with pytest.warns(DataWarning, match="no row between steps 300 and 9000"):
+        curve_features(sl.read_runs(cols), B)

@@ -3,7 +3,8 @@
 A curve law reads every step of a run's schedule, so it refuses what would silently corrupt that: a run of one
 step (no schedule to read), one step logged twice with two learning rates, steps that are clearly not optimizer
 steps. It warns about what it can work with but should be told: rows out of step order (read in step order;
-predictions keep input order), a run whose first row comes late (its start is then assumed to be a linear
+predictions keep input order), a ragged log (a wide gap between rows while the learning rate moves, which is
+then taken as a straight line), a run whose first row comes late (its start is then assumed to be a linear
 warm-up from 0), and a learning rate that rises again after decaying (re-warming, which the laws count as negative
 annealing but were never fitted on).
 """
@@ -20,6 +21,7 @@ from ..errors import DataWarning, ScalingLawsError
 from ..runs import Runs
 
 MAX_STEPS = 50_000_000  # dense per-step schedules beyond this are not optimizer steps (tokens, most likely)
+GAP = 0.25  # a gap between logged rows wider than this share of the run, while the lr changes, is ragged
 LATE_START = 0.4  # a run whose first row is past this share of its last step probably lacks its start
 RISE_TOL = 0.01  # a rise of more than 1% of the peak after a fall of more than 1% counts as re-warming
 
@@ -62,7 +64,7 @@ def split_runs(runs: Runs, binding: Mapping[str, str]) -> list[RunCurve]:
             f"tokens. Divide tokens by the batch size in tokens, or --map step=<your step column>")
     names, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     groups = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
-    out, unsorted, late = [], [], []
+    out, unsorted, late, ragged = [], [], [], []
     for g in np.argsort(first):
         name, idx = names[g], groups[g]
         if np.any(np.diff(steps[idx]) < 0):
@@ -90,7 +92,16 @@ def split_runs(runs: Runs, binding: Mapping[str, str]) -> list[RunCurve]:
         _check_rewarm(name, knots, lr_k, runs, idx[start])
         if knots[0] > LATE_START * knots[-1]:
             late.append(str(name))
+        gaps = np.diff(knots)
+        wide = np.flatnonzero((gaps > GAP * knots[-1]) & (np.abs(np.diff(lr_k)) > RISE_TOL * lr_k.max()))
+        if wide.size and not ragged:
+            j = int(wide[0])
+            ragged.append(f"run '{name}' has no row between steps {knots[j]} and {knots[j + 1]}, where its learning "
+                          f"rate moves from {lr_k[j]:.3g} to {lr_k[j + 1]:.3g}; the schedule there is taken as a "
+                          "straight line. Log the learning rate more often, or name the schedule")
         out.append(RunCurve(name=str(name), rows=idx, steps=s, knots=knots, lr=lr_k))
+    for note in ragged:
+        warnings.warn(f"{runs.source}: {note}", DataWarning, stacklevel=4)
     if late:
         more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
         warnings.warn(f"{runs.source}: run '{late[0]}'{more} starts late in its schedule; its learning rate before "

@@ -12,7 +12,10 @@ forward-area term, but says nothing about annealing until the learning rate has 
   the correlation between neighbouring checkpoints that resampling single rows would destroy.
 
 Prediction intervals multiply each draw by a resampled residual (as predict.py does): they hold the checkpoint
-noise of the final logged loss as well as the law's uncertainty.
+noise of the final logged loss as well as the law's uncertainty. Neither bootstrap sees the law's own misfit when
+it extrapolates, so both intervals are widened by a backtest on the run itself: the same forecast made from an
+earlier point of its logged curve to its last logged row, whose error counts as one draw of the forecast's error
+(on the bundled curves this lifts the 95% intervals' coverage of the final loss to 92-96%; benchmarks/).
 
 `forecast_schedule` predicts the whole curve of a schedule never run from a fit (with its bootstrap intervals).
 """
@@ -194,14 +197,16 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
             lp = np.log(pred)
             lower = _tuple(np.exp(lp - np.hypot(lp - np.log(q[0]), widen)))
             upper = _tuple(np.exp(lp + np.hypot(np.log(q[1]) - lp, widen)))
+    notes = list(dict.fromkeys(notes))
+    for note in notes:
+        warnings.warn(note, FitWarning, stacklevel=2)
     return CurveForecast(run=name, law=law.name, target=target, steps=_tuple(all_steps[keep]),
                          lr=_tuple(all_lr[keep]), prediction=_tuple(pred), lower=lower, upper=upper,
                          level=level if lower is not None else None, interval=interval,
                          params={k: float(v) for k, v in zip(law.param_names, theta)}, schedule=sched_info,
                          observed_until=last, observed_rows=point.n_points, refit=tuple(point.params),
                          prior=None if prior is None else f"{prior.law} fit of {prior.data.get('source', '?')} "
-                         f"({prior.n_runs} runs)", draws=n_draws, backtest=check,
-                         warnings=tuple(dict.fromkeys(notes)))
+                         f"({prior.n_runs} runs)", draws=n_draws, backtest=check, warnings=tuple(notes))
 
 
 def _split_plan(rows: Runs, name: str, binding, target: str, schedule):
@@ -230,7 +235,6 @@ def _split_plan(rows: Runs, name: str, binding, target: str, schedule):
             notes.append(f"the schedule's learning rate differs from the one logged for run '{name}' at "
                          f"{int(off.sum())} rows (e.g. step {steps[i]:g}: {want[i]:.3g} vs {have[i]:.3g}); the "
                          "logged values are used up to the last logged step")
-            warnings.warn(notes[-1], FitWarning, stacklevel=3)
         return obs, plan_steps, sched.lr(plan_steps), sched.to_dict(), notes
     future = rows.take(~seen)
     fs = np.asarray(future[step_col], dtype=float) if len(future) else np.array([])

@@ -46,7 +46,7 @@ def _col(v):
     return np.asarray(v)[..., None]
 
 
-# -- lr_annealing: Tissue et al. 2024, arXiv:2408.11029, eq. 1 --------------------------------------------------
+# -- lr_annealing: Tissue et al. 2024, arXiv:2408.11029, their law with learning-rate annealing -----------------
 def lr_annealing(x, p):
     return p["L0"] + p["A"] * np.exp(-p["alpha"] * np.log(x["S1"])) - p["C"] * x["S2"]
 
@@ -70,13 +70,13 @@ LR_ANNEALING = CurveLaw(
     fn=lr_annealing, grad=lr_annealing_grad, linear=("L0", "A", "C"),
     features=partial(curve_features, momentum=True), run_params=("L0", "A", "alpha"),
     anneal_params=("C",),
-    reference="Tissue et al. 2024, 'Scaling Law with Learning Rate Annealing', arXiv:2408.11029, eq. 1",
+    reference="Tissue et al. 2024, 'Scaling Law with Learning Rate Annealing', arXiv:2408.11029",
     notes="Needs run, step and lr per row. λ is fixed at 0.999 (the paper's default); S1 counts the warm-up, S2 "
           "starts at the peak learning rate.",
 )
 
 
-# -- multipower: Luo et al. 2025, arXiv:2503.12811, eqs. 3-4 -------------------------------------------------------
+# -- multipower: Luo et al. 2025, arXiv:2503.12811, the Multi-Power Law --------------------------------------------
 def _drop_terms(x, p):
     """u = C·η^-γ·S_k(t) + 1 and the annealing sum Σ w·(1 - u^-β), (..., n), plus pieces for the gradient."""
     C, beta, gamma = _col(p["C"]), _col(p["beta"]), _col(p["gamma"])
@@ -147,7 +147,7 @@ MULTIPOWER = CurveLaw(
     features=partial(curve_features, drops=True), run_params=("L0", "A", "alpha"),
     anneal_params=("B", "C", "beta", "gamma"),
     reference="Luo et al. 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules', "
-              "arXiv:2503.12811 (ICLR 2025), eqs. 3-4",
+              "arXiv:2503.12811 (ICLR 2025)",
     notes="Needs run, step and lr per row. The annealing sum is compressed to 48 blocks per run (within 3e-4 nats "
           "of the exact sum on the bundled schedules).",
 )
@@ -186,7 +186,7 @@ LR_ANNEALING_ND = CurveLaw(
     fn=lr_annealing_nd, grad=lr_annealing_nd_grad, linear=("E", "P", "A", "C"),
     features=partial(curve_features, momentum=True, extra=("N",)), run_params=("E", "A", "alpha"),
     anneal_params=("C", "c"),
-    reference="Tissue et al. 2024, arXiv:2408.11029, eq. 1, with the Chinchilla size term of Hoffmann et al. 2022 "
+    reference="Tissue et al. 2024, arXiv:2408.11029, with the Chinchilla size term of Hoffmann et al. 2022 "
               "and size-dependent amplitudes; measured on the bundled ladder in docs/curves.md",
     notes="Needs run, step, lr and params per row; every size of the ladder at once. S1 counts steps, so runs of "
           "one fit should share a batch size. Needs at least three model sizes to pin the size term.",

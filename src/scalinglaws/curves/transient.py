@@ -79,8 +79,8 @@ def transient_mask(runs: Runs, rule, binding: Mapping[str, str], *, default: str
             for curve, sched in schedules_of(runs, binding):
                 cut = sched.peak if kind == "warmup" else max(sched.peak, int(value * curve.steps[-1]))
                 keep[curve.rows] = curve.steps > cut
-            what = ("warm-up rows (up to each run's peak learning rate)" if kind == "warmup" else
-                    f"warm-up rows and the first {value:g} of each run's steps")
+            what = ("the warm-up, up to each run's peak learning rate" if kind == "warmup" else
+                    f"the warm-up and the first {value:g} of each run's steps")
         elif kind == "warmup":
             raise ScalingLawsError(runs.missing_message(lr_col, "--transient warmup reads the learning rate to find "
                                                                 "the end of warm-up"))
@@ -94,5 +94,5 @@ def transient_mask(runs: Runs, rule, binding: Mapping[str, str], *, default: str
     if dropped == n:
         raise ScalingLawsError(f"--transient {rule} leaves no row of {runs.source} to fit. Choose a smaller rule "
                                "(e.g. --transient warmup) or --transient none")
-    note = f"left out {dropped} early-transient row{'s' if dropped != 1 else ''} ({what})" if dropped else ""
+    note = f"left out {dropped} early-transient row{'s' if dropped != 1 else ''}: {what}" if dropped else ""
     return keep, note
