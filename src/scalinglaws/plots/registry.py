@@ -5,7 +5,12 @@ A kind is a function `make(obj, **options) -> Figure` registered with `@figure_k
 package named `*_figures.py` (fit_figures, runs_figures, frontier_figures, ...), which are imported on first use.
 Adding a figure for a new result record (a curve fit, a backtest, a recipe comparison) is writing one such
 function in a new `*_figures.py` module, and, if the record is saved to JSON, one line in `LOADERS` so that
-`scalinglaws plot FILE.json` and `scalinglaws report` can read it back.
+`scalinglaws plot FILE.json` and `scalinglaws report` can read it back. Records that commands print with `--json`
+but never save with a `format` field (plans, backtests, comparisons, curve forecasts, ...) are recognised by the
+keys they always have (`SHAPES`) and read back as `plots.saved` records, which the figure kinds draw alike.
+
+A kind may also say which records of an accepted class it draws (`applies`: a training-curve figure draws only
+fits of curve laws), so that `kinds_for` and `--kind all` offer only the kinds that can draw that record.
 """
 
 from __future__ import annotations
@@ -34,17 +39,27 @@ class Kind:
     title: str  # one line for listings
     default: bool  # drawn by `plot` when no --kind is given, and by the report
     makers: tuple[tuple[tuple[str, ...], Callable], ...]
+    applies: tuple[Callable | None, ...] = ()  # per maker: which records of its classes it draws (None: all)
 
     @property
     def accepts(self) -> tuple[str, ...]:
         return tuple(a for accepts, _ in self.makers for a in accepts)
 
-    def maker(self, obj) -> Callable | None:
+    def _index(self, obj) -> int | None:
         names = class_names(obj)
-        return next((fn for accepts, fn in self.makers if any(a in names for a in accepts)), None)
+        return next((i for i, (accepts, _) in enumerate(self.makers) if any(a in names for a in accepts)), None)
+
+    def maker(self, obj) -> Callable | None:
+        i = self._index(obj)
+        return None if i is None else self.makers[i][1]
 
     def takes(self, obj) -> bool:
-        return self.maker(obj) is not None
+        """Whether this kind draws this record: its class is accepted and, if the kind says, the record itself."""
+        i = self._index(obj)
+        if i is None:
+            return False
+        when = self.applies[i] if i < len(self.applies) else None
+        return when is None or bool(when(obj))
 
     def make(self, obj, **options):
         return self.maker(obj)(obj, **options)
@@ -60,15 +75,22 @@ LOADERS = {
 _loaded = False
 
 
-def figure_kind(name: str, *, accepts: str | tuple[str, ...], title: str, default: bool = False):
-    """Register a figure kind (a decorator); registering a known name again adds the records it draws."""
+def figure_kind(name: str, *, accepts: str | tuple[str, ...], title: str, default: bool = False,
+                applies: Callable | None = None):
+    """Register a figure kind (a decorator); registering a known name again adds the records it draws.
+
+    applies: optional test of a record of an accepted class (e.g. a fit of a curve law); records it refuses are
+    not offered this kind by `kinds_for` (the kind's function still explains why when asked for it by name).
+    """
     accepts = (accepts,) if isinstance(accepts, str) else tuple(accepts)
 
     def register(fn: Callable) -> Callable:
         known = FIGURES.get(name)
         makers = (known.makers if known else ()) + ((accepts, fn),)
+        before = tuple(known.applies) + (None,) * (len(known.makers) - len(known.applies)) if known else ()
         FIGURES[name] = Kind(name=name, title=known.title if known else title,
-                             default=default or bool(known and known.default), makers=makers)
+                             default=default or bool(known and known.default), makers=makers,
+                             applies=before + (applies,))
         return fn
 
     return register
@@ -96,7 +118,7 @@ def get_kind(name: str, obj=None) -> Kind:
     if name not in kinds:
         raise ScalingLawsError(f"unknown figure kind '{name}'. Choose one of: {', '.join(sorted(kinds))}")
     kind = kinds[name]
-    if obj is not None and not kind.takes(obj):
+    if obj is not None and kind.maker(obj) is None:
         able = kinds_for(obj)
         raise ScalingLawsError(
             f"figure kind '{name}' does not draw {describe(obj)}; it draws {', '.join(kind.accepts)}. For this "
@@ -109,7 +131,8 @@ def describe(obj) -> str:
 
 
 def load_result(source):
-    """A record to draw: a saved result file (fit records and the like, by their 'format' field) or a runs table.
+    """A record to draw: a saved result file (fit records and the like, by their 'format' field), a command's
+    --json output (by its keys, see SHAPES), or a runs table.
 
     Objects that are not paths or strings are returned as they are.
     """
@@ -117,7 +140,11 @@ def load_result(source):
         return source
     path = Path(str(source))
     if path.suffix.lower() == ".json" and path.is_file():
-        fmt = _format_field(path)
+        data = _json(path)
+        fmt = _format_field(data)
+        saved = saved_record(data, path.name) if fmt is None else None
+        if saved is not None:
+            return saved
         if fmt is not None:
             family = fmt.split("/")[0]
             target = LOADERS.get(family)
@@ -135,13 +162,46 @@ def load_result(source):
     return read_runs(source)
 
 
-def _format_field(path: Path) -> str | None:
-    """The 'format' of a JSON record, or None for other JSON (a runs table written as JSON)."""
+def _json(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            return json.load(fh)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None  # not a record: read_runs will say what is wrong with it as data
+
+
+def _format_field(data) -> str | None:
+    """The 'format' of a JSON record, or None for other JSON (a runs table written as JSON)."""
     if isinstance(data, dict) and isinstance(data.get("format"), str) and data["format"].startswith("scalinglaws."):
         return data["format"]
+    return None
+
+
+# The --json output of commands that print a record without a 'format' field: the keys it always has -> the
+# `plots.saved` class that holds it. The first match wins, so more specific shapes come first.
+SHAPES = (
+    (("approaches", "agreement", "profiles", "convention"), "scalinglaws.plots.saved:Approaches"),
+    (("objective", "compute_optimal", "inference", "overtraining", "frontier"), "scalinglaws.plots.saved:Plan"),
+    (("run", "curve", "final", "observed_until", "law"), "scalinglaws.plots.saved:CurveForecast"),
+    (("curves",), "scalinglaws.plots.saved:CurveForecasts"),
+    (("family", "candidates", "best", "total", "peak"), "scalinglaws.plots.saved:ScheduleSearch"),
+    (("ranking", "best", "skipped", "tolerance"), "scalinglaws.plots.saved:Ranking"),
+    (("law", "label", "cuts", "n_params", "score"), "scalinglaws.plots.saved:Backtest"),
+    (("groups", "pairs", "axis", "baseline", "search"), "scalinglaws.plots.saved:Comparison"),
+    (("tasks", "via", "axis", "law_params"), "scalinglaws.plots.saved:Downstream"),
+    (("problems", "forecast", "ceiling", "observed", "verifier"), "scalinglaws.plots.saved:TestTimeForecast"),
+)
+
+
+def saved_record(data, name: str = ""):
+    """A command's --json output read back as a `plots.saved` record, or None when it has none of the SHAPES."""
+    if not isinstance(data, dict):
+        return None
+    for keys, target in SHAPES:
+        if all(k in data for k in keys):
+            if keys == ("curves",) and not (isinstance(data["curves"], list) and data["curves"]
+                                            and all(isinstance(c, dict) and "curve" in c for c in data["curves"])):
+                continue
+            module, cls = target.split(":")
+            return getattr(importlib.import_module(module), cls)(data, name)
     return None

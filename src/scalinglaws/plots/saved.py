@@ -1,0 +1,69 @@
+"""Result records read back from a command's `--json` output, for figures and the report.
+
+Planning, curve forecasts, backtests, comparisons and the other decisions print their records with `--json` but
+do not write files with a `format` field, as fit records do. `scalinglaws approaches ... --json > a.json` is
+therefore the way to keep one, and `plots.registry.load_result` recognises such a file by the keys its record
+always has (registry.SHAPES) and returns one of the classes below: the printed fields, untouched, and the file's
+name. Each figure kind and report section draws a live record and its saved form alike through `to_dict()`, so the
+picture of a record is the same whether it was just computed or read back from disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Saved:
+    data: dict = field(repr=False)  # the record as the command printed it
+    source: str = ""  # the file it was read from
+
+    def to_dict(self) -> dict:
+        return self.data
+
+    def _repr_html_(self) -> str:
+        from ..render.html_tables import record_html
+
+        return record_html(self, f"{type(self).__name__} ({self.source})" if self.source else None)
+
+
+class Approaches(Saved):
+    """`scalinglaws approaches --json`: Chinchilla's three approaches on one sweep (plan.approaches)."""
+
+
+class Plan(Saved):
+    """`scalinglaws plan --json`: the recommended run and every planning section asked for (plan.planner)."""
+
+
+class CurveForecast(Saved):
+    """`scalinglaws forecast --json`: the rest of a run in flight (curves.forecast)."""
+
+
+class CurveForecasts(Saved):
+    """`scalinglaws curve --json`: the whole curves of schedules never run (curves.forecast)."""
+
+
+class ScheduleSearch(Saved):
+    """`scalinglaws best-schedule --json`: a family's schedules ranked by predicted final loss (curves.shapes)."""
+
+
+class Backtest(Saved):
+    """`scalinglaws backtest --json`: one law's errors on held-out larger runs, cut by cut (decide.backtest)."""
+
+
+class Ranking(Saved):
+    """`scalinglaws backtest --law all --json`: every candidate law's backtest, best first (decide.select)."""
+
+
+class Comparison(Saved):
+    """`scalinglaws compare --json`: groups of runs at a target scale, multiplier and crossover (decide.compare)."""
+
+
+class Downstream(Saved):
+    """`scalinglaws downstream --json`: task accuracy forecast through a loss, with flagged tasks (decide)."""
+
+
+class TestTimeForecast(Saved):
+    """`scalinglaws testtime --json`: coverage of repeated sampling and its ceiling (decide.testtime)."""
+
+    __test__ = False  # not a pytest class, despite the name
