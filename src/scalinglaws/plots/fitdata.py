@@ -60,13 +60,18 @@ def recorded_source(fit, near=None) -> str:
     return source
 
 
-def rows_of(fit, source) -> Runs:
+def rows_of(fit, source, *, inputs: bool = False):
     """The rows the fitting engine keeps of `source` for this fit, by the engine's own preparation: the fit's
-    filters, the columns its law needs, and the law's own rules (such as a training curve's dropped transient)."""
+    filters, the columns its law needs, and the law's own rules (such as a training curve's dropped transient).
+
+    inputs=True also returns the law's inputs at those rows as the fit computed them: a curve law's features come
+    from every row of each run, the left-out transient included, so they cannot be recomputed from the kept rows.
+    """
     from ..fitting.engine import prepare
 
-    return prepare(source, fit.get_law(), inputs=fit.inputs, target=fit.target,
-                   where=list(fit.data.get("where", [])))[0]
+    runs, x = prepare(source, fit.get_law(), inputs=fit.inputs, target=fit.target,
+                      where=list(fit.data.get("where", [])))[:2]
+    return (runs, x) if inputs else runs
 
 
 def pinned_rows(fit) -> Runs | None:
@@ -90,10 +95,11 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
     """
     runs = pinned_rows(fit) if data is None else None
     pinned = runs is not None
+    x = None
     if runs is None:
         source = recorded_source(fit, near) if data is None else data
         try:
-            runs = rows_of(fit, source)
+            runs, x = rows_of(fit, source, inputs=True)
         except ScalingLawsError as exc:
             if not required:
                 return None
@@ -107,8 +113,17 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
                 f"{fit.data.get('hash')}): the figure shows the rows as they are now. Give the fit's data with "
                 "--data SOURCE (with its filters)")
         warnings.warn(note, DataWarning, stacklevel=3)
-    return FitData(runs=runs, y=np.asarray(runs[fit.target], dtype=float), pred=law_at(fit, runs), matches=matches,
+    pred = law_at(fit, runs) if x is None or fit.get_law().features is None else _at_inputs(fit, x)
+    return FitData(runs=runs, y=np.asarray(runs[fit.target], dtype=float), pred=pred, matches=matches,
                    warning=note, pinned=pinned)
+
+
+def _at_inputs(fit, x: dict) -> np.ndarray:
+    """The fit's law at its point estimate on inputs already computed (n,)."""
+    law = fit.get_law()
+    theta = np.array([fit.params[n] for n in law.param_names])
+    with np.errstate(all="ignore"):
+        return np.asarray(law(x, theta[None]), dtype=float)[0]
 
 
 def default_x(fit, runs: Runs | None) -> str:
