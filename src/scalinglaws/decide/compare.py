@@ -43,11 +43,13 @@ class GroupForecast:
     upper: float
     scale_range: tuple[float, float]  # the group's data along the axis
     warnings: tuple[str, ...] = ()
+    curve: tuple[Mapping[str, float], ...] = ()  # the group's curve along the axis: scale, prediction, lower, upper
 
     def to_dict(self) -> dict:
         return {"label": self.label, "law": self.law, "runs": self.runs, "params": dict(self.params),
                 "prediction": self.prediction, "lower": self.lower, "upper": self.upper,
-                "scale_range": list(self.scale_range), "warnings": list(self.warnings)}
+                "scale_range": list(self.scale_range), "warnings": list(self.warnings),
+                "curve": [{k: _num(v) for k, v in c.items()} for c in self.curve]}
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
             label=lab, law=f.law if "selection" not in f.extra else f.extra["selection"]["winner"],
             runs=parts[lab].n_runs, params=dict(f.params), prediction=float(v[0]),
             lower=float(np.nanquantile(v[1:], qlo)), upper=float(np.nanquantile(v[1:], qhi)),
-            scale_range=ranges[lab], warnings=tuple(f.warnings)))
+            scale_range=ranges[lab], warnings=tuple(f.warnings), curve=_band(grid, curves[lab], qlo, qhi)))
 
     pairs = []
     for lab in fits:
@@ -220,6 +222,17 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     return Comparison(by=by, axis=axis, target=x_target, at=dict(at), level=level, baseline=baseline,
                       search=(float(search[0]), float(search[1])), groups=tuple(out_groups), pairs=tuple(pairs),
                       metric=first.target, frontier=len(set(first.inputs.values())) > 1)
+
+
+def _band(grid, c, qlo, qhi, points: int = CURVE_POINTS // 4) -> tuple[dict, ...]:
+    """A group's curve (1 + B, G) at `points` scales of the grid: the point fit and its bootstrap interval, so that
+    a figure of the comparison can draw each group's trend with its band."""
+    idx = np.unique(np.rint(np.linspace(0, len(grid) - 1, points)).astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns far outside a law's domain
+        lo, hi = np.nanquantile(c[1:, idx], [qlo, qhi], axis=0)
+    return tuple({"scale": float(grid[j]), "prediction": float(c[0, j]), "lower": float(a), "upper": float(b)}
+                 for j, a, b in zip(idx, lo, hi))
 
 
 def _scale_range(runs, axis: str) -> tuple[float, float]:
