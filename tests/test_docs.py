@@ -2,7 +2,8 @@
 
 ```python blocks run in order, one namespace per file; ```bash blocks run each `scalinglaws ...` line through the
 CLI in-process and require exit code 0 (lines starting with `pip` are skipped). Both run in a temporary folder
-per file, so files the examples write do not leak. Blocks fenced as ```text or ```console are not run.
+per file, holding a copy of examples/ (the example logs), so files the examples write do not leak. Blocks fenced
+as ```text or ```console are not run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,8 @@ def test_examples_run(path: Path, tmp_path, monkeypatch, capsys):
     if not runnable:
         pytest.skip(f"{path.name} has no runnable examples")
     monkeypatch.chdir(tmp_path)
+    if (ROOT / "examples").is_dir():  # the example logs, so that docs can read examples/...
+        shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.setenv("COLUMNS", "120")
     namespace: dict = {"__name__": "__docs__"}
     for lang, code in runnable:
