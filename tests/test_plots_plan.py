@@ -164,6 +164,8 @@ def test_a_plan_read_back_from_its_json(fitted, full_plan, tmp_path, capsys):
     rec = load_result(str(path))
     assert isinstance(rec, Plan)
     assert kinds_for(rec) == ["frontier", "plan", "overtraining", "inference"]
+    assert kinds_for(rec, defaults_only=True)[0] == "plan"  # the frontier is a fit's first picture, not a plan's
+    assert kinds_for(fitted[1], defaults_only=True)[0] == "fit"
     for kind in kinds_for(rec):
         assert figure(kind, rec).to_dict() == json.loads(json.dumps(figure(kind, full_plan).to_dict()))
     png = save(rec, tmp_path / "plan.png", kind="all")

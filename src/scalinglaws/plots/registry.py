@@ -40,6 +40,7 @@ class Kind:
     default: bool  # drawn by `plot` when no --kind is given, and by the report
     makers: tuple[tuple[tuple[str, ...], Callable], ...]
     applies: tuple[Callable | None, ...] = ()  # per maker: which records of its classes it draws (None: all)
+    defaults: tuple[bool, ...] = ()  # per maker: whether it is a default kind for its records
 
     @property
     def accepts(self) -> tuple[str, ...]:
@@ -60,6 +61,14 @@ class Kind:
             return False
         when = self.applies[i] if i < len(self.applies) else None
         return when is None or bool(when(obj))
+
+    def default_for(self, obj) -> bool:
+        """Whether this kind is drawn by default for this record (a kind may be a default for some records only:
+        the frontier is the first picture of a fit, not of a plan that merely holds one)."""
+        i = self._index(obj)
+        if i is None:
+            return False
+        return self.defaults[i] if i < len(self.defaults) else self.default
 
     def make(self, obj, **options):
         return self.maker(obj)(obj, **options)
@@ -87,10 +96,12 @@ def figure_kind(name: str, *, accepts: str | tuple[str, ...], title: str, defaul
     def register(fn: Callable) -> Callable:
         known = FIGURES.get(name)
         makers = (known.makers if known else ()) + ((accepts, fn),)
-        before = tuple(known.applies) + (None,) * (len(known.makers) - len(known.applies)) if known else ()
+        n = len(known.makers) if known else 0
+        before = tuple(known.applies) + (None,) * (n - len(known.applies)) if known else ()
+        was = tuple(known.defaults) + (known.default,) * (n - len(known.defaults)) if known else ()
         FIGURES[name] = Kind(name=name, title=known.title if known else title,
                              default=default or bool(known and known.default), makers=makers,
-                             applies=before + (applies,))
+                             applies=before + (applies,), defaults=was + (default,))
         return fn
 
     return register
@@ -110,7 +121,7 @@ def load_kinds() -> dict[str, Kind]:
 
 
 def kinds_for(obj, *, defaults_only: bool = False) -> list[str]:
-    return [k.name for k in load_kinds().values() if k.takes(obj) and (k.default or not defaults_only)]
+    return [k.name for k in load_kinds().values() if k.takes(obj) and (k.default_for(obj) or not defaults_only)]
 
 
 def get_kind(name: str, obj=None) -> Kind:
