@@ -159,10 +159,10 @@ def comparison_figure(rec, **_) -> Figure:
             y = np.array([np.nan if r["prediction"] is None else r["prediction"] for r in c])
             ok = np.isfinite(lo) & np.isfinite(hi)
             curves.append(band(x[ok], lo[ok], hi[ok], group=lab, label=f"{level} bootstrap band" if i == 0 else ""))
-            inside = (x >= g["scale_range"][0]) & (x <= g["scale_range"][1])
+            inside = (x >= g["scale_range"][0]) & (x <= g["scale_range"][1]) & np.isfinite(y)
+            beyond = (x >= g["scale_range"][1]) & np.isfinite(y)  # NaN has no place in a page's JSON
             curves.append(Series("line", x[inside], y[inside], group=lab, label=f"{lab} ({g['law']}, {g['runs']} runs)"))
-            curves.append(Series("dashed", x[x >= g["scale_range"][1]], y[x >= g["scale_range"][1]], group=lab,
-                                 legend=False))
+            curves.append(Series("dashed", x[beyond], y[beyond], group=lab, legend=False))
         x_t = target * 10 ** (0.03 * (i - (n - 1) / 2))
         curves.append(errorbars([x_t], [g["prediction"]], [g["lower"]], [g["upper"]], group=lab,
                                 text=[f"{lab} at {axis} = {si(target)}: {g['prediction']:.4g} "
