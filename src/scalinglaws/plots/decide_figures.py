@@ -132,7 +132,8 @@ def selection_figure(rec, **_) -> Figure:
                     "mean held-out error over the cuts (%)", tuple(scores), xlog=False, notes=notes))
     caption = (f"Every candidate law backtested on the same cuts of {s['source']}: fitted below each cut, scored on "
                f"the larger runs; among candidates within {100 * s['tolerance']:.0f}% of the best score (dashed "
-               f"line), the one with the fewest fitted parameters is chosen. Chosen: {s['winner']}" + (f" ({s['reason']})." if s["reason"] else "."))
+               f"line), the one with the fewest fitted parameters is chosen. Chosen: {s['winner']}"
+               + (f" ({s['reason']})." if s["reason"] else "."))
     return Figure("selection", f"Law selection on {s['source']}", panels, caption)
 
 
@@ -161,7 +162,8 @@ def comparison_figure(rec, **_) -> Figure:
             curves.append(band(x[ok], lo[ok], hi[ok], group=lab, label=f"{level} bootstrap band" if i == 0 else ""))
             inside = (x >= g["scale_range"][0]) & (x <= g["scale_range"][1]) & np.isfinite(y)
             beyond = (x >= g["scale_range"][1]) & np.isfinite(y)  # NaN has no place in a page's JSON
-            curves.append(Series("line", x[inside], y[inside], group=lab, label=f"{lab} ({g['law']}, {g['runs']} runs)"))
+            curves.append(Series("line", x[inside], y[inside], group=lab,
+                                 label=f"{lab} ({g['law']}, {g['runs']} runs)"))
             curves.append(Series("dashed", x[beyond], y[beyond], group=lab, legend=False))
         x_t = target * 10 ** (0.03 * (i - (n - 1) / 2))
         curves.append(errorbars([x_t], [g["prediction"]], [g["lower"]], [g["upper"]], group=lab,

@@ -297,7 +297,8 @@ def _lifetime_panel(i: dict) -> Panel:
               Series("dashed", grid, b["training_flops"] + s * b["params"] * grid, group="baseline",
                      label=f"compute-optimal of the same loss: N = {si(b['params'])}"),
               Series("vline", [t]),
-              Series("star", [t, t], [i["total_flops"], b["total_flops"]], group="target", label="planned tokens served",
+              Series("star", [t, t], [i["total_flops"], b["total_flops"]], group="target",
+                     label="planned tokens served",
                      text=[f"total {si(i['total_flops'])} FLOP", f"total {si(b['total_flops'])} FLOP"])]
     iv = _iv(i, "savings")
     notes = [f"{si(t)} tokens served: {i['savings']:.1%} less total compute"
@@ -316,7 +317,7 @@ def inference_figure(rec, **_) -> Figure:
     i = d if "served_tokens" in d else d.get("inference")
     if not i:
         raise ScalingLawsError("this plan has no inference-aware section: plan with --inference-tokens T")
-    caption = (f"Sardana et al. 2024: a model that will serve tokens costs k·N·D to train and s·N per token to serve "
+    caption = ("Sardana et al. 2024: a model that will serve tokens costs k·N·D to train and s·N per token to serve "
                f"({i['convention']}). Lines: the lifetime compute of the planned model and of the compute-optimal "
                "model of the same loss, against tokens served.")
     return Figure("inference", f"Inference-aware plan for {si(i['served_tokens'])} tokens served",
