@@ -33,8 +33,9 @@ def _source(source: str, where: list[str], map_: list[str]):
 
 @app.command("plot")
 def plot_cmd(
-    source: str = typer.Argument(..., help="A fit file (scalinglaws fit -o) or a runs table (path, dataset:NAME, "
-                                 "store:PATH, ?filters)."),
+    source: str = typer.Argument(..., help="A fit file (scalinglaws fit -o), a record saved from any command's "
+                                 "--json (plan, approaches, forecast, backtest, compare, downstream, testtime ...), "
+                                 "or a runs table (path, dataset:NAME, store:PATH, ?filters)."),
     output: Path = typer.Option(None, "--output", "-o", help="Picture to write: .png, .svg or .pdf."),
     kind: str = typer.Option(None, "--kind", "-k", help="Figure kind(s), comma-separated, 'all', or 'list' to see "
                              "them. Default: fit for fits, runs for tables."),
@@ -48,7 +49,8 @@ def plot_cmd(
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the figures' data (panels, series, arrays) as JSON."),
 ):
-    """Draw a fit (data and law, extrapolation with its band, residuals, frontier) or a runs table (IsoFLOP)."""
+    """Draw a fit (data and law, extrapolation, residuals, frontier, curves), any saved result record (plans,
+    forecasts, backtests, comparisons, downstream, test-time), or a runs table (IsoFLOP profiles)."""
     from ..errors import ScalingLawsError
     from ..plots import FIGURES, figures, kinds_for
 

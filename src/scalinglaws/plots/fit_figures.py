@@ -109,8 +109,13 @@ def _x_value(row: dict, x: str, k: float) -> float:
     return k * row["params"] * row["tokens"]  # compute of a target given as (N, D)
 
 
+def _point_law(fit) -> bool:
+    """A law of a run's scale (N, D, C ...), not of its whole history: it can be extrapolated along a path."""
+    return fit.get_law().features is None
+
+
 @figure_kind("extrapolation", accepts=FIT, title="the law extrapolated to a target, with its bootstrap band",
-             default=True)
+             default=True, applies=_point_law)
 def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=None, **_) -> Figure:
     if fit.get_law().features is not None:
         raise ScalingLawsError(f"law '{fit.law}' reads each run's whole history (a training-curve law), so it has no "

@@ -66,8 +66,13 @@ def frontier_record_figure(front, **_) -> Figure:
                   "The loss-minimising split of each budget between parameters and tokens.")
 
 
+def _law_of_n_and_d(fit) -> bool:
+    return {"params", "tokens"} <= set(fit.inputs.values()) and fit.get_law().features is None
+
+
 @figure_kind("frontier", accepts="scalinglaws.fitting.record:Fit",
-             title="compute-optimal model size and tokens against compute (laws of N and D)", default=True)
+             title="compute-optimal model size and tokens against compute (laws of N and D)", default=True,
+             applies=_law_of_n_and_d)
 def frontier_figure(fit, *, data=None, budget=None, near=None, **_) -> Figure:
     from ..plan import compute_optimal, frontier
 

@@ -122,6 +122,8 @@ def _target_budgets(ctx: Context) -> list[float]:
 def plan_section(fit, ctx: Context, label: str) -> list[Section]:
     from ..plan import compute_optimal
 
+    if not {"params", "tokens"} <= set(fit.inputs.values()) or fit.get_law().features is not None:
+        return []  # only a law of model size and tokens says how to split a budget between them
     title = f"Plan: compute-optimal allocation under {fit.law}" + (f" ({label})" if label else "")
     budgets = list(ctx.budgets) or _target_budgets(ctx) or default_budgets(fit)
     try:
