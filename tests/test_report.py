@@ -123,8 +123,7 @@ def test_plan_section_for_a_law_without_a_plan(tmp_path):
     fit = sl.fit({"flops": c, "loss": 2 + 50 * c ** -0.1}, "power", seed=0)
     rep = build_report([fit], budgets=[1e23])
     assert rep.command.startswith("scalinglaws.report.build_report(")
-    plan = next(s for s in rep.sections if s.kind == "plan")
-    assert plan.figures == () or plan.figures[0].kind == "frontier"
+    assert [s.kind for s in rep.sections if s.kind == "plan"] == []  # a law of flops alone has no N/D split
 
 
 def test_command_line_round_trips_numbers():
