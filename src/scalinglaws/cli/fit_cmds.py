@@ -188,8 +188,11 @@ def demo_cmd(
               f"N* = {num(plan.params)} parameters on D* = {num(plan.tokens)} tokens "
               f"([bold]{plan.tokens_per_param:.1f} tokens per parameter[/bold]), for a loss of {plan.loss:.4f}.")
     con.print("\nNext:\n"
-              "  scalinglaws datasets                           the bundled data\n"
-              "  scalinglaws laws                               the law library\n"
+              "  scalinglaws datasets                  the bundled data (dataset:NAME wherever data go)\n"
+              "  scalinglaws laws                      the law library\n"
               "  scalinglaws fit dataset:chinchilla_epoch --law chinchilla --bootstrap 1000 -o fit.json\n"
               "  scalinglaws predict fit.json --at params=7e10 --at tokens=1.4e12\n"
-              "  scalinglaws fit YOUR_RUNS.csv --law chinchilla   (columns: params, tokens, loss)")
+              "  scalinglaws plan fit.json --flops 1e24 --inference-tokens 1e13\n"
+              "  scalinglaws backtest dataset:chinchilla_epoch --law all\n"
+              "  scalinglaws report fit.json -o report.html\n"
+              "  scalinglaws fit YOUR_RUNS.csv --law auto   (columns: params, tokens, loss)")
