@@ -137,3 +137,17 @@ def test_import_is_light_and_the_api_resolves():
 
     for name in sl.__all__:
         assert getattr(sl, name) is not None
+
+
+def test_long_work_reports_progress_and_json_stays_quiet(cli):
+    from scalinglaws.decide import backtest, compare_laws
+
+    calls = []
+    backtest("dataset:chinchilla_epoch", "chinchilla", cuts=2, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 2), (2, 2)]
+    seen = []
+    compare_laws("dataset:chinchilla_epoch", candidates=["power", "chinchilla"], priors=None, cuts=2,
+                 progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (2, 2) and seen[0] == (0, 2)
+    code, out, err = cli("backtest", "dataset:chinchilla_epoch", "--cuts", "2", "--json")
+    assert code == 0 and err == "" and json.loads(out)["cuts"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from .app import app
-from .common import DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at, parse_pairs
+from .common import (DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at, parse_pairs,
+                     progress_bar)
 
 
 def _pct(v, digits: int = 2) -> str:
@@ -43,13 +44,16 @@ def backtest_cmd(
 
     inputs = parse_pairs(input_, "--input")
     cut_spec = list(cut) if cut else cuts
-    if law == "all":
-        result = compare_laws(data, candidates="all", priors="published" if priors else None, by=by, cuts=cut_spec,
-                              inputs=inputs, target=target, where=where, rename=map_, bootstrap=bootstrap,
-                              level=level, seed=seed, starts=None, max_rows=None)
-    else:
-        result = backtest(data, law, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where, rename=map_,
-                          bootstrap=bootstrap, level=level, seed=seed)
+    update, bar = progress_bar(not as_json, "laws backtested" if law == "all" else "cuts")
+    with bar:
+        if law == "all":
+            result = compare_laws(data, candidates="all", priors="published" if priors else None, by=by,
+                                  cuts=cut_spec, inputs=inputs, target=target, where=where, rename=map_,
+                                  bootstrap=bootstrap, level=level, seed=seed, starts=None, max_rows=None,
+                                  progress=update)
+        else:
+            result = backtest(data, law, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where,
+                              rename=map_, bootstrap=bootstrap, level=level, seed=seed, progress=update)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -50,11 +50,16 @@ def fit_cmd(
             from ..errors import ScalingLawsError
 
             raise ScalingLawsError("--transient applies to a named law; with --law auto leave it out")
-    update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
+    extra = {"transient": transient} if transient else {}
+    if law == "auto":
+        update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
+        extra = {"selection_progress": update}
+    else:
+        update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
     with bar:
         result = fit(data, law_spec, inputs=parse_pairs(input_, "--input"), target=target, loss=loss, delta=delta,
                      asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed, starts=starts, where=where,
-                     rename=map_, progress=update, **({"transient": transient} if transient else {}))
+                     rename=map_, progress=update, **extra)
     if output is not None:
         result.save(output)
     if as_json:

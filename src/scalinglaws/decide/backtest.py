@@ -236,7 +236,7 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
              inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
              rename=None, bootstrap: int = 0, level: float = 0.95, seed: int = 0, loss: str = "huber",
              delta: float = 1e-3, asymmetry: float = 4.0, starts: int | None = None, prior=None,
-             max_rows: int | None = None) -> Backtest:
+             max_rows: int | None = None, progress=None) -> Backtest:
     """Rollout backtest of one law: fit below each cut of `by`, score the runs above it.
 
     by: the column that orders runs by scale (default: flops, else params, else tokens).
@@ -244,6 +244,7 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
     bootstrap: resamples per cut, for interval coverage (0: errors and bias only).
     prior: a `Prior` (see priors.py) fixing some parameters at published values.
     max_rows: thin each fold's training rows to about this many (see `thin`); None keeps them all.
+    progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
     """
     from ..fitting import fit
     from ..fitting.engine import bind_inputs
@@ -258,7 +259,8 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
                      purpose=f"law '{law.name}' needs it")
     by = by or default_axis(runs, list(binding.values()))
     out = []
-    for c, train, test, n_train in folds(runs, by, cuts):
+    all_folds = folds(runs, by, cuts)
+    for c, train, test, n_train in all_folds:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # recorded in each cut's warnings instead of repeated per fold
@@ -269,6 +271,8 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
             out.append(score_cut(f, test, by, c, n_train, level if bootstrap else None))
         except ScalingLawsError as exc:
             out.append(failed_cut(c, n_train, test, by, str(exc)))
+        if progress is not None:
+            progress(len(out), len(all_folds))
     n_params = law.n_params - (len(prior.values) if prior is not None else 0)
     label = law.name if prior is None else prior.label
     return Backtest(law=law.name, label=label, by=by, target=target, cuts=tuple(out), n_params=n_params,

@@ -100,16 +100,22 @@ def compare_laws(data, *, candidates=None, priors="published", by: str | None = 
                  cuts: int | Sequence[float] = SELECTION_CUTS, inputs: Mapping[str, str] | None = None,
                  target: str | None = None, where: Sequence[str] = (), rename=None, loss: str = "huber",
                  delta: float = 1e-3, asymmetry: float = 4.0, bootstrap: int = 0, level: float = 0.95, seed: int = 0,
-                 starts: int | None = BACKTEST_STARTS, max_rows: int | None = BACKTEST_ROWS
+                 starts: int | None = BACKTEST_STARTS, max_rows: int | None = BACKTEST_ROWS, progress=None
                  ) -> Ranking:
-    """Backtest every applicable candidate on the same cuts, ranked (see `rank`), with the skipped ones and why."""
+    """Backtest every applicable candidate on the same cuts, ranked (see `rank`), with the skipped ones and why.
+
+    progress: called as progress(candidates done, candidates) after each candidate (the CLI's progress bar).
+    """
     runs = read_runs(data, rename=rename, where=where)
     tgt = target or "loss"
     if tgt not in runs:
         raise ScalingLawsError(runs.missing_message(tgt, "Name the column to fit with --target"))
     by = by or default_axis(runs)
     results, skipped = [], []
-    for name, prior in _candidate_list(candidates, priors):
+    candidate_list = _candidate_list(candidates, priors)
+    for done, (name, prior) in enumerate(candidate_list, start=1):
+        if progress is not None:
+            progress(done - 1, len(candidate_list))
         law = get_law(name)
         why = _applicable(law, runs, inputs, target)
         label = prior.label if prior else name
@@ -120,6 +126,8 @@ def compare_laws(data, *, candidates=None, priors="published", by: str | None = 
         results.append(backtest(runs, law, by=by, cuts=cuts, inputs=law_inputs, target=target, loss=loss,
                                 delta=delta, asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed,
                                 starts=starts, prior=prior, max_rows=max_rows))
+    if progress is not None:
+        progress(len(candidate_list), len(candidate_list))
     if not results:
         raise ScalingLawsError(f"no candidate law can be fitted to {runs.source}: "
                                + "; ".join(f"{s['label']} {s['reason']}" for s in skipped))
@@ -143,7 +151,8 @@ def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None
              loss: str = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None, bootstrap: int = 0,
              level: float = 0.95, seed: int = 0, starts: int | None = None, where: Sequence[str] = (), rename=None,
              progress: Callable[[int, int], None] | None = None, candidates=None, priors="published",
-             by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS):
+             by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS,
+             selection_progress: Callable[[int, int], None] | None = None):
     """Choose a law by backtest and fit it to all the data: a normal `Fit`, the choice in `fit.extra['selection']`.
 
     Takes `scalinglaws.fit`'s arguments (so `fit --law auto` is a drop-in), plus:
@@ -152,12 +161,15 @@ def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None
     priors: "published" (default: also the candidates with exponents fixed at published values), None, or a list
         of `Prior`s (e.g. `Prior.from_fit(fit_of_a_similar_family)`).
     by, cuts: the backtest's scale column and number of cuts.
+    selection_progress: called as (candidates done, candidates) while the laws are backtested; `progress` follows
+        the final fit's bootstrap, as in `fit`.
     """
     if law not in ("auto", None):
         raise ScalingLawsError(f"fit_auto chooses the law itself; got law='{law}'")
     runs = read_runs(data, rename=rename, where=where)
     ranking = compare_laws(runs, candidates=candidates, priors=priors, by=by, cuts=cuts, inputs=inputs,
-                           target=target, loss=loss, delta=delta, asymmetry=asymmetry, seed=seed)
+                           target=target, loss=loss, delta=delta, asymmetry=asymmetry, seed=seed,
+                           progress=selection_progress)
     ranked, skipped = list(ranking.backtests), [dict(s) for s in ranking.skipped]
     win = ranked[0]
     if not np.isfinite(win.score):
