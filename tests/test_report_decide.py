@@ -108,37 +108,18 @@ def test_report_command_errors_name_the_file(records, tmp_path, monkeypatch, cap
 
 
 def test_decision_report_opens_in_chromium(records, tmp_path):
-    from test_report_browser import FLAGS, browser_or_skip
+    from test_report_browser import browser_or_skip, open_page
 
-    sync_playwright, exe = browser_or_skip()
+    browser_or_skip()
     _, paths = records
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rep = report([str(paths[n]) for n in ("bt.json", "rank.json", "cmp.json", "ds.json", "tt.json")],
                      tmp_path / "decide.html")
     n_plots = sum(len(f.panels) for s in rep.sections for f in s.figures)
-    console, requests, dialogs = [], [], []
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=exe,
-                                                       headless=True, args=FLAGS,
-                                                       viewport={"width": 1400, "height": 1000})
-        try:
-            page = context.new_page()
-            page.on("console", lambda m: console.append((m.type, m.text)))
-            page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto((tmp_path / "decide.html").as_uri())
-            page.wait_for_function("""() => {
-                const plots = Array.from(document.querySelectorAll('.sl-plot'));
-                return plots.length > 0 && plots.every(d => d.querySelector('.main-svg .scatterlayer'));
-            }""", timeout=30_000)
-            drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.sl-plot')).map(
-                d => d.querySelectorAll('.scatterlayer .trace').length)""")
-            legend = page.evaluate("""() => Array.from(document.querySelectorAll('.legendtext')).map(
-                t => t.textContent)""")
-        finally:
-            context.close()
+    seen = open_page(tmp_path / "decide.html", tmp_path / "profile")
+    console, requests, dialogs, drawn, legend = (seen[k] for k in ("console", "requests", "dialogs", "drawn",
+                                                                   "legend"))
     assert [c for c in console if c[0] in ("error", "pageerror", "warning")] == []
     assert requests == [(tmp_path / "decide.html").as_uri()]
     assert len(drawn) == n_plots and all(n > 0 for n in drawn)
