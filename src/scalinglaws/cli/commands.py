@@ -1,8 +1,9 @@
 """Importing this module registers every command on the app.
 
 Each group of commands lives in a module named `*_cmds.py` in this package and registers itself with `@app.command`
-when imported; this module imports them all, in name order. Command modules import only typer at module level and
-everything else inside the command functions, so start-up stays fast.
+when imported; this module imports them all, the known groups first in the order `--help` lists them, then any
+other in name order. Command modules import only typer at module level and everything else inside the command
+functions, so start-up stays fast.
 """
 
 from importlib import import_module
@@ -10,6 +11,8 @@ from pkgutil import iter_modules
 
 from . import __path__ as _here
 
-for _info in sorted(iter_modules(_here), key=lambda m: m.name):
-    if _info.name.endswith("_cmds"):
-        import_module(f"{__package__}.{_info.name}")
+ORDER = ["fit_cmds", "data_cmds", "plan_cmds", "curve_cmds", "decide_cmds", "report_cmds", "store_cmds"]
+
+_found = sorted(m.name for m in iter_modules(_here) if m.name.endswith("_cmds"))
+for _name in [n for n in ORDER if n in _found] + [n for n in _found if n not in ORDER]:
+    import_module(f"{__package__}.{_name}")
