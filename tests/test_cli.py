@@ -151,3 +151,9 @@ def test_long_work_reports_progress_and_json_stays_quiet(cli):
     assert seen[-1] == (2, 2) and seen[0] == (0, 2)
     code, out, err = cli("backtest", "dataset:chinchilla_epoch", "--cuts", "2", "--json")
     assert code == 0 and err == "" and json.loads(out)["cuts"]
+
+
+def test_output_into_a_missing_folder_is_refused_before_any_work(cli, tmp_path):
+    code, _, err = cli("fit", SOURCE, "-o", str(tmp_path / "nodir" / "fit.json"))
+    assert code == 1 and err.startswith(f"Error: -o {tmp_path / 'nodir' / 'fit.json'}: the folder")
+    assert "Traceback" not in err and not (tmp_path / "nodir").exists()

@@ -39,6 +39,10 @@ def fit_cmd(
     from ..fitting import fit
     from ..laws import formula_law, looks_like_formula, LAWS
 
+    if output is not None:
+        from ..files import output_path
+
+        output_path(output)  # refuse a missing folder before the work, not after it
     law_spec = law
     overrides = parse_param_overrides(param)
     if law not in LAWS and looks_like_formula(law):

@@ -122,11 +122,9 @@ class Fit:
 
     def save(self, path: str | Path) -> Path:
         """Write atomically: a crash leaves the old file (or none), never half a fit."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json() + "\n")
-        tmp.replace(path)
-        return path
+        from ..files import write_atomic
+
+        return write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def from_dict(cls, d: Mapping, source: str = "the fit record") -> Fit:

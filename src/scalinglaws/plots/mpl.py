@@ -7,12 +7,12 @@ pyplot, so drawing needs no display, leaves no global state behind and is safe i
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..files import output_path, write_atomic
 from .spec import NEUTRAL, Figure, Panel, palette, si
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -128,8 +128,7 @@ def format_of(path: Path) -> str:
     if fmt is None:
         raise ScalingLawsError(f"-o {path.name}: unknown picture type '{path.suffix or '(none)'}'. Use .png, .svg or "
                                ".pdf (or .html for an interactive report: `scalinglaws report`)")
-    if not path.parent.exists():
-        raise ScalingLawsError(f"-o {path}: the folder {path.parent} does not exist. Create it first")
+    output_path(path)
     return fmt
 
 
@@ -147,12 +146,4 @@ def to_bytes(figures: Figure | list[Figure], fmt: str = "png") -> bytes:
 def save(figures: Figure | list[Figure], path: str | Path) -> Path:
     """Write the picture atomically (a temporary file renamed into place)."""
     path = Path(path)
-    data = to_bytes(figures, format_of(path))
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_atomic(path, to_bytes(figures, format_of(path)))

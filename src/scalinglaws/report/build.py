@@ -7,7 +7,6 @@ that a reader can tell exactly which fits and runs stand behind every number and
 
 from __future__ import annotations
 
-import os
 import shlex
 import warnings
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalingLawsError, ScalingLawsWarning
+from ..files import output_path, write_atomic
 from .sections import Context, Section, build_sections
 
 
@@ -37,16 +37,7 @@ class Report:
 
     def write(self, path: str | Path) -> Path:
         """Write the page atomically: a temporary file renamed into place."""
-        path = check_output(path)
-        text = self.html()
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        return write_atomic(check_output(path), self.html())
 
     def to_dict(self) -> dict:
         return {"title": self.title, "command": self.command, "version": self.version, "inputs": list(self.inputs),
@@ -58,9 +49,7 @@ def check_output(path: str | Path) -> Path:
     if path.suffix.lower() not in (".html", ".htm"):
         raise ScalingLawsError(f"-o {path.name}: a report is an HTML page; name it e.g. report.html (for a "
                                "picture use `scalinglaws plot ... -o fig.png`)")
-    if not path.parent.exists():
-        raise ScalingLawsError(f"-o {path}: the folder {path.parent} does not exist. Create it first")
-    return path
+    return output_path(path)
 
 
 def number_text(v: float) -> str:
