@@ -66,5 +66,5 @@ def test_bad_targets(boot_fit):
         boot_fit.predict(params=[1e9, 2e9], tokens=[1e10, 2e10, 3e10])
     with pytest.raises(ScalingLawsError, match="must be positive"):
         boot_fit.predict(params=[-1e9], tokens=[1e10])
-    with pytest.raises(ScalingLawsError, match="--interval must be 'prediction' or 'confidence'"):
+    with pytest.raises(ScalingLawsError, match="interval must be 'prediction' or 'confidence'"):
         boot_fit.predict(params=[1e9], tokens=[1e10], interval="both")

@@ -11,11 +11,10 @@ forward-area term, but says nothing about annealing until the learning rate has 
   decay planned); intervals come from a moving-block bootstrap of the curve's residuals (Künsch 1989), which keeps
   the correlation between neighbouring checkpoints that resampling single rows would destroy.
 
-Prediction intervals multiply each draw by a resampled residual (as predict.py does): they hold the checkpoint
-noise of the final logged loss as well as the law's uncertainty. Neither bootstrap sees the law's own misfit when
-it extrapolates, so both intervals are widened by a backtest on the run itself: the same forecast made from an
-earlier point of its logged curve to its last logged row, whose error counts as one draw of the forecast's error
-(on the bundled curves this lifts the 95% intervals' coverage of the final loss to 92-96%; benchmarks/).
+Intervals come from the one interval maker (fitting/interval.py), as `predict`'s do: the refits' curves, the
+partial fit's residuals, and for a prediction interval the calibrated model-error term at the forecast's
+extrapolation in steps (the planned step over the last logged one). The same forecast made from an earlier point of
+the logged curve to its last logged row is recorded beside it (`backtest`), as evidence, not as a widening.
 
 `forecast_schedule` predicts the whole curve of a schedule never run from a fit (with its bootstrap intervals).
 """
@@ -37,9 +36,6 @@ KNOTS = 2000  # schedule knots per run: linear interpolation between them is wit
 EXTRAPOLATION = 2.0  # a schedule longer than this many times the longest fitted run is flagged
 SHOW = 200  # rows of a forecast curve reported (evenly spaced, plus the last)
 MIN_DECAY = 0.05  # a partial curve whose lr has fallen less than this fraction says nothing about annealing
-# The backtest's relative error, taken as one draw of the forecast's error (E|e| = σ·sqrt(2/π)), widens the 95%
-# interval by 1.96·1.25·|e| in quadrature with the bootstrap's spread.
-BACKTEST_SPREAD = 1.96 * 1.25
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,7 @@ class CurveForecast:
     draws: int = 0
     backtest: dict | None = None  # in flight: the same forecast from earlier in the run, checked on its last row
     warnings: tuple[str, ...] = field(default=())
+    method: dict | None = None  # how the interval was made (fitting/interval.py)
 
     @property
     def final_step(self) -> float:
@@ -83,7 +80,7 @@ class CurveForecast:
                 "refit": list(self.refit), "prior": self.prior, "params": dict(self.params),
                 "interval": self.interval if self.lower is not None else None,
                 "level": self.level if self.lower is not None else None, "draws": self.draws,
-                "backtest": self.backtest, "final": fin,
+                "backtest": self.backtest, "interval_method": self.method, "final": fin,
                 "curve": [{"step": s, "lr": r, "prediction": p,
                            "lower": None if self.lower is None else self.lower[i],
                            "upper": None if self.upper is None else self.upper[i]}
@@ -93,7 +90,8 @@ class CurveForecast:
 
 # -- schedules never run ------------------------------------------------------------------------------------------
 def forecast_schedule(fit, schedule, *, level: float | None = None, interval: str = "prediction",
-                      columns: dict | None = None, name: str | None = None, show: int = SHOW) -> CurveForecast:
+                      columns: dict | None = None, name: str | None = None, show: int = SHOW,
+                      calibration="default") -> CurveForecast:
     """The whole curve a fitted curve law predicts for `schedule` (a Schedule, or text such as
     'wsd:peak=3e-4,total=24000,warmup=2160,decay=0.2'). `columns` gives other inputs the law needs, e.g.
     {'params': 4e8} for lr_annealing_nd."""
@@ -104,7 +102,7 @@ def forecast_schedule(fit, schedule, *, level: float | None = None, interval: st
     table = _table(label, steps, sched.lr(steps), fit.inputs, columns, law)
     with warnings.catch_warnings():  # the warm-up's rows lie outside the fitted range, but are not shown
         warnings.simplefilter("ignore")
-        pred = fit.predict(table, level=level, interval=interval)
+        pred = fit.predict(table, level=level, interval=interval, calibration=calibration)
     keep = _shown(steps, show, start=sched.warmup)
     notes = []
     seen = fit.data.get("ranges", {}).get(fit.inputs["step"])
@@ -118,13 +116,14 @@ def forecast_schedule(fit, schedule, *, level: float | None = None, interval: st
                          lr=_tuple(sched.lr(steps)[keep]), prediction=_tuple(pred.prediction[keep]), lower=lo,
                          upper=hi, level=pred.level, interval=interval, params=dict(fit.params),
                          schedule=sched.to_dict(), draws=0 if fit.bootstrap is None else fit.bootstrap.n,
-                         warnings=tuple(notes))
+                         warnings=tuple(notes), method=pred.method)
 
 
 # -- runs in flight -----------------------------------------------------------------------------------------------
 def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law=None, transient=None,
                  level: float = 0.95, interval: str = "prediction", draws: int = 200, seed: int = 0,
-                 columns: dict | None = None, show: int = SHOW, backtest: bool = True) -> CurveForecast:
+                 columns: dict | None = None, show: int = SHOW, backtest: bool = True,
+                 calibration="default") -> CurveForecast:
     """The rest of a run's curve, from its logged rows (loss known) and its plan (lr known, loss not yet).
 
     data: a runs table with run, step, lr and loss; rows with an lr but no loss are the planned schedule.
@@ -132,9 +131,14 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
     prior: a Fit (or fit file) of the same curve law to finished runs; it supplies every parameter but the
         run's own (law.run_params), with its bootstrap draws for the interval.
     law: the curve law without a prior (default: schedule). draws: bootstrap draws for the interval (0: none).
-    backtest: widen the interval by the run's own backtest (False: the bootstrap's spread alone).
+    backtest: also make the same forecast from earlier in the run and record its error on the last logged row.
+    calibration: the model-error term of the prediction interval ("default", "none", a file or a Calibration).
     """
     from ..fitting import Fit
+    from ..fitting import space as spaces
+    from ..fitting.calibration import resolve
+    from ..fitting.data import extrapolation
+    from ..fitting.interval import interval as make_interval
     from ..laws import get_law
 
     if interval not in ("prediction", "confidence"):
@@ -160,18 +164,20 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
     x_plan = _inputs(law, plan, binding)
     keep = _shown(all_steps, show, start=last)
     pred = np.asarray(law(x_plan, theta[None]), dtype=float)[0, keep]
-    lower = upper = None
+    lower = upper = method = None
     n_draws, check = 0, None
     if draws:
         x_fit, y_fit = _fit_inputs(work, obs, binding, transient, target)
         resid = np.asarray(point.residuals, dtype=float)
         rng = np.random.default_rng([seed, 3])
         fixed = {k: theta[law.param_names.index(k)] for k in law.param_names if k not in point.params}
+        source = "refits of the run's own parameters under the prior's bootstrap draws"
         if prior is not None and prior.bootstrap is not None:  # refit the run's parameters under every draw
             boots = prior.bootstrap.array()[:draws]
             starts = [_full(law, point.params, {k: b[law.param_names.index(k)] for k in fixed}) for b in boots]
             ys = [y_fit] * len(starts)
         elif prior is None:  # refit every free parameter to block-resampled curves
+            source = "refits to moving-block resamples of the run's residuals"
             fitted = np.asarray(work(x_fit, np.array(list(point.params.values()))[None]), dtype=float)[0]
             ys = [fitted * np.exp(_block_resample(resid, rng)) for _ in range(draws)]
             starts = [theta] * draws
@@ -184,19 +190,15 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
             n_draws = len(full)
             with np.errstate(all="ignore"):
                 preds = np.asarray(law(x_plan, full), dtype=float)[:, keep]
-            if interval == "prediction":
-                preds = preds * np.exp(rng.choice(resid, size=preds.shape))
-            q = np.nanquantile(preds, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            made = make_interval(preds, level=level, kind=interval, residuals=resid, space=spaces.of(point.loss),
+                                 seed=seed, point=pred, extrapolation=extrapolation(point, plan.take(keep)),
+                                 calibration=resolve(calibration) if interval == "prediction" else None,
+                                 parameters=source)
+            lower, upper, method = _tuple(made.lower), _tuple(made.upper), dict(made.method)
+            notes += list(made.warnings)
             if backtest:
                 check = _backtest(law, obs, prior, transient, seed, binding, target, columns, last,
                                   float(all_steps[-1]))
-            widen = 0.0 if check is None else BACKTEST_SPREAD * abs(np.log1p(check["error"]))
-            from scipy.stats import norm
-
-            widen *= norm.ppf((1 + level) / 2) / norm.ppf(0.975)
-            lp = np.log(pred)
-            lower = _tuple(np.exp(lp - np.hypot(lp - np.log(q[0]), widen)))
-            upper = _tuple(np.exp(lp + np.hypot(np.log(q[1]) - lp, widen)))
     notes = list(dict.fromkeys(notes))
     for note in notes:
         warnings.warn(note, FitWarning, stacklevel=2)
@@ -206,7 +208,8 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
                          params={k: float(v) for k, v in zip(law.param_names, theta)}, schedule=sched_info,
                          observed_until=last, observed_rows=point.n_points, refit=tuple(point.params),
                          prior=None if prior is None else f"{prior.law} fit of {prior.data.get('source', '?')} "
-                         f"({prior.n_runs} runs)", draws=n_draws, backtest=check, warnings=tuple(notes))
+                         f"({prior.n_runs} runs)", draws=n_draws, backtest=check, warnings=tuple(notes),
+                         method=method)
 
 
 def _split_plan(rows: Runs, name: str, binding, target: str, schedule):
@@ -349,7 +352,7 @@ def _table(name, steps, lr, binding, columns, law, like: Runs | None = None) -> 
 
 
 def _inputs(law, table, binding):
-    from ..fitting.engine import law_inputs
+    from ..fitting.data import law_inputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -91,7 +91,8 @@ def candidates(family: str, *, total: int, peak: float, warmup: int = 0, grid: d
 def best_schedule(fit, family: str, *, total: int, peak: float, warmup: int = 0, grid: dict | None = None,
                   columns: dict | None = None, level: float | None = None) -> ScheduleSearch:
     """Rank a family's schedules for a budget of `total` steps by the final loss `fit` predicts."""
-    from ..fitting.engine import law_inputs
+    from ..fitting.data import evaluate, law_inputs
+    from ..fitting.interval import interval
 
     law = fit.get_law()
     if not getattr(law, "run_params", None):
@@ -117,8 +118,7 @@ def best_schedule(fit, family: str, *, total: int, peak: float, warmup: int = 0,
         warnings.simplefilter("ignore")
         x = law_inputs(law, Runs(cols, source=f"{family} schedules"), b)
     x = {k: v[np.asarray(last)] for k, v in x.items()}
-    theta = np.array([fit.params[n] for n in law.param_names])
-    final = np.asarray(law(x, theta[None]), dtype=float)[0]
+    final = evaluate(fit, x=x)
     notes = []
     seen = fit.data.get("ranges", {}).get(b["step"])
     if seen and total > 2 * seen[1]:
@@ -129,13 +129,12 @@ def best_schedule(fit, family: str, *, total: int, peak: float, warmup: int = 0,
     used_level, n_draws = None, 0
     if fit.bootstrap is not None:
         used_level = fit.bootstrap.level if level is None else level
-        draws = fit.bootstrap.array()
-        with np.errstate(all="ignore"):
-            preds = np.asarray(law(x, draws), dtype=float)  # (B, candidates)
-        n_draws = len(draws)
+        preds = evaluate(fit, theta=fit.bootstrap.array(), x=x)  # (B, candidates)
+        n_draws = len(preds)
         ok = np.all(np.isfinite(preds), axis=1)
-        q = np.nanquantile(preds, [(1 - used_level) / 2, (1 + used_level) / 2], axis=0)
-        lower, upper = q[0], q[1]
+        # where each schedule's final loss lies (the law's uncertainty): the schedules are compared on one law
+        made = interval(preds, level=used_level, kind="confidence", parameters="bootstrap over runs")
+        lower, upper = made.lower, made.upper
         p_best = np.bincount(np.argmin(preds[ok], axis=1), minlength=len(cands)) / max(1, ok.sum())
     rows = []
     for i, (point, sched) in enumerate(cands):

@@ -110,7 +110,8 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
                         test: Sequence[str] = (), at: Mapping | None = None, where: Sequence[str] = (), rename=None,
                         law=None, inputs: Mapping[str, str] | None = None, loss_where: Sequence[str] = (),
                         link: str = "auto", chance=None, bootstrap: int = 200, level: float = 0.95,
-                        seed: int = 0, interval: str = "prediction", force: bool = False) -> Downstream:
+                        seed: int = 0, interval: str = "prediction", force: bool = False,
+                        calibration="default") -> Downstream:
     """Forecast task accuracies at new scales (see the module docstring).
 
     tasks: accuracy columns. via: the intermediate loss column (None: one step on log compute).
@@ -126,9 +127,13 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     link: "sigmoid" (Bhagia 2024), "exponential" (Gadre 2024), or "auto": per task, the one with the lower
         backtested error (fitted on the smaller training runs, scored on the larger).
     chance: a number, or a mapping by task (default: known benchmarks, see links.CHANCE).
+    calibration: the model-error term of step 1's prediction interval ("default", "none", a file or a Calibration).
     """
     from ..fitting import fit
-    from ..fitting.engine import law_inputs
+    from ..fitting import space as spaces
+    from ..fitting.calibration import resolve
+    from ..fitting.data import evaluate, extrapolation
+    from ..fitting.interval import predictive
     from .select import fit_auto
 
     if interval not in ("prediction", "confidence"):
@@ -173,7 +178,6 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
             warnings.simplefilter("ignore", DataWarning)
             kw = dict(target=via, bootstrap=bootstrap, level=level, seed=seed, inputs=inputs)
             loss_fit = fit_auto(loss_rows, **kw) if law == "auto" else fit(loss_rows, law, **kw)
-        law_obj = loss_fit.get_law()
         train_l = np.asarray(fit_rows[via], dtype=float)
     else:
         train_l = -np.log10(np.asarray(fit_rows[axis], dtype=float))
@@ -182,13 +186,16 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     l_point = l_draws = None
     if targets is not None:
         if loss_fit is not None:
-            x_t = law_inputs(law_obj, targets, loss_fit.inputs)
-            theta = np.array([loss_fit.params[n] for n in law_obj.param_names])
-            with np.errstate(all="ignore"):
-                l_point = np.asarray(law_obj(x_t, theta[None]), dtype=float)[0]
-                l_draws = np.asarray(law_obj(x_t, loss_fit.bootstrap.array()), dtype=float)
+            l_point = evaluate(loss_fit, targets)
+            l_draws = evaluate(loss_fit, targets, loss_fit.bootstrap.array())  # (B, m)
             if interval == "prediction":
-                l_draws = l_draws * np.exp(rng.choice(np.asarray(loss_fit.residuals), size=l_draws.shape))
+                # one observation per draw (each goes on through its own link draw), by the one interval path
+                cal = resolve(calibration)
+                space = spaces.of(loss_fit.loss)
+                ok = cal is not None and cal.applies_to(space)
+                l_draws = predictive(l_draws, residuals=loss_fit.residuals, space=space, seed=seed, aligned=True,
+                                     tau=cal.scale(extrapolation(loss_fit, targets)) if ok else None,
+                                     df=cal.df if ok else None)
             if via in targets and np.all(np.isfinite(targets[via])):
                 loss_error = float(np.mean(np.abs(l_point - targets[via]) / targets[via]))
         else:

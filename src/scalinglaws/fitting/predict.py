@@ -1,8 +1,8 @@
 """Predictions from a fit, with intervals from its bootstrap draws.
 
-interval="prediction" (default): where a new run at these inputs will land. Each draw's prediction is multiplied
-    by exp(e), e resampled from the fit's log residuals, so the interval holds both the law's uncertainty and the
-    run-to-run scatter around it (a residual bootstrap on top of the case bootstrap; Davison & Hinkley 1997 §6.3).
+interval="prediction" (default): where a new run at these inputs will land: the law's uncertainty (the bootstrap
+    draws), the run-to-run scatter around it (the fit's residuals) and the law's own misspecification, which grows
+    with extrapolation (the calibration learned from backtests). interval.py makes it; its record says how.
 interval="confidence": where the law's curve itself lies: percentiles of the draws' predictions only.
 
 Every prediction also reports how far it extrapolates: the largest factor by which an input lies outside the range
@@ -21,6 +21,7 @@ from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..runs import Runs
 
 EXTRAPOLATION_WARN = 100.0  # two decades beyond the data
+FORMAT = "scalinglaws.predictions/1"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Predictions:
     interval: str
     target: str
     warnings: tuple[str, ...] = ()
+    method: Mapping | None = None  # how the interval was made (interval.py): its sources of error and their sizes
 
     def __len__(self) -> int:
         return len(self.prediction)
@@ -42,17 +44,19 @@ class Predictions:
         out = []
         for i in range(len(self)):
             row = {k: _num(v[i]) for k, v in self.inputs.items()}
-            row["prediction"] = float(self.prediction[i])
-            row["lower"] = None if self.lower is None else float(self.lower[i])
-            row["upper"] = None if self.upper is None else float(self.upper[i])
+            row["prediction"] = _float(self.prediction[i])
+            row["lower"] = None if self.lower is None else _float(self.lower[i])
+            row["upper"] = None if self.upper is None else _float(self.upper[i])
             row["extrapolation"] = float(self.extrapolation[i])
             out.append(row)
         return out
 
     def to_dict(self) -> dict:
-        return {"target": self.target, "interval": self.interval if self.lower is not None else None,
-                "level": self.level if self.lower is not None else None, "predictions": self.records(),
-                "warnings": list(self.warnings)}
+        return {"format": FORMAT, "target": self.target,
+                "interval": self.interval if self.lower is not None else None,
+                "level": self.level if self.lower is not None else None,
+                "interval_method": None if self.method is None else _plain(self.method),
+                "predictions": self.records(), "warnings": list(self.warnings)}
 
     def _repr_html_(self) -> str:
         from ..render.html_tables import predictions_html
@@ -64,53 +68,55 @@ def _num(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _float(v) -> float | None:
+    """A JSON-ready number: None where the law or its draws give no finite value (NaN is not JSON)."""
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _plain(obj):
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj.item() if isinstance(obj, np.generic) else obj
+
+
 def _targets(fit, at) -> Runs:
     """The rows to predict, as a validated runs table (a mapping of columns or any runs source)."""
     from ..runs import read_runs
+    from ..runs.validate import require
+    from .data import as_runs
 
-    if isinstance(at, Mapping) and not isinstance(at, Runs):
-        cols = {k: np.atleast_1d(np.asarray(v)) for k, v in at.items()}
-        sizes = {len(v) for v in cols.values()}
-        if len(sizes) > 1:
-            n = max(sizes)
-            if any(len(v) not in (1, n) for v in cols.values()):
-                raise ScalingLawsError(f"inputs have different lengths: { {k: len(v) for k, v in cols.items()} }")
-            cols = {k: np.broadcast_to(v, (n,)).copy() for k, v in cols.items()}
-        at = cols
     needed = list(dict.fromkeys(fit.inputs.values()))
-    runs = at if isinstance(at, Runs) else read_runs(at, dedupe=False)
+    runs = at if isinstance(at, Runs) else read_runs(as_runs(at).columns if isinstance(at, Mapping) else at,
+                                                     dedupe=False)
     missing = [c for c in needed if c not in runs]
     if missing:
         raise ScalingLawsError(
             f"the fit's law needs {', '.join(needed)}; missing: {', '.join(missing)}. Give them, e.g. "
-            + " ".join(f"--at {c}=..." for c in missing))
-    from ..runs.validate import require
-
+            + ", ".join(f"{c}=..." for c in missing))
     require(runs, needed, "a prediction needs every input")
     return runs
 
 
-def predict(fit, at, *, level: float | None = None, interval: str = "prediction") -> Predictions:
-    if interval not in ("prediction", "confidence"):
-        raise ScalingLawsError(f"--interval must be 'prediction' or 'confidence' (got '{interval}')")
-    from .engine import law_inputs
+def predict(fit, at, *, level: float | None = None, interval: str = "prediction",
+            calibration="default") -> Predictions:
+    """Predictions of `fit` at rows `at`, with an interval from its bootstrap draws (interval.py makes it).
 
-    law = fit.get_law()
+    calibration: the model-error term of prediction intervals: "default" (learned from backtests on the bundled
+    ladders), "none", a calibration file, or a Calibration.
+    """
+    from . import space as spaces
+    from .calibration import resolve
+    from .data import evaluate, extrapolation
+    from .interval import check_kind, check_level
+    from .interval import interval as make_interval
+
+    check_kind(interval)
     runs = _targets(fit, at)
-    x = law_inputs(law, runs, fit.inputs)
-    cols = {c: runs[c] for c in runs.names}
-    theta = np.array([fit.params[n] for n in law.param_names])
-    with np.errstate(all="ignore"):
-        point = np.asarray(law(x, theta), dtype=float)
-    factor = np.ones_like(point)
-    for col in set(fit.inputs.values()):
-        lo, hi = fit.data.get("ranges", {}).get(col, (None, None))
-        v = np.asarray(runs[col], dtype=float) if runs[col].dtype.kind in "fiu" else None
-        if v is None or lo is None or not (lo > 0 and hi > 0):
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(v > 0, np.maximum(v / hi, lo / np.where(v > 0, v, 1.0)), 1.0)
-        factor = np.maximum(factor, f)
+    point = evaluate(fit, runs)
+    factor = extrapolation(fit, runs)
     notes = []
     far = factor > EXTRAPOLATION_WARN
     if far.any():
@@ -119,19 +125,19 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
         warnings.warn(notes[-1], ExtrapolationWarning, stacklevel=3)
     lower = upper = None
     used_level = None
+    method = None
     if fit.bootstrap is not None:
-        used_level = fit.bootstrap.level if level is None else level
-        if not 0 < used_level < 1:
-            raise ScalingLawsError(f"--level must be between 0 and 1 (got {used_level})")
-        draws = fit.bootstrap.array()
-        with np.errstate(all="ignore"):
-            preds = np.asarray(law(x, draws), dtype=float)  # (B, m)
-        if interval == "prediction":
-            rng = np.random.default_rng([fit.seed, 2])
-            resid = np.asarray(fit.residuals, dtype=float)
-            # residuals are log(fit) - log(observed), so an observation is the fit times exp(-residual)
-            preds = preds * np.exp(-rng.choice(resid, size=preds.shape))
-        q = np.nanquantile(preds, [(1 - used_level) / 2, (1 + used_level) / 2], axis=0)
-        lower, upper = q[0], q[1]
+        used_level = check_level(fit.bootstrap.level if level is None else level)
+        curves = evaluate(fit, runs, fit.bootstrap.array())  # (B, m)
+        made = make_interval(curves, level=used_level, kind=interval, residuals=fit.residuals,
+                             space=spaces.of(fit.loss), seed=fit.seed, point=point, extrapolation=factor,
+                             calibration=resolve(calibration) if interval == "prediction" else None,
+                             parameters=f"bootstrap over runs ({fit.bootstrap.n} draws)")
+        lower, upper, method = made.lower, made.upper, dict(made.method)
+        for note in made.warnings:
+            notes.append(note)
+            warnings.warn(note, ExtrapolationWarning, stacklevel=3)
+    cols = {c: runs[c] for c in runs.names}
     return Predictions(inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,
-                       level=used_level, interval=interval, target=fit.target, warnings=tuple(notes))
+                       level=used_level, interval=interval, target=fit.target, warnings=tuple(notes),
+                       method=method)

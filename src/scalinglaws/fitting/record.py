@@ -88,14 +88,15 @@ class Fit:
 
         return law_of(self)
 
-    def predict(self, at=None, /, *, level: float | None = None, interval: str = "prediction", **inputs):
+    def predict(self, at=None, /, *, level: float | None = None, interval: str = "prediction",
+                calibration="default", **inputs):
         """Predictions with intervals at a runs table, a mapping of columns, or keyword columns.
 
         `fit.predict(params=7e10, tokens=1.4e12)`; `fit.predict(runs)`. See `scalinglaws.fitting.predict`.
         """
         from .predict import predict
 
-        return predict(self, inputs if at is None else at, level=level, interval=interval)
+        return predict(self, inputs if at is None else at, level=level, interval=interval, calibration=calibration)
 
     # -- serialisation ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:

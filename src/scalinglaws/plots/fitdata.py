@@ -40,13 +40,9 @@ class FitData:
 
 def law_at(fit, runs: Runs, theta=None) -> np.ndarray:
     """The fit's law at the rows of a runs table, at its point estimate or at (K, P) parameters theta."""
-    from ..fitting.engine import law_inputs
+    from ..fitting.data import evaluate
 
-    law = fit.get_law()
-    x = law_inputs(law, runs, fit.inputs)
-    theta = np.array([fit.params[n] for n in law.param_names]) if theta is None else theta
-    with np.errstate(all="ignore"):
-        return np.asarray(law(x, theta), dtype=float)
+    return evaluate(fit, runs, theta)
 
 
 def recorded_source(fit, near=None) -> str:
@@ -120,10 +116,9 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
 
 def _at_inputs(fit, x: dict) -> np.ndarray:
     """The fit's law at its point estimate on inputs already computed (n,)."""
-    law = fit.get_law()
-    theta = np.array([fit.params[n] for n in law.param_names])
-    with np.errstate(all="ignore"):
-        return np.asarray(law(x, theta[None]), dtype=float)[0]
+    from ..fitting.data import evaluate
+
+    return evaluate(fit, x=x)
 
 
 def default_x(fit, runs: Runs | None) -> str:
@@ -232,30 +227,28 @@ def law_on(fit, columns: dict, theta=None) -> np.ndarray:
     return law_at(fit, Runs({k: np.asarray(v, dtype=float) for k, v in columns.items()}), theta)
 
 
-PAIRS = 20_000  # (draw, residual) pairs behind a prediction band
-
-
-def bands(fit, columns: dict, level: float | None = None) -> dict | None:
+def bands(fit, columns: dict, level: float | None = None, calibration="default") -> dict | None:
     """Confidence and prediction bands of the law along a path, from the fit's bootstrap draws (None without).
 
-    confidence: percentiles of the draws' curves. prediction: percentiles of draw × residual, the distribution
-    `Fit.predict` samples from (fitting/predict.py), with one fixed set of (draw, residual) pairs for every point of
-    the path, so the band is as smooth as the curves it is made of rather than jagged with fresh noise at each x.
+    Both come from the one interval maker (fitting/interval.py) that `Fit.predict` uses, with the same fixed
+    (draw, residual) pairs at every point of the path: the band at a point is the interval `predict` gives there.
     """
     if fit.bootstrap is None:
         return None
+    from ..fitting import space as spaces
+    from ..fitting.calibration import resolve
+    from ..fitting.data import extrapolation
+    from ..fitting.interval import interval
+
     level = fit.bootstrap.level if level is None else level
-    q = [(1 - level) / 2, (1 + level) / 2]
-    curves = law_on(fit, columns, fit.bootstrap.array())  # (B, m)
-    resid = np.asarray(fit.residuals, dtype=float)
-    resid = resid[np.isfinite(resid)]
-    rng = np.random.default_rng([fit.seed, 3])
-    k = min(PAIRS, curves.shape[0] * max(1, resid.size))
-    b = rng.integers(0, curves.shape[0], k)
-    noisy = curves[b] * np.exp(resid[rng.integers(0, resid.size, k)])[:, None] if resid.size else curves[b]
-    with np.errstate(all="ignore"):
-        conf, pred = np.nanquantile(curves, q, axis=0), np.nanquantile(noisy, q, axis=0)
-    return {"level": level, "confidence": conf, "prediction": pred}
+    runs = Runs({k: np.asarray(v, dtype=float) for k, v in columns.items()})
+    curves = law_at(fit, runs, fit.bootstrap.array())  # (B, m)
+    kw = dict(level=level, residuals=fit.residuals, space=spaces.of(fit.loss), seed=fit.seed)
+    conf = interval(curves, kind="confidence", **kw)
+    pred = interval(curves, kind="prediction", extrapolation=extrapolation(fit, runs),
+                    calibration=resolve(calibration), **kw)
+    return {"level": level, "confidence": np.stack([conf.lower, conf.upper]),
+            "prediction": np.stack([pred.lower, pred.upper]), "method": pred.method}
 
 
 def x_of(runs: Runs, x: str) -> np.ndarray:

@@ -1,0 +1,173 @@
+"""The one interval maker: from a fit's draws at some points to predictive samples and their percentiles.
+
+A prediction interval says where a new run at these inputs will land. Three sources of error go into it, each
+recorded in the interval's `method`:
+
+  parameters  the law's uncertainty: one curve per bootstrap draw over runs (B, m), or per refit of a forecast;
+  noise       run-to-run and checkpoint scatter: each draw is paired with a residual e of the fit, resampled, and
+              turned into an observation by the fit's residual space, y = g⁻¹(g(curve) − e) (space.observe: the
+              sign is written there once; a residual bootstrap on top of the case bootstrap, Davison & Hinkley
+              1997 §6.3);
+  model       the law's own misspecification, which no resampling of the fitted runs can see and which grows with
+              how far a forecast extrapolates: a term τ(f)·ε in the residual space, with τ learned from backtests on
+              held-out larger runs (calibration.py) and f the extrapolation factor of each point.
+
+A confidence interval (where the law's curve lies) holds the parameters alone.
+
+One fixed set of (draw, residual, ε) triples serves every point, drawn from the fit's seed: the same fit gives the
+same interval at a point whether it is asked for alone (`predict`), along a figure's path, or in a report, to the
+last bit, and a band is as smooth as the curves it is made of.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+from . import space as spaces
+
+PAIRS = 20_000  # (draw, residual, ε) triples behind a prediction interval
+BLOCK = 4_000_000  # samples held at once: points are taken in blocks of BLOCK // PAIRS
+WIDE = 10.0  # an interval whose upper/lower ratio exceeds this spans an order of magnitude: flagged
+KINDS = ("prediction", "confidence")
+
+
+@dataclass(frozen=True)
+class Interval:
+    lower: np.ndarray  # (m,)
+    upper: np.ndarray  # (m,)
+    level: float
+    kind: str  # "prediction" or "confidence"
+    method: Mapping  # how it was made: the sources of error behind it, each with its size
+    warnings: tuple[str, ...] = field(default=())
+
+
+def check_level(level: float) -> float:
+    """The one check of a coverage level."""
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < float(level) < 1:
+        raise ScalingLawsError(f"level must be a number between 0 and 1, e.g. 0.95 (got {level!r})")
+    return float(level)
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ScalingLawsError(f"interval must be 'prediction' or 'confidence' (got {kind!r})")
+    return kind
+
+
+def triples(n_draws: int, n_resid: int, seed: int, pairs: int = PAIRS):
+    """(draw index (k,), residual index (k,), ε (k,)): one fixed set for every point of a fit's intervals."""
+    rng = np.random.default_rng([int(seed), 3])
+    k = min(pairs, n_draws * max(1, n_resid))
+    b = rng.integers(0, n_draws, k)
+    r = rng.integers(0, max(1, n_resid), k)
+    eps = rng.standard_normal(k)
+    return b, r, eps
+
+
+def predictive(curves: np.ndarray, *, residuals, space: str, seed: int, tau: np.ndarray | None = None,
+               df: float | None = None, pairs: int = PAIRS, aligned: bool = False) -> np.ndarray:
+    """Samples (k, m) of where observations at m points land, given (B, m) curves of the parameter draws.
+
+    aligned=True keeps one sample per draw, in draw order (k = B), for callers that carry each draw further (a
+    downstream link fitted per draw); otherwise k = min(pairs, B·residuals) fixed triples (see `triples`).
+    tau: (m,) model-error scale per point in the residual space (None: none); df: its Student-t degrees of freedom
+    (None: normal).
+    """
+    curves = np.atleast_2d(np.asarray(curves, dtype=float))
+    resid = np.asarray(residuals, dtype=float)
+    resid = resid[np.isfinite(resid)]
+    B = curves.shape[0]
+    if aligned:
+        rng = np.random.default_rng([int(seed), 4])
+        b = np.arange(B)
+        r = rng.integers(0, max(1, resid.size), B)
+        eps = rng.standard_normal(B)
+    else:
+        b, r, eps = triples(B, resid.size, seed, pairs)
+    if df is not None and np.isfinite(df):
+        eps = _student(eps, df, seed)
+    z = spaces.forward(curves[b], space)  # (k, m)
+    if resid.size:
+        z = z - resid[r][:, None]
+    if tau is not None:
+        z = z + np.asarray(tau, dtype=float)[None, :] * eps[:, None]
+    return spaces.inverse(z, space)
+
+
+def _student(eps: np.ndarray, df: float, seed: int) -> np.ndarray:
+    """Normal variates made Student-t by a chi-square of their own stream: t = ε / sqrt(χ²_df / df)."""
+    rng = np.random.default_rng([int(seed), 5])
+    return eps / np.sqrt(rng.chisquare(df, size=eps.shape) / df)
+
+
+def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", residuals=(), space: str = "log",
+             seed: int = 0, point: np.ndarray | None = None, extrapolation: np.ndarray | None = None,
+             calibration=None, parameters: str = "bootstrap over runs") -> Interval:
+    """Percentile interval at m points from (B, m) parameter draws' curves, with noise and model error added for
+    a prediction interval (see the module's docstring). `calibration` is a Calibration (calibration.py) or None.
+    """
+    level, kind = check_level(level), check_kind(kind)
+    curves = np.atleast_2d(np.asarray(curves, dtype=float))
+    B, m = curves.shape
+    q = [(1 - level) / 2, (1 + level) / 2]
+    resid = np.asarray(residuals, dtype=float)
+    resid = resid[np.isfinite(resid)]
+    method: dict = {"level": level, "kind": kind, "space": space,
+                    "parameters": {"source": parameters, "draws": int(B)}}
+    tau = df = None
+    if kind == "prediction":
+        method["noise"] = {"source": "resampled residuals of the fit", "residuals": int(resid.size)}
+        f = np.ones(m) if extrapolation is None else np.asarray(extrapolation, dtype=float)
+        if calibration is not None and calibration.applies_to(space):
+            tau, df = calibration.scale(f), calibration.df
+            method["model"] = calibration.describe(tau)
+        else:
+            why = ("none asked for" if calibration is None else
+                   f"the calibration is for {calibration.space} residuals, this fit's are {space}")
+            method["model"] = {"source": f"not included ({why}): the interval holds the fitted runs' scatter only"}
+    lower = np.full(m, np.nan)
+    upper = np.full(m, np.nan)
+    step = max(1, BLOCK // PAIRS)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        for lo in range(0, m, step):
+            cols = slice(lo, min(m, lo + step))
+            if kind == "prediction":
+                s = predictive(curves[:, cols], residuals=resid, space=space, seed=seed,
+                               tau=None if tau is None else tau[cols], df=df)
+            else:
+                s = curves[:, cols]
+            lower[cols], upper[cols] = np.nanquantile(s, q, axis=0)
+    notes = degenerate(lower, upper, point, space)
+    method["pairs"] = int(min(PAIRS, B * max(1, resid.size))) if kind == "prediction" else int(B)
+    return Interval(lower=lower, upper=upper, level=level, kind=kind, method=method, warnings=notes)
+
+
+def degenerate(lower: np.ndarray, upper: np.ndarray, point, space: str) -> tuple[str, ...]:
+    """Notes for intervals that say nothing: zero width (every draw the same: fixed parameters) or, in log or
+    logit space, bounds more than an order of magnitude apart."""
+    notes = []
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    if ok.any():
+        width = upper[ok] - lower[ok]
+        scale = np.abs(upper[ok]) + np.abs(lower[ok])
+        if np.any(width <= 1e-12 * np.maximum(scale, 1e-300)):
+            notes.append(f"{int(np.sum(width <= 1e-12 * np.maximum(scale, 1e-300)))} interval(s) have zero width: "
+                         "every draw gives the same value (parameters fixed, or a bootstrap that could not vary); "
+                         "the interval does not show the forecast's uncertainty")
+        if space != "linear":
+            with np.errstate(all="ignore"):
+                ratio = np.where(lower[ok] > 0, upper[ok] / lower[ok], np.inf)
+            if np.any(ratio > WIDE):
+                notes.append(f"{int(np.sum(ratio > WIDE))} interval(s) span more than a factor of {WIDE:g} "
+                             f"(up to [{np.min(lower[ok]):.3g}, {np.max(upper[ok]):.3g}]): the data do not pin the "
+                             "forecast down; add runs nearer the target or fix poorly identified parameters")
+    if not ok.all() and ok.size:
+        notes.append(f"{int((~ok).sum())} interval(s) have no finite bound: the law's draws give no finite value "
+                     "there")
+    return tuple(notes)

@@ -1,0 +1,118 @@
+"""One forecast path: the evaluator, the interval maker, and every place that shows an interval agreeing with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.errors import ScalingLawsError
+from scalinglaws.fitting import space as spaces
+from scalinglaws.fitting.data import evaluate, extrapolation
+from scalinglaws.fitting.interval import interval, predictive
+
+
+@pytest.fixture(scope="module")
+def skewed_fit():
+    """All 245 Epoch rows, asymmetric loss: residuals skewed, so a flipped residual sign shows."""
+    return sl.fit(sl.load_dataset("chinchilla_epoch"), "chinchilla", loss="asymmetric", bootstrap=200, seed=0)
+
+
+def test_residuals_are_skewed(skewed_fit):
+    r = np.asarray(skewed_fit.residuals)
+    assert abs(np.mean(r) - np.median(r)) > 1e-3 or abs(np.mean(r ** 3)) > 1e-7
+
+
+def test_observation_sign():
+    """Residuals are g(pred) - g(obs), so an observation is g⁻¹(g(pred) - e), in every space."""
+    pred, obs = np.array([2.0]), np.array([1.5])
+    for space in ("log", "linear"):
+        e = spaces.forward(pred, space) - spaces.forward(obs, space)
+        assert np.allclose(spaces.observe(pred, e, space), obs)
+    p, o = np.array([0.6]), np.array([0.4])
+    e = spaces.forward(p, "logit") - spaces.forward(o, "logit")
+    assert np.allclose(spaces.observe(p, e, "logit"), o)
+
+
+def test_figure_band_report_band_and_predict_agree(skewed_fit):
+    """The figure's band, the report's band and `predict` are one computation: equal to 1e-9 at the same point."""
+    from scalinglaws.plots.fitdata import bands
+
+    at = {"params": np.array([7e10]), "tokens": np.array([1.4e12])}
+    pred = skewed_fit.predict(at)
+    bd = bands(skewed_fit, at)
+    assert np.allclose(bd["prediction"][:, 0], [pred.lower[0], pred.upper[0]], rtol=1e-9, atol=0)
+    conf = skewed_fit.predict(at, interval="confidence")
+    assert np.allclose(bd["confidence"][:, 0], [conf.lower[0], conf.upper[0]], rtol=1e-9, atol=0)
+    # along a path, the point asked for alone gets the same bounds as inside the path
+    path = {"params": np.geomspace(1e9, 7e10, 9), "tokens": np.geomspace(2e10, 1.4e12, 9)}
+    bp = bands(skewed_fit, path)
+    assert np.allclose(bp["prediction"][:, -1], [pred.lower[0], pred.upper[0]], rtol=1e-9, atol=0)
+
+
+def test_report_band_is_the_figure_band(skewed_fit):
+    """`plot` and the HTML report draw the same Figure record: its band's last point is `predict` at the end of the
+    figure's path (a straight line in log inputs from the largest run through the target, to s = 1.15)."""
+    from scalinglaws.plots import figure
+
+    fig = figure("extrapolation", skewed_fit, at={"params": 7e10, "tokens": 1.4e12})
+    band_ = [s for p in fig.panels for s in p.series if s.kind == "band" and "prediction" in s.label][0]
+    runs = sl.load_dataset("chinchilla_epoch")
+    i = int(np.argmax(runs["flops"]))
+    end = {c: runs[c][i] ** (1 - 1.15) * t ** 1.15 for c, t in (("params", 7e10), ("tokens", 1.4e12))}
+    pred = skewed_fit.predict({c: [v] for c, v in end.items()})
+    assert np.allclose([band_.y[-1], band_.y2[-1]], [pred.lower[0], pred.upper[0]], rtol=1e-9, atol=0)
+
+
+def test_interval_is_not_mirrored(skewed_fit):
+    """With skewed residuals, the interval follows the observations' side: obs = pred·exp(-e)."""
+    at = {"params": np.array([7e10]), "tokens": np.array([1.4e12])}
+    pred = skewed_fit.predict(at, calibration="none")
+    curves = evaluate(skewed_fit, at, skewed_fit.bootstrap.array())
+    r = np.asarray(skewed_fit.residuals)
+    right = np.quantile(curves[:, :1] * np.exp(-r[None, :]), [0.025, 0.975])
+    mirrored = np.quantile(curves[:, :1] * np.exp(r[None, :]), [0.025, 0.975])
+    got = np.array([pred.lower[0], pred.upper[0]])
+    assert np.abs(got - right).max() < 0.25 * np.abs(got - mirrored).max()
+
+
+def test_evaluate_shapes(skewed_fit):
+    at = {"params": [1e9, 1e10], "tokens": [2e10, 2e11]}
+    one = evaluate(skewed_fit, at)
+    many = evaluate(skewed_fit, at, skewed_fit.bootstrap.array()[:5])
+    assert one.shape == (2,) and many.shape == (5, 2)
+    assert np.allclose(one, skewed_fit.predict(at).prediction)
+
+
+def test_extrapolation_factor(skewed_fit):
+    hi = skewed_fit.data["ranges"]["params"][1]
+    f = extrapolation(skewed_fit, {"params": [hi, 10 * hi], "tokens": [1e10, 1e10]})
+    assert f[0] == pytest.approx(1.0) and f[1] == pytest.approx(10.0)
+
+
+def test_predictive_is_deterministic_and_aligned():
+    curves = np.full((50, 3), 2.0)
+    a = predictive(curves, residuals=[0.01, -0.02], space="log", seed=1)
+    b = predictive(curves, residuals=[0.01, -0.02], space="log", seed=1)
+    assert np.array_equal(a, b) and a.shape == (100, 3)
+    al = predictive(curves, residuals=[0.01], space="log", seed=1, aligned=True)
+    assert al.shape == (50, 3)
+
+
+def test_degenerate_intervals_warn():
+    zero = interval(np.full((40, 2), 3.0), level=0.95, kind="confidence")
+    assert any("zero width" in w for w in zero.warnings)
+    wide = interval(np.geomspace(1e-3, 1e3, 40)[:, None], level=0.95, kind="confidence")
+    assert any("order of magnitude" in w or "factor" in w for w in wide.warnings)
+
+
+def test_method_is_recorded(skewed_fit):
+    d = skewed_fit.predict(params=7e10, tokens=1.4e12).to_dict()
+    m = d["interval_method"]
+    assert m["parameters"]["draws"] == 200 and m["noise"]["residuals"] == 245 and "model" in m
+    assert d["format"].startswith("scalinglaws.predictions/")
+
+
+def test_bad_level():
+    with pytest.raises(ScalingLawsError, match="level"):
+        interval(np.ones((3, 1)), level=1.5)
