@@ -31,7 +31,7 @@ from scalinglaws.curves.checks import split_runs
 from scalinglaws.curves.features import ETA_FLOOR, Schedule1, curve_features
 from scalinglaws.curves.forecast import forecast_run
 from scalinglaws.errors import ScalingLawsError
-from scalinglaws.fitting.engine import law_inputs
+from scalinglaws.fitting.data import law_inputs
 
 SIZES = ("25M", "100M", "400M")
 LAWS = ("schedule", "lr_annealing", "multipower")

@@ -15,7 +15,7 @@ from scalinglaws.curves.features import Schedule1, curve_features, exact_drop_su
 from scalinglaws.curves.schedules import Schedule, as_schedule
 from scalinglaws.curves.transient import parse_rule, transient_mask
 from scalinglaws.errors import DataWarning, FitWarning, ScalingLawsError
-from scalinglaws.fitting.engine import law_inputs
+from scalinglaws.fitting.data import law_inputs
 from scalinglaws.laws import LAWS
 
 B = {"run": "run", "step": "step", "lr": "lr"}

@@ -15,7 +15,7 @@ from scalinglaws.curves.restrict import refit_free, restrict
 from scalinglaws.curves.schedules import Schedule
 from scalinglaws.curves.shapes import best_schedule, candidates
 from scalinglaws.errors import ScalingLawsError
-from scalinglaws.fitting.engine import law_inputs
+from scalinglaws.fitting.data import law_inputs
 from scalinglaws.laws import LAWS
 
 TRUTH = np.array([3.0, 0.5, 0.45, 0.4])  # lr_annealing: L0, A, alpha, C

@@ -247,7 +247,7 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
     progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
     """
     from ..fitting import fit
-    from ..fitting.engine import bind_inputs
+    from ..fitting.data import bind_inputs
     from ..laws import get_law
     from .priors import fit_with_prior
 

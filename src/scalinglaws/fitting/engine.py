@@ -20,6 +20,7 @@ from ..errors import FitWarning, ScalingLawsError
 from ..laws import Law, get_law
 from ..runs import Runs, read_runs
 from .bootstrap import run_bootstrap
+from .data import bind_inputs, law_inputs
 from .objectives import Objective
 from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch, minimize_lm
 from .problem import Problem
@@ -28,23 +29,6 @@ from .starts import candidates, n_candidates
 
 ROUNDS = ((32, 30), (8, 200), (2, 1000))  # (starts kept, Levenberg-Marquardt iterations) per halving round
 PRUNED = -1  # status of a start dropped by successive halving before it converged
-
-
-def bind_inputs(law: Law, inputs: Mapping[str, str] | None) -> dict[str, str]:
-    binding = dict(law.inputs)
-    for sym, col in (inputs or {}).items():
-        if sym not in binding:
-            raise ScalingLawsError(f"law '{law.name}' has no input '{sym}' (its inputs: {', '.join(binding)}). "
-                                   f"Write e.g. --input {next(iter(binding))}=COLUMN")
-        binding[sym] = col
-    return binding
-
-
-def law_inputs(law: Law, runs: Runs, binding: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """The arrays a law function reads: its bound columns, or what its `features` derives from the table."""
-    if law.features is not None:
-        return dict(law.features(runs, binding))
-    return {sym: runs[col] for sym, col in binding.items()}
 
 
 def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
