@@ -133,7 +133,7 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     from ..fitting import space as spaces
     from ..fitting.calibration import resolve
     from ..fitting.data import evaluate, extrapolation
-    from ..fitting.interval import predictive
+    from ..fitting.interval import model_term, predictive
     from .select import fit_auto
 
     if interval not in ("prediction", "confidence"):
@@ -190,12 +190,11 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
             l_draws = evaluate(loss_fit, targets, loss_fit.bootstrap.array())  # (B, m)
             if interval == "prediction":
                 # one observation per draw (each goes on through its own link draw), by the one interval path
-                cal = resolve(calibration)
                 space = spaces.of(loss_fit.loss)
-                ok = cal is not None and cal.applies_to(space)
+                tau, df, _ = model_term(resolve(calibration), len(l_point), extrapolation(loss_fit, targets),
+                                        loss_fit.residuals, space)
                 l_draws = predictive(l_draws, residuals=loss_fit.residuals, space=space, seed=seed, aligned=True,
-                                     tau=cal.scale(extrapolation(loss_fit, targets)) if ok else None,
-                                     df=cal.df if ok else None)
+                                     tau=tau, df=df)
             if via in targets and np.all(np.isfinite(targets[via])):
                 loss_error = float(np.mean(np.abs(l_point - targets[via]) / targets[via]))
         else:

@@ -5,12 +5,16 @@ much runs scatter around it. It cannot know how wrong the law's form is beyond t
 distance of the forecast: on held-out larger runs the plain intervals of 0.1 held 54-80% of what they claimed.
 
 A Calibration is that missing term, learned from rolling backtests across many ladders (decide/calibrate.py):
-in the residual space, the forecast error gains τ(f)·ε, with
+in the residual space, the forecast error gains τ·ε, with
 
-    τ(f) = τ0 + τ1 · ln f,        f ≥ 1 the extrapolation factor (fitting/data.extrapolation),
+    τ = τ0 + τs · s + τ1 · ln f,
 
-and ε standard normal or Student-t with `df` degrees of freedom (heavier tails when ladders disagree). τ0 covers
-interpolation misfit, τ1 the growth of model error with each e-fold of extrapolation. The package ships one learned
+f ≥ 1 the extrapolation factor (fitting/data.extrapolation), s the robust scale of the fit's own residuals
+(interval.robust_scale), and ε standard normal or Student-t with `df` degrees of freedom (heavier tails when ladders
+disagree). τ0 is a floor of misfit every law carries, τs the share of misfit that grows with how badly the law
+already fits its own runs (a law that misses its training runs by 4% misses unseen ones by more than one that misses
+by 0.4%: the scale of error transfers between ladders where a fixed width does not), and τ1 the growth of model
+error with each e-fold of extrapolation. The package ships one learned
 from its bundled ladders (`default.json` here, rebuilt by tools/build_calibration.py), applied by default to every
 prediction interval; `calibration="none"` (--calibration none) turns it off, a path uses another.
 """
@@ -36,14 +40,16 @@ class Calibration:
     tau0: float  # model-error scale inside the fitted range, in the residual space
     tau1: float  # its growth per e-fold of extrapolation
     df: float | None  # Student-t degrees of freedom of ε (None: normal)
+    tau_noise: float = 0.0  # model-error scale per unit of the fit's residual scale
     space: str = "log"  # the residual space it was learned in, and applies to
     source: tuple[str, ...] = ()  # the ladders it was learned from
     scores: Mapping = field(default_factory=dict)  # what the learning measured (coverage, interval score)
     origin: str = "learned"  # where this record came from: a file's name, or "default"
 
-    def scale(self, f) -> np.ndarray:
+    def scale(self, f, noise: float = 0.0) -> np.ndarray:
+        """τ at extrapolation factors f, for a fit whose residuals have robust scale `noise`."""
         f = np.maximum(np.asarray(f, dtype=float), 1.0)
-        return self.tau0 + self.tau1 * np.log(f)
+        return self.tau0 + self.tau_noise * float(noise) + self.tau1 * np.log(f)
 
     def applies_to(self, space: str) -> bool:
         return space == self.space
@@ -52,11 +58,12 @@ class Calibration:
         tau = np.asarray(tau, dtype=float)
         return {"source": f"calibration {self.origin}, learned from backtests on held-out larger runs of "
                           f"{len(self.source)} ladders",
-                "ladders": list(self.source), "tau0": self.tau0, "tau1": self.tau1,
+                "ladders": list(self.source), "tau0": self.tau0, "tau_noise": self.tau_noise, "tau1": self.tau1,
                 "df": self.df, "tau": [float(tau.min()), float(tau.max())] if tau.size else []}
 
     def to_dict(self) -> dict:
-        return {"format": FORMAT, "tau0": self.tau0, "tau1": self.tau1, "df": self.df, "space": self.space,
+        return {"format": FORMAT, "tau0": self.tau0, "tau_noise": self.tau_noise, "tau1": self.tau1, "df": self.df,
+                "space": self.space,
                 "source": list(self.source), "scores": json.loads(json.dumps(dict(self.scores)))}
 
     @classmethod
@@ -65,14 +72,15 @@ class Calibration:
             raise ScalingLawsError(f"{origin} is not a scalinglaws calibration (its format is not {FORMAT}). "
                                    "Write one with `scalinglaws calibrate DATA... -o calibration.json`")
         try:
-            tau0, tau1 = float(d["tau0"]), float(d["tau1"])
+            tau0, tau1, tau_noise = float(d["tau0"]), float(d["tau1"]), float(d.get("tau_noise", 0.0))
             df = None if d.get("df") is None else float(d["df"])
         except (KeyError, TypeError, ValueError):
             raise ScalingLawsError(f"{origin} lacks a numeric tau0, tau1 or df: it was edited or cut short. "
                                    "Learn it again with `scalinglaws calibrate`") from None
-        if not (np.isfinite(tau0) and np.isfinite(tau1) and tau0 >= 0 and tau1 >= 0) or (df is not None and df <= 0):
-            raise ScalingLawsError(f"{origin}: tau0 and tau1 must be finite and non-negative, df positive")
-        return cls(tau0=tau0, tau1=tau1, df=df, space=str(d.get("space", "log")),
+        taus = np.array([tau0, tau1, tau_noise])
+        if not (np.all(np.isfinite(taus)) and np.all(taus >= 0)) or (df is not None and df <= 0):
+            raise ScalingLawsError(f"{origin}: tau0, tau_noise and tau1 must be finite and non-negative, df positive")
+        return cls(tau0=tau0, tau1=tau1, df=df, tau_noise=tau_noise, space=str(d.get("space", "log")),
                    source=tuple(str(s) for s in d.get("source", ())), scores=dict(d.get("scores", {})),
                    origin=origin)
 

@@ -59,6 +59,14 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def robust_scale(residuals) -> float:
+    """1.4826 × the median absolute deviation of the finite residuals: their standard deviation were they normal,
+    unmoved by a few outlying runs."""
+    r = np.asarray(residuals, dtype=float)
+    r = r[np.isfinite(r)]
+    return 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else 0.0
+
+
 def triples(n_draws: int, n_resid: int, seed: int, pairs: int = PAIRS):
     """(draw index (k,), residual index (k,), ε (k,)): one fixed set for every point of a fit's intervals."""
     rng = np.random.default_rng([int(seed), 3])
@@ -105,6 +113,18 @@ def _student(eps: np.ndarray, df: float, seed: int) -> np.ndarray:
     return eps / np.sqrt(rng.chisquare(df, size=eps.shape) / df)
 
 
+def model_term(calibration, m: int, extrapolation, residuals, space: str):
+    """(τ (m,) or None, df, the record of it): the calibration's model-error term at m points of a fit with these
+    residuals, or None where no calibration applies to the fit's residual space."""
+    f = np.ones(m) if extrapolation is None else np.asarray(extrapolation, dtype=float)
+    if calibration is not None and calibration.applies_to(space):
+        tau = calibration.scale(f, robust_scale(residuals))
+        return tau, calibration.df, calibration.describe(tau)
+    why = ("none asked for" if calibration is None else
+           f"the calibration is for {calibration.space} residuals, this fit's are {space}")
+    return None, None, {"source": f"not included ({why}): the interval holds the fitted runs' scatter only"}
+
+
 def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", residuals=(), space: str = "log",
              seed: int = 0, point: np.ndarray | None = None, extrapolation: np.ndarray | None = None,
              calibration=None, parameters: str = "bootstrap over runs") -> Interval:
@@ -122,14 +142,7 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
     tau = df = None
     if kind == "prediction":
         method["noise"] = {"source": "resampled residuals of the fit", "residuals": int(resid.size)}
-        f = np.ones(m) if extrapolation is None else np.asarray(extrapolation, dtype=float)
-        if calibration is not None and calibration.applies_to(space):
-            tau, df = calibration.scale(f), calibration.df
-            method["model"] = calibration.describe(tau)
-        else:
-            why = ("none asked for" if calibration is None else
-                   f"the calibration is for {calibration.space} residuals, this fit's are {space}")
-            method["model"] = {"source": f"not included ({why}): the interval holds the fitted runs' scatter only"}
+        tau, df, method["model"] = model_term(calibration, m, extrapolation, resid, space)
     lower = np.full(m, np.nan)
     upper = np.full(m, np.nan)
     step = max(1, BLOCK // PAIRS)
