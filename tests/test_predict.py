@@ -25,14 +25,18 @@ def test_intervals_bracket_the_prediction(boot_fit):
 
 
 def test_prediction_interval_covers_held_out_runs():
-    """Fitted on 3 of every 4 runs, the 90% prediction interval covers roughly 90% of the others."""
+    """Fitted on 3 of every 4 runs, the plain 90% prediction interval covers roughly 90% of the others (they lie
+    inside the fitted range: no model error to add), and the calibrated one more, never less."""
     runs = epoch_runs()
     held = np.arange(len(runs)) % 4 == 0
     f = fit(runs.take(~held), "chinchilla", bootstrap=300, seed=0)
     test = runs.take(held)
-    pred = f.predict(test, level=0.9)
-    covered = np.mean((pred.lower <= test["loss"]) & (test["loss"] <= pred.upper))
+    plain = f.predict(test, level=0.9, calibration="none")
+    covered = np.mean((plain.lower <= test["loss"]) & (test["loss"] <= plain.upper))
     assert 0.8 <= covered <= 0.98
+    made = f.predict(test, level=0.9)
+    assert np.all(made.lower <= plain.lower) and np.all(made.upper >= plain.upper)
+    assert "model" in made.method and "calibration default" in made.method["model"]["source"]
 
 
 def test_order_and_records_follow_the_input(boot_fit):
