@@ -16,13 +16,14 @@ exponents were fitted to chinchilla_epoch's runs, Muennighoff's decay constants 
 using them would leak the answer.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_auto.py [--quick] [--json out.json]
-misfitting_li2025 is read from /work/shared/data (not bundled) and skipped when that folder is absent.
+misfitting_li2025 is read from ../shared/data (not bundled; SCALINGLAWS_SHARED_DATA to point elsewhere) and skipped when that folder is absent.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -35,7 +36,7 @@ from scalinglaws.decide import fit_auto
 from scalinglaws.decide.priors import published
 from scalinglaws.laws import LAWS
 
-SHARED = Path("/work/shared/data")
+SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NO_REPEATS = 1e30  # unique_tokens for data_constrained on tables that never repeat data
 # Laws of loss against scale; the training-curve laws (schedule, multipower, ...) model one run's curve under its
 # learning-rate schedule and do not forecast larger runs.

@@ -16,7 +16,7 @@ import pytest
 from scalinglaws.errors import DataWarning, ScalingLawsError
 from scalinglaws.ingest import column_name, detect, read, read_log
 
-PYTHIA = Path("/work/shared/data/pythia_evals")
+PYTHIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pythia_evals"
 
 
 # -- TensorBoard -------------------------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def test_lmeval_v04_results(tmp_path):
     assert any("not lm-eval results" in n for n in batch.notes)
 
 
-@pytest.mark.skipif(not PYTHIA.exists(), reason="/work/shared/data/pythia_evals is not available here")
+@pytest.mark.skipif(not PYTHIA.exists(), reason="../shared/data/pythia_evals is not available here")
 def test_lmeval_reads_pythias_published_evaluations():
     runs = read(str(PYTHIA / "raw" / "pythia_v1_evals_zero_five_shot.json.gz"))
     assert len(runs) == 672 and set(runs["shots"].tolist()) == {0.0, 5.0}
