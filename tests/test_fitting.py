@@ -136,7 +136,7 @@ def test_too_few_points_and_missing_columns():
         fit({"params": [1e8, 2e8, 4e8, 8e8], "tokens": [1e9] * 4, "loss": [3.0, 2.9, 2.8, 2.7]}, "chinchilla")
     with pytest.raises(ScalingLawsError, match=r"column 'tokens' is missing .* \(law 'chinchilla' needs it\)"):
         fit({"params": [1e8, 2e8], "loss": [3.0, 2.9]}, "chinchilla")
-    with pytest.raises(ScalingLawsError, match="must be positive to be fitted on log scale"):
+    with pytest.raises(ScalingLawsError, match="must be positive to be fitted in log space.*space='linear'"):
         fit({"params": [1e8, 2e8, 4e8, 8e8], "acc": [0.0, 0.1, 0.2, 0.3]}, "power", inputs={"x": "params"},
             target="acc")
 
