@@ -8,8 +8,8 @@ minimize_batch  BFGS: each row keeps its own inverse-Hessian estimate (K, P, P) 
                 an Armijo backtracking line search (Nocedal & Wright 2006, alg. 6.1 and 3.1).
 minimize_lm     Levenberg-Marquardt with IRLS weights, for objectives made of residuals (a Problem).
 search          many starts of one objective: successive halving (the best 32 starts get 30 iterations, the best
-                8 of those 200 more, the best 2 up to 1,000), by Levenberg-Marquardt when the objective has
-                residuals and BFGS otherwise, then a BFGS polish of the survivors.
+                8 of those 200 more, the best 2 up to 1,000), by Levenberg-Marquardt then a BFGS polish of the
+                survivors when the objective has residuals, by BFGS alone otherwise.
 refine          many independent objectives, one per row (bootstrap draws), each from its own start: BFGS, and for
                 rows it cannot finish a Levenberg-Marquardt restart (residual objectives) before BFGS again.
 
@@ -247,10 +247,11 @@ def search(objective, u0: np.ndarray, *, rounds=ROUNDS) -> Search:
 
     The objective's data are shared by every row (each row is a start, not a data set). Starts beyond the first
     round's quota are pruned by their starting value. Each round keeps the best starts of the last and refines
-    them further; rounds stop early once every survivor has stopped on its own. Levenberg-Marquardt walks the
-    curved valleys of weakly identified laws; its IRLS model converges only linearly on a robust loss, so a BFGS
-    polish follows, and a start counts as converged if either method stopped for lack of progress rather than for
-    a limit.
+    them further; rounds stop early once every survivor has stopped on its own. An objective with residuals is
+    refined by Levenberg-Marquardt, which walks the curved valleys of weakly identified laws; its IRLS model
+    converges only linearly on a robust loss, so a BFGS polish follows, and a start counts as converged if either
+    method stopped for lack of progress rather than for a limit. Any other objective (a likelihood) is refined by
+    BFGS throughout.
     """
     u = np.array(u0, dtype=float)
     K = len(u)
@@ -272,12 +273,13 @@ def search(objective, u0: np.ndarray, *, rounds=ROUNDS) -> Search:
         u[alive], final_f[alive], final_status[alive] = res.u, res.f, res.status
         if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
             break
-    res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=3000, ftol=1e-20, gtol=1e-16,
-                         patience=8)
-    better = res.f <= final_f[alive]
-    u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
-    either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)
-    final_status[alive] = np.where(either, CONVERGED, np.where(better, res.status, final_status[alive]))
+    if lm:  # the polish: BFGS to the exact optimum from where Levenberg-Marquardt stopped
+        res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=3000, ftol=1e-20,
+                             gtol=1e-16, patience=8)
+        better = res.f <= final_f[alive]
+        u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
+        either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)
+        final_status[alive] = np.where(either, CONVERGED, np.where(better, res.status, final_status[alive]))
     H = np.tile(np.eye(u.shape[1]), (K, 1, 1))
     H[alive] = res.H
     pruned = np.setdiff1d(np.arange(K), alive)
