@@ -23,8 +23,8 @@ def excess_law():
 
 
 def accuracy_law():
-    return formula_law("1/(1 + exp(-(a + b*log(N))))", params={"a": {"start": (-20.0, 0.0)}, "b": {"start": (0.0, 2.0)}},
-                       target="acc")
+    starts = {"a": {"start": (-20.0, 0.0)}, "b": {"start": (0.0, 2.0)}}
+    return formula_law("1/(1 + exp(-(a + b*log(N))))", params=starts, target="acc")
 
 
 def excess_runs(seed: int):
