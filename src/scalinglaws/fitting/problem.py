@@ -63,6 +63,13 @@ class Problem:
         """Residuals g(pred) - g(obs) (K, n); NaN where the prediction is outside the space's domain."""
         return spaces.forward(self.predict(theta), self.space) - self.gy
 
+    def _g(self, pred: np.ndarray) -> np.ndarray:
+        """g(pred) inside the objective. In log space a bare log: a prediction <= 0 gives NaN or -inf, and either
+        makes the objective infinite, as space.forward's NaN would, without its masking passes in the hot loop."""
+        if self.space == "log":
+            return np.log(pred)
+        return spaces.forward(pred, self.space)
+
     def _chain(self, d: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """d·g'(pred): a derivative in the prediction turned into one in g(prediction)."""
         if self.space == "log":
@@ -72,7 +79,7 @@ class Problem:
     def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
         x, gy, w = self._data(rows)
         with np.errstate(all="ignore"):
-            r = spaces.forward(self.law(x, theta), self.space) - gy  # NaN where a prediction is outside the domain
+            r = self._g(np.asarray(self.law(x, theta), dtype=float)) - gy  # not finite outside the domain
             f = (w * self.objective.rho(r)).sum(axis=-1)
         return np.where(np.isfinite(f), f, np.inf)
 
@@ -84,7 +91,7 @@ class Problem:
         theta = self.theta(u)
         with np.errstate(all="ignore"):
             pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n); P arrays of (K, n)
-            r = spaces.forward(pred, self.space) - gy
+            r = self._g(pred) - gy
             rho, psi = self.objective.rho_psi(r)
             f = (w * rho).sum(axis=-1)
             coef = self._chain(w * psi, pred)  # dρ/dpred, (K, n)
@@ -103,6 +110,6 @@ class Problem:
         with np.errstate(all="ignore"):
             pred, jac = predict_with_jacobian(self.law, x, theta)
             jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (K, P, n)
-            r = spaces.forward(pred, self.space) - gy
+            r = self._g(pred) - gy
             jr = self._chain(jac, pred[:, None, :]) * self.transform.jacobian(u)[:, :, None]
         return r, jr, w
