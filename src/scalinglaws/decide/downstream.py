@@ -251,7 +251,9 @@ def _one_task(task, trend, fit_rows, targets, train_l, l_point, l_draws, axis, v
             draws = np.asarray(law({"L": l_draws[:k]}, cf.draws[:k]), dtype=float)  # (k, m): step-2 draw b on L draw b
         if interval == "prediction":
             # one observation per draw, by the one interval path: y = fitted - e for a resampled residual e of the
-            # link (the engine's residuals are fitted - observed, so the sign is the interval maker's, not ours)
+            # link (the engine's residuals are fitted - observed, so the sign is the interval maker's, not ours).
+            # Step 1 drew with the same seed: where both steps fitted the same rows in the same order, draw b takes
+            # one row's loss and accuracy residuals together, a paired residual bootstrap.
             draws = predictive(draws, residuals=cf.residuals, space=cf.space, seed=seed, aligned=True)
         draws = np.clip(draws, 0, 1)
         lo, hi = np.nanquantile(draws, [qlo, qhi], axis=0)
