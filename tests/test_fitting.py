@@ -136,7 +136,7 @@ def test_too_few_points_and_missing_columns():
         fit({"params": [1e8, 2e8, 4e8, 8e8], "tokens": [1e9] * 4, "loss": [3.0, 2.9, 2.8, 2.7]}, "chinchilla")
     with pytest.raises(ScalingLawsError, match=r"column 'tokens' is missing .* \(law 'chinchilla' needs it\)"):
         fit({"params": [1e8, 2e8], "loss": [3.0, 2.9]}, "chinchilla")
-    with pytest.raises(ScalingLawsError, match="must be positive to be fitted on log scale"):
+    with pytest.raises(ScalingLawsError, match="must be positive to be fitted in log space.*space='linear'"):
         fit({"params": [1e8, 2e8, 4e8, 8e8], "acc": [0.0, 0.1, 0.2, 0.3]}, "power", inputs={"x": "params"},
             target="acc")
 
@@ -182,3 +182,32 @@ def test_prediction_interval_follows_skewed_residuals():
                  bootstrap=300)
     pred = result.predict(params=[2e9])
     assert pred.upper[0] - pred.prediction[0] > pred.prediction[0] - pred.lower[0]
+
+
+def test_search_and_refine_minimise_any_objective():
+    """The engine's minimisers take any objective with value and value_grad: here a bowl with no residuals (so
+    BFGS throughout), one centre per data row for refine."""
+    from scalinglaws.fitting.optimize import PRUNED, refine, search
+
+    class Bowl:
+        def __init__(self, centres):
+            self.c = np.atleast_2d(centres)  # (rows, P)
+
+        def _c(self, rows):
+            return self.c if len(self.c) == 1 else self.c[rows]
+
+        def value(self, u, rows=None):
+            return (((u - self._c(rows)) * [1.0, 30.0]) ** 2).sum(axis=1)
+
+        def value_grad(self, u, rows=None):
+            d = u - self._c(rows)
+            return ((d * [1.0, 30.0]) ** 2).sum(axis=1), 2 * d * [1.0, 900.0]
+
+    rng = np.random.default_rng(0)
+    u0 = rng.uniform(-5, 5, (40, 2))
+    found = search(Bowl([1.5, -0.5]), u0)
+    assert np.allclose(found.u[found.best], [1.5, -0.5], atol=1e-6)
+    assert np.sum(found.status == PRUNED) == 8 and np.all(np.isnan(found.f[found.status == PRUNED]))
+    centres = rng.uniform(-3, 3, (6, 2))
+    res = refine(Bowl(centres), np.zeros((6, 2)))
+    assert np.allclose(res.u, centres, atol=1e-6) and np.all(res.status == 0)

@@ -21,8 +21,10 @@ def fit_cmd(
     bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples of runs for intervals (e.g. 1000)."),
     level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed for the start design and the bootstrap."),
-    loss: str = typer.Option("huber", "--loss", help="huber | l2 | asymmetric (all on log residuals)."),
-    delta: float = typer.Option(1e-3, "--delta", help="Huber threshold on log residuals."),
+    loss: str = typer.Option("huber", "--loss", help="huber | l2 | asymmetric (on residuals in --space)."),
+    delta: float = typer.Option(1e-3, "--delta", help="Huber threshold, in the units of --space's residuals."),
+    space: str = typer.Option("log", "--space", help="Where residuals are measured: log (relative errors, for "
+                              "losses), linear (a target that can be zero or negative) or logit (a rate in (0, 1))."),
     asymmetry: float = typer.Option(4.0, "--asymmetry", help="With --loss asymmetric: weight of over-predictions."),
     starts: int = typer.Option(None, "--starts", help="Candidate starts (default: 256 per nonlinear parameter)."),
     param: list[str] = typer.Option([], "--param", help="Formula laws: NAME=LO:HI start range, NAME=LO:HI:log, or "
@@ -50,11 +52,16 @@ def fit_cmd(
     if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
         from ..decide import fit_auto as fit
 
-        if transient:
-            from ..errors import ScalingLawsError
+        from ..errors import ScalingLawsError
 
+        if transient:
             raise ScalingLawsError("--transient applies to a named law; with --law auto leave it out")
+        if space != "log":
+            raise ScalingLawsError("--space applies to a named law; law selection backtests in log space, so with "
+                                   "--law auto leave --space out")
     extra = {"transient": transient} if transient else {}
+    if law != "auto":
+        extra["space"] = space
     if law == "auto":
         update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
         extra = {"selection_progress": update}
@@ -95,7 +102,8 @@ def show_fit(result) -> None:
         table.add_row(*row)
     con.print(table)
     status = "converged" if result.converged else "[red]did not converge[/red]"
-    con.print(f"objective {result.objective:.10g} ({result.loss['kind']}) · {result.n_points} points, "
+    space = f", {result.loss['space']} residuals" if "space" in result.loss else ""
+    con.print(f"objective {result.objective:.10g} ({result.loss['kind']}{space}) · {result.n_points} points, "
               f"{result.n_runs} runs · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
               f"refined starts reached the best")
     for note in result.data.get("notes", []):

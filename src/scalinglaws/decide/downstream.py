@@ -3,8 +3,8 @@
 Step 1: scale -> a loss-like intermediate L (a task loss, bits per byte, a validation loss), with a scaling law
 fitted by the engine (chinchilla on params and tokens by default, power on flops otherwise) and bootstrapped by run.
 Step 2: L -> task accuracy, through a link that respects the task's chance floor and a ceiling of 1 (links.py),
-fitted by natural-scale least squares with its own bootstrap by run. Bhagia et al. 2024 forecast OLMo tasks this way;
-Gadre et al. 2024 link loss to error with an exponential.
+fitted by the engine in linear space (least squares in accuracy points, curvefit.py) with its own bootstrap by
+run. Bhagia et al. 2024 forecast OLMo tasks this way; Gadre et al. 2024 link loss to error with an exponential.
 
 A forecast at new scales draws step 1's prediction of L (draw b, with a resampled log residual for a prediction
 interval) and passes it through step 2's draw b (plus a resampled accuracy residual): the interval holds both
@@ -165,7 +165,6 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
         raise ScalingLawsError(f"every task asked for is at chance over the fitted runs ({first.reason}). "
                                "Choose tasks with a trend, or add larger runs")
 
-    rng = np.random.default_rng([seed, 4])
     qlo, qhi = (1 - level) / 2, (1 + level) / 2
     loss_fit, loss_error = None, None
     if via is not None:
@@ -204,7 +203,7 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     out = []
     for task in tasks:
         out.append(_one_task(task, trends[task], fit_rows, targets, train_l, l_point, l_draws, axis, via, link,
-                             chance, bootstrap, seed, rng, qlo, qhi, interval, force))
+                             chance, bootstrap, seed, qlo, qhi, interval, force))
     return Downstream(via=via, law=None if loss_fit is None else loss_fit.law,
                       law_params={} if loss_fit is None else dict(loss_fit.params), loss_error=loss_error, axis=axis,
                       train_runs=fit_rows.n_runs, train_rows=len(fit_rows), level=level, interval=interval,
@@ -222,7 +221,9 @@ def _default_law(rows: Runs, inputs):
 
 
 def _one_task(task, trend, fit_rows, targets, train_l, l_point, l_draws, axis, via, link, chance, bootstrap, seed,
-              rng, qlo, qhi, interval, force) -> TaskForecast:
+              qlo, qhi, interval, force) -> TaskForecast:
+    from ..fitting.interval import predictive
+
     p = chance_of(task, chance)
     y = np.asarray(fit_rows[task], dtype=float)
     ok = np.isfinite(y) & np.isfinite(train_l)
@@ -248,7 +249,11 @@ def _one_task(task, trend, fit_rows, targets, train_l, l_point, l_draws, axis, v
         with np.errstate(all="ignore"):
             draws = np.asarray(law({"L": l_draws[:k]}, cf.draws[:k]), dtype=float)  # (k, m): step-2 draw b on L draw b
         if interval == "prediction":
-            draws = draws + rng.choice(cf.residuals, size=draws.shape)
+            # one observation per draw, by the one interval path: y = fitted - e for a resampled residual e of the
+            # link (the engine's residuals are fitted - observed, so the sign is the interval maker's, not ours).
+            # Step 1 drew with the same seed: where both steps fitted the same rows in the same order, draw b takes
+            # one row's loss and accuracy residuals together, a paired residual bootstrap.
+            draws = predictive(draws, residuals=cf.residuals, space=cf.space, seed=seed, aligned=True)
         draws = np.clip(draws, 0, 1)
         lo, hi = np.nanquantile(draws, [qlo, qhi], axis=0)
         l_lo, l_hi = np.nanquantile(l_draws, [qlo, qhi], axis=0)

@@ -97,24 +97,27 @@ def _theta(u: np.ndarray) -> np.ndarray:
 def fit_difficulty(n, c, *, bootstrap: int = 0, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """(unsolvable, a, b) by maximum likelihood, and `bootstrap` refits on problems resampled with replacement.
 
-    The point fit advances 48 random starts together in the batched BFGS; every bootstrap draw is a row of one more
-    batch, started from the point estimate.
+    The likelihood is minimised by the engine's own minimisers (fitting.optimize): `search` over 48 random starts
+    (successive halving by BFGS, since a likelihood has no residuals for Levenberg-Marquardt, then a polish), and
+    `refine` for the bootstrap draws, each a row of one batch that starts from the point estimate with the
+    likelihood's inverse Hessian there.
     """
-    from ..fitting.optimize import minimize_batch
+    from ..fitting.bootstrap import inverse_hessian
+    from ..fitting.optimize import refine, search
 
     n = np.asarray(n, dtype=float)
     c = np.asarray(c, dtype=float)
     rng = np.random.default_rng([seed, 5])
     starts = np.column_stack([rng.uniform(-4, 1, 48), rng.uniform(-3, 2, 48), rng.uniform(-2, 4, 48)])
     lik = _Likelihood(n, c, np.ones_like(n))
-    res = minimize_batch(lik.value, lik.value_grad, starts, maxiter=500)
-    best = res.u[int(np.argmin(res.f))]
+    found = search(lik, starts)
+    best = found.u[found.best]
     draws = None
     if bootstrap:
         picks = rng.integers(0, len(n), size=(bootstrap, len(n)))
         weights = np.stack([np.bincount(row, minlength=len(n)) for row in picks]).astype(float)  # (B, P)
         boot = _Likelihood(n, c, weights)
-        out = minimize_batch(boot.value, boot.value_grad, np.tile(best, (bootstrap, 1)), maxiter=500)
+        out = refine(boot, np.tile(best, (bootstrap, 1)), H0=inverse_hessian(lik, best), maxiter=500)
         draws = _theta(out.u)
     return _theta(best)[0], draws
 

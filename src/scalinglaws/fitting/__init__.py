@@ -1,4 +1,6 @@
-"""The fitting engine: multi-start batched BFGS with variable projection, bootstrap by run, and the Fit record."""
+"""The fitting engine: starts by variable projection, a multi-start search by batched Levenberg-Marquardt with
+successive halving and a BFGS polish, residuals in a log, linear or logit space, bootstrap by run (batched BFGS
+refits), and the Fit record. optimize.search and optimize.refine minimise any objective the same way."""
 
 from .engine import fit
 from .objectives import Objective

@@ -3,7 +3,8 @@
 Rows of one run (checkpoints of one training curve) are strongly correlated; resampling rows would treat them as
 independent and fake certainty. So a draw picks R runs out of R with replacement and gives each row the weight of
 how often its run was picked (Efron & Tibshirani 1993, ch. 6; Choshen 2024 on checkpoints). All draws are refitted
-together as rows of one batched BFGS, each starting from the point estimate with its inverse-Hessian estimate.
+together by the engine's `refine` (optimize.py): rows of one batched BFGS, each starting from the point estimate with
+its inverse-Hessian estimate, and a Levenberg-Marquardt restart for the draws BFGS cannot finish.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .optimize import CONVERGED, minimize_batch, minimize_lm
+from .optimize import CONVERGED, refine
 from .problem import Problem
 from .record import Bootstrap
 
@@ -80,18 +81,7 @@ def run_bootstrap(problem: Problem, run_ids: np.ndarray, u_hat: np.ndarray, H_ha
         rows = compact(c)
         sub = problem.per_row(rows)
         sub.weights = sub.weights * np.take_along_axis(c, np.maximum(rows, 0), axis=1)  # base weight × times drawn
-        u0 = np.tile(u_hat, (len(c), 1))
-        res = minimize_batch(sub.value, sub.value_grad, u0, H0=H0, maxiter=300)
-        stuck = np.flatnonzero(res.status != CONVERGED)
-        if stuck.size:
-            # Draws BFGS could not finish (a curved valley, e.g. raw-scale coefficients of a formula law): restart
-            # them with Levenberg-Marquardt, which follows such valleys, then let BFGS converge exactly.
-            rescue = sub.per_row_subset(stuck)
-            lm = minimize_lm(rescue, u0[stuck], maxiter=50)
-            again = minimize_batch(rescue.value, rescue.value_grad, lm.u, H0=H0, maxiter=2000)
-            better = again.f <= res.f[stuck]
-            res.u[stuck[better]] = again.u[better]
-            res.status[stuck[better]] = again.status[better]
+        res = refine(sub, np.tile(u_hat, (len(c), 1)), H0=H0, maxiter=300)
         draws[lo:lo + len(c)] = problem.theta(res.u)
         failed += int(np.sum(res.status != CONVERGED))
         if progress is not None:

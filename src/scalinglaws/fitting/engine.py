@@ -1,17 +1,21 @@
 """`fit(runs, law) -> Fit`: the global search.
 
 1. Candidates: a Latin hypercube over the nonlinear parameters with the linear ones solved exactly (starts.py).
-2. Pruning by successive halving: the best 32 candidates get a few BFGS steps, the best 8 of those many more, the
-   best 2 run to convergence, all as rows of one batched optimizer (optimize.py).
+2. Search (optimize.search): the best 32 candidates get 30 Levenberg-Marquardt iterations, the best 8 of those 200
+   more, the best 2 up to 1,000, all as rows of one batched optimizer; then a BFGS polish of the survivors, since
+   Levenberg-Marquardt's IRLS model converges only linearly on a robust loss.
 3. Diagnostics: convergence, parameters at their bounds, how many starts reached the best objective; each problem
    is recorded in the Fit and issued as a FitWarning with what to try.
-4. Optionally a bootstrap over runs (bootstrap.py).
+4. Optionally a bootstrap over runs (bootstrap.py), each draw refitted by optimize.refine.
+
+Residuals are measured in the objective's space (space.py): log by default, linear or logit when asked for.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +23,22 @@ import numpy as np
 from ..errors import FitWarning, ScalingLawsError
 from ..laws import Law, get_law
 from ..runs import Runs, read_runs
+from . import space as spaces
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
 from .objectives import Objective
-from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch, minimize_lm
+from .optimize import CONVERGED, ROUNDS, STATUS, search
 from .problem import Problem
 from .record import Fit
 from .starts import candidates, n_candidates
 
-ROUNDS = ((32, 30), (8, 200), (2, 1000))  # (starts kept, Levenberg-Marquardt iterations) per halving round
-PRUNED = -1  # status of a start dropped by successive halving before it converged
-
 
 def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
-            weights=None, transient=None) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
+            weights=None, transient=None, space: str = spaces.DEFAULT
+            ) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
     """Read and check the data for a law: (runs, x, y, weights, input binding, target).
+
+    space: the residual space the target will be fitted in; every value of the target must lie in its domain.
 
     transient: which early checkpoints of each run to leave out of the objective (scalinglaws.curves.transient);
     None applies the law's own rule (curve laws) or keeps every row. Left-out rows still inform the features.
@@ -43,11 +48,13 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
     needed = list(dict.fromkeys(list(binding.values()) + [target]))
     runs = read_runs(data, rename=rename, where=where, require=needed, purpose=f"law '{law.name}' needs it")
     y = runs[target]
-    bad = np.flatnonzero(~(y > 0))
+    bad = np.flatnonzero(~spaces.in_domain(y, space))
     if bad.size:
-        raise ScalingLawsError(
-            f"column '{target}' must be positive to be fitted on log scale, but is {y[bad[0]]:g} at "
-            f"{runs.locate(bad[0])}. Drop such rows (e.g. --where '{target}>0') or fit another metric")
+        rule = spaces.domain_message(space) or f"must be finite to be fitted in {space} space"
+        fix = {"log": f"Drop such rows (e.g. where=['{target}>0']), or fit in linear space (space='linear')",
+               "logit": f"Drop such rows (e.g. where=['{target}>0', '{target}<1']), or fit in linear space "
+                        "(space='linear')"}.get(space, "Drop such rows")
+        raise ScalingLawsError(f"column '{target}' {rule}, but is {y[bad[0]]:g} at {runs.locate(bad[0])}. {fix}")
     if isinstance(weights, str):
         w = runs[weights]
     elif weights is not None:
@@ -80,15 +87,19 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
         loss: str | Objective = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None,
         bootstrap: int = 0, level: float = 0.95, seed: int = 0, starts: int | None = None,
         where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None,
-        transient=None) -> Fit:
+        transient=None, space: str | None = None) -> Fit:
     """Fit a law to a runs table.
 
     data: a runs table or anything `read_runs` reads (path, dataset:NAME, DataFrame, ...).
     law: a registered name, a formula string ("E + A*N**-alpha") or a Law.
     inputs: law symbol -> column, to override the law's defaults (e.g. {"x": "params"} for `power`).
     target: the column to fit (default: the law's, usually `loss`).
-    loss: "huber" (default, δ = delta, on log residuals), "l2", or "asymmetric" (over-predictions weigh
-        `asymmetry` times more).
+    loss: "huber" (default, δ = delta), "l2", or "asymmetric" (over-predictions weigh `asymmetry` times more), or
+        an Objective.
+    space: where residuals g(prediction) - g(observed) are measured (space.py): "log" (default: relative errors,
+        for losses), "linear" (absolute errors, for a target that can be zero or negative, such as a
+        unigram-normalised loss) or "logit" (for a rate in (0, 1), such as an accuracy). None: the Objective's own
+        space when `loss` is one, else log. The Fit records it (in `loss`), and its intervals use it.
     bootstrap: number of resamples of runs for intervals (0: none). level: their coverage.
     seed: seeds the start design and the bootstrap; same data and seed give the same Fit.
     starts: number of candidate starts (default: 256 per nonlinear parameter, 256 to 4,096).
@@ -96,13 +107,16 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
         leave out each run's warm-up), "none", "warmup", a fraction of each run's steps, or "step<=N".
     """
     law = get_law(law)
-    objective = loss if isinstance(loss, Objective) else Objective(kind=loss, delta=delta, asymmetry=asymmetry)
+    if isinstance(loss, Objective):
+        objective = loss if space is None else replace(loss, space=space)
+    else:
+        objective = Objective(kind=loss, delta=delta, asymmetry=asymmetry, space=space or spaces.DEFAULT)
     if not 0 < level < 1:
         raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
     if bootstrap < 0:
         raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
-                                             weights=weights, transient=transient)
+                                             weights=weights, transient=transient, space=objective.space)
     problem = Problem(law, x, y, objective, w)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
@@ -112,35 +126,12 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
     finite = np.isfinite(f0)
     if not finite.any():
         raise ScalingLawsError(
-            f"law '{law.name}' gives no positive, finite prediction of {runs.source} at any of {k} starts. Check the "
-            "inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
+            f"law '{law.name}' gives no {_VALID[objective.space]} prediction of {runs.source} at any of {k} starts. "
+            "Check the inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
     order = np.argsort(np.where(finite, f0, np.inf))[: min(ROUNDS[0][0], int(finite.sum()))]
-    u = problem.transform.to_u(theta0[order])
-    alive = np.arange(len(order))  # rows of u still in the race
-    final_f = np.full(len(order), np.nan)
-    final_status = np.full(len(order), PRUNED)
-    for keep, iters in ROUNDS:
-        if len(alive) > keep:
-            ranked = alive[np.argsort(final_f[alive])][:keep] if np.isfinite(final_f[alive]).any() else alive[:keep]
-            alive = np.sort(ranked)
-        res = minimize_lm(problem, u[alive], maxiter=iters)
-        u[alive], final_f[alive], final_status[alive] = res.u, res.f, res.status
-        if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
-            break
-    # Polish the survivors with BFGS: Levenberg-Marquardt's IRLS model converges only linearly on a robust loss.
-    res = minimize_batch(problem.value, problem.value_grad, u[alive], maxiter=3000, ftol=1e-20, gtol=1e-16,
-                         patience=8)
-    better = res.f <= final_f[alive]
-    u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
-    # a start counts as converged if either method stopped for lack of progress rather than for a limit
-    either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)
-    final_status[alive] = np.where(either, CONVERGED, np.where(better, res.status, final_status[alive]))
-    H = np.tile(np.eye(law.n_params), (len(order), 1, 1))
-    H[alive] = res.H
-    pruned = np.setdiff1d(np.arange(len(order)), alive)
-    final_status[pruned[final_status[pruned] == MAX_ITER]] = PRUNED
-    b = int(np.nanargmin(final_f))
-    best = u[b]
+    found = search(problem, problem.transform.to_u(theta0[order]))
+    final_f, final_status, H, b = found.f, found.status, found.H, found.best
+    best = found.u[b]
     theta = problem.theta(best[None])[0]
     f_best = float(final_f[b])
     converged = bool(final_status[b] == CONVERGED)
@@ -183,6 +174,9 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
               "where": list(runs.filters)},
         residuals=tuple(float(r) for r in residuals), bootstrap=boot, law_source=law.source,
     )
+
+
+_VALID = {"log": "positive, finite", "linear": "finite", "logit": "finite, strictly between 0 and 1,"}
 
 
 def _source_as_given(data, runs: Runs) -> str:

@@ -1,8 +1,10 @@
-"""Fit objectives on log residuals r = log(prediction) - log(observed).
+"""Fit objectives on residuals r = g(prediction) - g(observed) in a residual space (space.py): log by default
+(g = log, relative errors), linear (absolute errors, for targets that can be zero or negative) or logit (rates in
+(0, 1)). δ is in the units of the space: a relative error in log space, the target's own units in linear space.
 
 huber      Σ w·ρ_δ(r), ρ_δ quadratic within δ and linear beyond (Hoffmann 2022; Besiroglu 2024 use δ = 1e-3):
            robust to the odd bad run, and the standard for loss fits.
-l2         Σ w·r²: ordinary least squares in log space.
+l2         Σ w·r²: ordinary least squares in the residual space.
 asymmetric Huber, with over-predictions (r > 0) weighted `asymmetry` times: small runs that were under-tuned sit
            above the true frontier, so a fit should lean below them rather than through them.
 """
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import ScalingLawsError
+from . import space as spaces
 
 KINDS = ("huber", "l2", "asymmetric")
 
@@ -23,8 +26,10 @@ class Objective:
     kind: str = "huber"
     delta: float = 1e-3
     asymmetry: float = 4.0
+    space: str = spaces.DEFAULT  # where residuals are measured: "log", "linear" or "logit"
 
     def __post_init__(self) -> None:
+        spaces.check(self.space)
         if self.kind not in KINDS:
             raise ScalingLawsError(f"unknown loss '{self.kind}'. Choose one of: {', '.join(KINDS)}")
         if not self.delta > 0:
@@ -69,6 +74,8 @@ class Objective:
             d.pop("delta")
         if self.kind != "asymmetric":
             d.pop("asymmetry")
+        if self.space == spaces.DEFAULT:  # log fits say nothing, so their files and checksums stay as they were
+            d.pop("space")
         return d
 
     @classmethod

@@ -1,9 +1,21 @@
-"""Batched BFGS: K independent minimisations advanced together, one numpy call per step for all of them.
+"""The engine's minimisers: batched BFGS, batched Levenberg-Marquardt, and the two ways the engine composes them.
 
-Starts, bootstrap draws and refits are rows of a (K, P) array. Each row keeps its own inverse-Hessian estimate
-(K, P, P), takes a quasi-Newton step with an Armijo backtracking line search (Nocedal & Wright 2006, alg. 6.1 and
-3.1) and stops on its own; rows that have stopped drop out of the arithmetic. This is what makes thousands of
-refits a matter of seconds instead of thousands of scipy calls.
+Starts, bootstrap draws and refits are rows of a (K, P) array, advanced together, one numpy call per step for all
+of them; rows that have stopped drop out of the arithmetic. This is what makes thousands of refits a matter of
+seconds instead of thousands of scipy calls.
+
+minimize_batch  BFGS: each row keeps its own inverse-Hessian estimate (K, P, P) and takes a quasi-Newton step with
+                an Armijo backtracking line search (Nocedal & Wright 2006, alg. 6.1 and 3.1).
+minimize_lm     Levenberg-Marquardt with IRLS weights, for objectives made of residuals (a Problem).
+search          many starts of one objective: successive halving (the best 32 starts get 30 iterations, the best
+                8 of those 200 more, the best 2 up to 1,000), by Levenberg-Marquardt then a BFGS polish of the
+                survivors when the objective has residuals, by BFGS alone otherwise.
+refine          many independent objectives, one per row (bootstrap draws), each from its own start: BFGS, and for
+                rows it cannot finish a Levenberg-Marquardt restart (residual objectives) before BFGS again.
+
+An objective is anything with value(u, rows) -> (k,) and value_grad(u, rows) -> ((k,), (k, P)); `rows` says which
+data rows the k parameter rows belong to. Objectives with residuals also have `objective` (an Objective) and
+residuals_jacobian(u, rows) -> (r (k, n), ∂r/∂u (k, P, n), weights).
 """
 
 from __future__ import annotations
@@ -14,7 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 CONVERGED, STALLED, MAX_ITER, FAILED = 0, 1, 2, 3
+PRUNED = -1  # status of a start dropped by successive halving before it converged
 STATUS = {CONVERGED: "converged", STALLED: "stalled", MAX_ITER: "iteration limit", FAILED: "non-finite objective"}
+ROUNDS = ((32, 30), (8, 200), (2, 1000))  # (starts kept, iterations) per halving round of `search`
 
 
 @dataclass
@@ -213,3 +227,100 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
         status[idx[stop]] = CONVERGED
         active[idx[stop]] = False
     return BatchResult(u=u, f=f, g=g, H=np.tile(np.eye(P), (K, 1, 1)), iterations=iters, status=status)
+
+
+@dataclass
+class Search:
+    u: np.ndarray  # (K, P) where every start ended
+    f: np.ndarray  # (K,) its objective (NaN for a start pruned before it was refined)
+    status: np.ndarray  # (K,) codes in STATUS, or PRUNED
+    H: np.ndarray  # (K, P, P) BFGS inverse-Hessian estimates of the polished starts (identity for the others)
+    best: int  # the row with the lowest objective
+
+
+def _has_residuals(objective) -> bool:
+    return hasattr(objective, "residuals_jacobian") and hasattr(objective, "objective")
+
+
+def search(objective, u0: np.ndarray, *, rounds=ROUNDS) -> Search:
+    """Minimise one objective from K starts u0 (K, P) and keep the best: the engine's global search.
+
+    The objective's data are shared by every row (each row is a start, not a data set). Starts beyond the first
+    round's quota are pruned by their starting value. Each round keeps the best starts of the last and refines
+    them further; rounds stop early once every survivor has stopped on its own. An objective with residuals is
+    refined by Levenberg-Marquardt, which walks the curved valleys of weakly identified laws; its IRLS model
+    converges only linearly on a robust loss, so a BFGS polish follows, and a start counts as converged if either
+    method stopped for lack of progress rather than for a limit. Any other objective (a likelihood) is refined by
+    BFGS throughout.
+    """
+    u = np.array(u0, dtype=float)
+    K = len(u)
+    lm = _has_residuals(objective)
+    alive = np.arange(K)  # rows of u still in the race
+    if K > rounds[0][0]:
+        f0 = objective.value(u, alive)
+        alive = np.sort(np.argsort(np.where(np.isfinite(f0), f0, np.inf), kind="stable")[: rounds[0][0]])
+    final_f = np.full(K, np.nan)
+    final_status = np.full(K, PRUNED)
+    for keep, iters in rounds:
+        if len(alive) > keep:
+            ranked = alive[np.argsort(final_f[alive])][:keep] if np.isfinite(final_f[alive]).any() else alive[:keep]
+            alive = np.sort(ranked)
+        if lm:
+            res = minimize_lm(objective, u[alive], maxiter=iters)
+        else:
+            res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=iters)
+        u[alive], final_f[alive], final_status[alive] = res.u, res.f, res.status
+        if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
+            break
+    if lm:  # the polish: BFGS to the exact optimum from where Levenberg-Marquardt stopped
+        res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=3000, ftol=1e-20,
+                             gtol=1e-16, patience=8)
+        better = res.f <= final_f[alive]
+        u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
+        either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)
+        final_status[alive] = np.where(either, CONVERGED, np.where(better, res.status, final_status[alive]))
+    H = np.tile(np.eye(u.shape[1]), (K, 1, 1))
+    H[alive] = res.H
+    pruned = np.setdiff1d(np.arange(K), alive)
+    final_status[pruned[final_status[pruned] == MAX_ITER]] = PRUNED
+    best = int(np.nanargmin(final_f)) if np.isfinite(final_f).any() else 0
+    return Search(u=u, f=final_f, status=final_status, H=H, best=best)
+
+
+class _Rows:
+    """Some data rows of a batched objective, renumbered from 0: a second pass over the rows that need one."""
+
+    def __init__(self, objective, rows: np.ndarray):
+        self.base, self.rows = objective, np.asarray(rows)
+
+    def value(self, u, rows=None):
+        return self.base.value(u, self.rows if rows is None else self.rows[rows])
+
+    def value_grad(self, u, rows=None):
+        return self.base.value_grad(u, self.rows if rows is None else self.rows[rows])
+
+
+def refine(objective, u0: np.ndarray, *, H0: np.ndarray | None = None, maxiter: int = 300) -> BatchResult:
+    """Minimise K independent objectives, row k of the objective's data from u0[k]: bootstrap draws and refits.
+
+    BFGS with the inverse-Hessian estimate H0 (one for all rows, e.g. at the point estimate the draws start from).
+    Rows it could not finish (a curved valley, e.g. raw-scale coefficients of a formula law) are restarted: with
+    Levenberg-Marquardt, which follows such valleys, when the objective has residuals, then by BFGS to converge
+    exactly; the restart replaces a row only where it ends lower.
+    """
+    u0 = np.asarray(u0, dtype=float)
+    res = minimize_batch(objective.value, objective.value_grad, u0, H0=H0, maxiter=maxiter)
+    stuck = np.flatnonzero(res.status != CONVERGED)
+    if stuck.size:
+        if _has_residuals(objective) and hasattr(objective, "per_row_subset"):
+            rescue = objective.per_row_subset(stuck)
+            start = minimize_lm(rescue, u0[stuck], maxiter=50).u
+        else:
+            rescue, start = _Rows(objective, stuck), res.u[stuck]
+        again = minimize_batch(rescue.value, rescue.value_grad, start, H0=H0, maxiter=2000)
+        better = again.f <= res.f[stuck]
+        res.u[stuck[better]] = again.u[better]
+        res.f[stuck[better]] = again.f[better]
+        res.status[stuck[better]] = again.status[better]
+    return res

@@ -4,6 +4,9 @@
 (K,) and its gradient (K, P). A problem's data are either shared by all K rows (x, y, weights of shape (n,): the
 multi-start search) or one set per row (shape (B, m): bootstrap draws, each with only the runs it drew). `rows`
 says which of the B data rows the K parameter rows belong to; it is ignored for shared data.
+
+Residuals are r = g(prediction) - g(observed) in the objective's space (space.py: log, linear or logit), and every
+derivative of r goes through the chain rule ∂r/∂θ = g'(prediction)·∂prediction/∂θ.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..laws.spec import Law, predict_with_jacobian
+from . import space as spaces
 from .objectives import Objective
 from .transforms import Transform
 
@@ -23,8 +27,9 @@ class Problem:
         self.law = law
         self.x = {k: np.asarray(v, dtype=float) for k, v in x.items()}
         self.y = np.asarray(y, dtype=float)
-        self.logy = np.log(self.y)
         self.objective = objective
+        self.space = objective.space
+        self.gy = spaces.forward(self.y, self.space)  # g(observed), NaN outside the space's domain
         self.weights = np.ones_like(self.y) if weights is None else np.asarray(weights, dtype=float)
         self.transform = Transform(law.params)
         self.batched = self.y.ndim == 2
@@ -44,8 +49,8 @@ class Problem:
 
     def _data(self, rows):
         if not self.batched or rows is None or (len(rows) == len(self.y) and rows[-1] == len(rows) - 1):
-            return self.x, self.logy, self.weights  # shared data, or every data row in order: no copy
-        return {k: v[rows] for k, v in self.x.items()}, self.logy[rows], self.weights[rows]
+            return self.x, self.gy, self.weights  # shared data, or every data row in order: no copy
+        return {k: v[rows] for k, v in self.x.items()}, self.gy[rows], self.weights[rows]
 
     def theta(self, u: np.ndarray) -> np.ndarray:
         return self.transform.to_theta(u)
@@ -55,15 +60,26 @@ class Problem:
             return np.asarray(self.law(self.x, theta), dtype=float)
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        """Log residuals (K, n); NaN where the prediction is not positive."""
-        pred = self.predict(theta)
-        with np.errstate(all="ignore"):
-            return np.where(pred > 0, np.log(np.where(pred > 0, pred, 1.0)), np.nan) - self.logy
+        """Residuals g(pred) - g(obs) (K, n); NaN where the prediction is outside the space's domain."""
+        return spaces.forward(self.predict(theta), self.space) - self.gy
+
+    def _g(self, pred: np.ndarray) -> np.ndarray:
+        """g(pred) inside the objective. In log space a bare log: a prediction <= 0 gives NaN or -inf, and either
+        makes the objective infinite, as space.forward's NaN would, without its masking passes in the hot loop."""
+        if self.space == "log":
+            return np.log(pred)
+        return spaces.forward(pred, self.space)
+
+    def _chain(self, d: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """d·g'(pred): a derivative in the prediction turned into one in g(prediction)."""
+        if self.space == "log":
+            return d / pred  # g' = 1/pred, divided rather than multiplied so log fits keep their exact arithmetic
+        return d * spaces.derivative(pred, self.space)
 
     def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
-        x, logy, w = self._data(rows)
+        x, gy, w = self._data(rows)
         with np.errstate(all="ignore"):
-            r = np.log(np.asarray(self.law(x, theta), dtype=float)) - logy  # NaN where a prediction is <= 0
+            r = self._g(np.asarray(self.law(x, theta), dtype=float)) - gy  # not finite outside the domain
             f = (w * self.objective.rho(r)).sum(axis=-1)
         return np.where(np.isfinite(f), f, np.inf)
 
@@ -71,14 +87,14 @@ class Problem:
         return self.value_theta(self.theta(u), rows)
 
     def value_grad(self, u: np.ndarray, rows=None) -> tuple[np.ndarray, np.ndarray]:
-        x, logy, w = self._data(rows)
+        x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
             pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n); P arrays of (K, n)
-            r = np.log(pred) - logy
+            r = self._g(pred) - gy
             rho, psi = self.objective.rho_psi(r)
             f = (w * rho).sum(axis=-1)
-            coef = w * psi / pred  # dρ/dpred, (K, n)
+            coef = self._chain(w * psi, pred)  # dρ/dpred, (K, n)
             g = np.stack([np.einsum("kn,kn->k", coef, jac[j] if not isinstance(jac, np.ndarray) else jac[:, j])
                           for j in range(u.shape[1])], axis=1) * self.transform.jacobian(u)
         bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
@@ -87,13 +103,13 @@ class Problem:
         return f, g
 
     def residuals_jacobian(self, u: np.ndarray, rows=None):
-        """Log residuals r (K, n), their Jacobian in u (K, P, n), and the row weights: what Levenberg-Marquardt
+        """Residuals r (K, n), their Jacobian in u (K, P, n), and the row weights: what Levenberg-Marquardt
         needs."""
-        x, logy, w = self._data(rows)
+        x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
             pred, jac = predict_with_jacobian(self.law, x, theta)
             jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (K, P, n)
-            r = np.log(pred) - logy
-            jr = jac / pred[:, None, :] * self.transform.jacobian(u)[:, :, None]
+            r = self._g(pred) - gy
+            jr = self._chain(jac, pred[:, None, :]) * self.transform.jacobian(u)[:, :, None]
         return r, jr, w

@@ -54,7 +54,7 @@ class Fit:
     target: str
     params: Mapping[str, float]
     objective: float
-    loss: Mapping  # the objective's definition, e.g. {"kind": "huber", "delta": 0.001}
+    loss: Mapping  # the objective's definition, e.g. {"kind": "huber", "delta": 0.001}; "space" unless log
     n_points: int
     n_runs: int
     converged: bool
@@ -63,7 +63,7 @@ class Fit:
     starts: Mapping  # candidates, refined, per-start objectives and status, how many reached the best
     seed: int
     data: Mapping  # source, hash, rows, ranges of the inputs and target, notes, filters
-    residuals: tuple[float, ...]  # log residuals at the optimum, in data order
+    residuals: tuple[float, ...]  # g(fitted) - g(observed) at the optimum in the fit's residual space, in data order
     bootstrap: Bootstrap | None = None
     law_source: Mapping | None = None  # how to rebuild a formula law
     version: str = __version__

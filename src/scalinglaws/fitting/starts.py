@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import space as spaces
 from .problem import Problem
 
 MAX_ELEMENTS = 2_000_000  # candidates × points evaluated per numpy call
@@ -46,9 +47,12 @@ def design(problem: Problem, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Fill the linear parameters of every row of theta by weighted least squares on relative residuals.
+    """Fill the linear parameters of every row of theta by weighted least squares on linearised residuals.
 
-    (pred - y)/y ≈ log(pred/y) near a fit, so this is the log-space objective's quadratic approximation.
+    Near a fit g(pred) - g(y) ≈ g'(y)·(pred - y), and pred is affine in the linear parameters in every space (the
+    law is; g comes after it), so least squares on g'(y)·(pred - y) is the objective's quadratic approximation:
+    relative residuals (pred - y)/y in log space, exact residuals in linear space, (pred - y)/(y(1 - y)) in logit
+    space. The solution is only a start: the search that follows minimises the true objective in its own space.
     """
     law = problem.law
     idx = [law.param_names.index(n) for n in law.linear]
@@ -65,7 +69,10 @@ def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
             t[:, j] = 1.0
             cols.append(problem.predict(t) - f0)
     X = np.stack(cols, axis=2)  # (K, n, L)
-    sw = np.sqrt(problem.weights) / problem.y  # (n,)
+    if problem.space == "log":
+        sw = np.sqrt(problem.weights) / problem.y  # (n,): g'(y) = 1/y, divided as log fits always have been
+    else:
+        sw = np.sqrt(problem.weights) * spaces.derivative(problem.y, problem.space)  # (n,)
     Xw = X * sw[None, :, None]
     rw = (problem.y - f0) * sw[None, :]
     norm = np.sqrt((Xw ** 2).sum(axis=1)) + 1e-300  # (K, L): column scaling keeps the normal equations sane

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..fitting import space as spaces
 from ..runs import Runs
 from .fitdata import bands, default_x, fit_data, groups, label, law_on, path_columns, x_of
 from .registry import figure_kind
@@ -58,7 +59,8 @@ def _fit_panel(fit, fd, index: np.ndarray, x: str, by: str | None, title: str) -
             series.append(Series("dashed", gx[order], pred[g.index][order], group=g.label, legend=False))
             at_points += 1
     notes = [f"{len(runs)} points, {runs.n_runs} runs"] + (["dashed: the law at the data points"] if at_points else [])
-    return Panel(title, label(x), label(fit.target), tuple(series), palette=palette, notes=tuple(notes)), len(grps)
+    return Panel(title, label(x), label(fit.target), tuple(series), palette=palette, notes=tuple(notes),
+                 ylog=_ylog(fit)), len(grps)
 
 
 @figure_kind("fit", accepts=FIT, title="data and fitted law on log axes, per family or model size", default=True)
@@ -180,19 +182,27 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     caption = (f"{fit.law} from the smallest run to past the target along a straight line in log "
                f"{'/'.join(cols)}; bands from {fit.bootstrap.n} bootstrap refits" if fit.bootstrap else
                f"{fit.law} to the target (no bootstrap in the fit, so no band: refit with --bootstrap)")
-    panel = Panel(f"Extrapolation of {_title(fit)}", label(x), label(fit.target), tuple(series), notes=tuple(notes))
+    panel = Panel(f"Extrapolation of {_title(fit)}", label(x), label(fit.target), tuple(series), notes=tuple(notes),
+                  ylog=_ylog(fit))
     return Figure("extrapolation", f"Extrapolation of {_title(fit)}", (panel,), caption + ".", tuple(warns), meta)
 
 
-@figure_kind("residuals", accepts=FIT, title="log residuals against x and against the prediction", default=True)
+def _ylog(fit) -> bool:
+    """A log target axis for fits in log space; a linear one where the target can be zero, negative or a rate."""
+    return spaces.of(fit.loss) == "log"
+
+
+@figure_kind("residuals", accepts=FIT, title="residuals (in the fit's space) against x and against the prediction",
+             default=True)
 def residuals_figure(fit, *, data=None, x: str | None = None, by: str | None = None, near=None, **_) -> Figure:
     fd = fit_data(fit, data, near=near)
     runs = fd.runs
     x = x or default_x(fit, runs)
     xv = x_of(runs, x)
     grps, palette = groups(runs, by, fit, x)
-    with np.errstate(all="ignore"):
-        r = np.log(fd.y) - np.log(fd.pred)  # observed over predicted, in log: > 0 means worse than the law says
+    space = spaces.of(fit.loss)
+    # observed against predicted in the space the fit measured them in: > 0 means worse than the law says
+    r = spaces.forward(fd.y, space) - spaces.forward(fd.pred, space)
     left, right = [], []
     for g in grps:
         names = runs.take(g.index).run_ids.astype(str)
@@ -202,8 +212,9 @@ def residuals_figure(fit, *, data=None, x: str | None = None, by: str | None = N
     zero = Series("hline", [0.0], [0.0])
     finite = r[np.isfinite(r)]
     rms = float(np.sqrt(np.mean(finite ** 2))) if finite.size else float("nan")
-    notes = (f"RMS {rms:.4f} (log), max |r| {np.max(np.abs(finite)):.4f}",) if finite.size else ()
-    ylabel = f"log(observed / predicted) {fit.target}"
+    notes = (f"RMS {rms:.4f} ({space}), max |r| {np.max(np.abs(finite)):.4f}",) if finite.size else ()
+    ylabel = {"log": f"log(observed / predicted) {fit.target}", "linear": f"observed − predicted {fit.target}",
+              "logit": f"logit(observed) − logit(predicted) {fit.target}"}[space]
     panels = (Panel("against " + label(x), label(x), ylabel, tuple(left) + (zero,), ylog=False, palette=palette,
                     notes=notes),
               Panel("against the prediction", f"predicted {fit.target}", ylabel, tuple(right) + (zero,),

@@ -63,10 +63,11 @@ def rows_of(fit, source, *, inputs: bool = False):
     inputs=True also returns the law's inputs at those rows as the fit computed them: a curve law's features come
     from every row of each run, the left-out transient included, so they cannot be recomputed from the kept rows.
     """
+    from ..fitting import space as spaces
     from ..fitting.engine import prepare
 
     runs, x = prepare(source, fit.get_law(), inputs=fit.inputs, target=fit.target,
-                      where=list(fit.data.get("where", [])))[:2]
+                      where=list(fit.data.get("where", [])), space=spaces.of(fit.loss))[:2]
     return (runs, x) if inputs else runs
 
 

@@ -33,11 +33,16 @@ def fit_summary(fit) -> str:
         extra = f"   {int(round(fit.bootstrap.level * 100))}% CI {interval(ci[name])}" if name in ci else ""
         lines.append(f"  {name:<{width}} = {num(value, 5):<10}{extra}")
     status = "converged" if fit.converged else "NOT converged"
-    lines.append(f"objective {fit.objective:.10g} ({fit.loss['kind']}) on {fit.n_points} points from {fit.n_runs} "
-                 f"runs; {status}; {fit.starts['reached_best']} of {fit.starts['refined']} refined starts reached "
-                 "the best objective")
+    lines.append(f"objective {fit.objective:.10g} ({_objective_kind(fit)}) on {fit.n_points} points from "
+                 f"{fit.n_runs} runs; {status}; {fit.starts['reached_best']} of {fit.starts['refined']} refined "
+                 "starts reached the best objective")
     for note in fit.data.get("notes", []):
         lines.append(f"note: {note}")
     for w in fit.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _objective_kind(fit) -> str:
+    """'huber', or 'huber, linear residuals' for a fit outside the default log space."""
+    return fit.loss["kind"] + (f", {fit.loss['space']} residuals" if "space" in fit.loss else "")

@@ -24,7 +24,7 @@ def diagnostics_rows(fit) -> list[list]:
     starts = fit.starts
     rows = [["objective", f"{fit.objective:.6g} ({fit.loss.get('kind')}"
              + (f", δ = {fit.loss['delta']:g}" if "delta" in fit.loss and fit.loss.get("kind") == "huber" else "")
-             + ")"],
+             + (f", {fit.loss['space']} residuals" if "space" in fit.loss else "") + ")"],
             ["converged", "yes" if fit.converged else "NO"],
             ["starts", f"{starts.get('reached_best')} of {starts.get('refined')} refined starts (from "
                        f"{starts.get('candidates')} candidates) reached the best objective"],
