@@ -24,10 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FitWarning, ScalingLawsError
+from ..errors import ArgumentError, FitWarning, ScalingLawsError
+from ..fitting.options import FitOptions, weights_in_rows
 from ..runs import read_runs
 from .frontier import curve, curve_axis, inverse
 
+DRAWS = 200  # bootstrap resamples per group when the caller gives no options: the intervals are made of them
+MIN_DRAWS = 20
 CURVE_POINTS = 240  # scales on the comparison grid
 INVERSE_REACH = 6.0  # decades beyond the grid searched when inverting the baseline's curve
 
@@ -134,9 +137,9 @@ def _default_law(runs) -> str:
 
 
 def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, groups: Sequence[str] | None = None,
-            baseline: str | None = None, inputs: Mapping[str, str] | None = None, target: str | None = None,
-            where: Sequence[str] = (), rename=None, bootstrap: int = 200, level: float = 0.95, seed: int = 0,
-            search: tuple[float, float] | None = None) -> Comparison:
+            baseline: str | None = None, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
+            target: str | None = None, where: Sequence[str] = (), rename=None,
+            search: tuple[float, float] | None = None, **option_values) -> Comparison:
     """Compare labelled groups of runs at a target scale (see the module docstring).
 
     by: the column whose values label the groups. groups: which of them (default: all, in order of appearance).
@@ -144,6 +147,8 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     law: the law fitted to every group (default chinchilla when the table has params and tokens, else power;
         "auto" chooses per group by backtest).
     baseline: the group the others are compared with (default: the first).
+    options: how every group is fitted (fitting/options.py), as keywords or a FitOptions record, as for `fit`. The
+        intervals need a bootstrap: without options, each group gets DRAWS resamples.
     search: the scale range searched for crossovers (default: the data's smallest scale to 1000 times the larger
         of the target and the data's largest scale).
     """
@@ -151,11 +156,17 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     from ..laws import get_law
     from .select import fit_auto
 
-    if bootstrap < 20:
-        raise ScalingLawsError(f"--bootstrap must be at least 20 for comparison intervals (got {bootstrap})")
+    if options is None and "bootstrap" not in option_values:
+        option_values["bootstrap"] = DRAWS
+    opts = FitOptions.of(options, **option_values)
+    if opts.bootstrap < MIN_DRAWS:
+        raise ArgumentError("bootstrap", f"bootstrap must be at least {MIN_DRAWS} for comparison intervals (got "
+                            f"{opts.bootstrap})")
+    level = opts.level
     if not at:
         raise ScalingLawsError("give the target scale, e.g. --at flops=1e23")
     runs = read_runs(data, rename=rename, where=where)
+    runs, opts = weights_in_rows(runs, opts)
     law_name = law or _default_law(runs)
     min_rows = 2 if law_name == "auto" else get_law(law_name).n_params
     parts = _split(runs, by, groups, min_rows)
@@ -167,7 +178,7 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     for lab, g in parts.items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            kw = dict(inputs=inputs, target=target, bootstrap=bootstrap, level=level, seed=seed)
+            kw = dict(inputs=inputs, target=target, options=opts)
             fits[lab] = fit_auto(g, **kw) if law_name == "auto" else fit_law(g, law_name, **kw)
         for w in caught:
             if issubclass(w.category, FitWarning):

@@ -22,6 +22,7 @@ from ..runs import Runs, read_runs
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
 from .objectives import Objective
+from .options import FitOptions, row_weights
 from .optimize import CONVERGED, MAX_ITER, STATUS, minimize_batch, minimize_lm
 from .problem import Problem
 from .record import Fit
@@ -48,16 +49,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
         raise ScalingLawsError(
             f"column '{target}' must be positive to be fitted on log scale, but is {y[bad[0]]:g} at "
             f"{runs.locate(bad[0])}. Drop such rows (e.g. --where '{target}>0') or fit another metric")
-    if isinstance(weights, str):
-        w = runs[weights]
-    elif weights is not None:
-        w = np.asarray(weights, dtype=float)
-    elif "weight" in runs:
-        w = runs["weight"]
-    else:
-        w = np.ones(len(runs))
-    if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ScalingLawsError("weights must be one finite, non-negative number per row")
+    w = row_weights(runs, weights)
     x = law_inputs(law, runs, binding)
     rule = transient if transient is not None else getattr(law, "transient", None)
     if rule is not None:
@@ -76,38 +68,33 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
     return runs, x, y, w, binding, target
 
 
-def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, target: str | None = None,
-        loss: str | Objective = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None,
-        bootstrap: int = 0, level: float = 0.95, seed: int = 0, starts: int | None = None,
-        where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None,
-        transient=None) -> Fit:
+def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
+        target: str | None = None, where: Sequence[str] = (), rename=None,
+        progress: Callable[[int, int], None] | None = None, **option_values) -> Fit:
     """Fit a law to a runs table.
 
     data: a runs table or anything `read_runs` reads (path, dataset:NAME, DataFrame, ...).
     law: a registered name, a formula string ("E + A*N**-alpha") or a Law.
+    options: how to fit (fitting/options.py): loss, delta, asymmetry, weights, transient, bootstrap, level, seed,
+        starts. Each may also be given as a keyword (`fit(runs, bootstrap=200)`), on top of `options`.
     inputs: law symbol -> column, to override the law's defaults (e.g. {"x": "params"} for `power`).
     target: the column to fit (default: the law's, usually `loss`).
-    loss: "huber" (default, δ = delta, on log residuals), "l2", or "asymmetric" (over-predictions weigh
-        `asymmetry` times more).
-    bootstrap: number of resamples of runs for intervals (0: none). level: their coverage.
-    seed: seeds the start design and the bootstrap; same data and seed give the same Fit.
-    starts: number of candidate starts (default: 256 per nonlinear parameter, 256 to 4,096).
-    transient: early checkpoints of each run to leave out of the objective: "auto" (the law's rule; curve laws
-        leave out each run's warm-up), "none", "warmup", a fraction of each run's steps, or "step<=N".
+    where, rename: filters and column renames applied as the data are read (`read_runs`).
+    progress: called as progress(done, total) during the bootstrap.
+
+    The same data, options and seed give the same Fit.
     """
+    opts = FitOptions.of(options, **option_values)
     law = get_law(law)
-    objective = loss if isinstance(loss, Objective) else Objective(kind=loss, delta=delta, asymmetry=asymmetry)
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
-    if bootstrap < 0:
-        raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
+    objective = opts.objective
+    bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
-                                             weights=weights, transient=transient)
+                                             weights=opts.weights, transient=opts.transient)
     problem = Problem(law, x, y, objective, w)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
 
-    k = starts or n_candidates(law.n_params - len(law.linear))
+    k = opts.starts or n_candidates(law.n_params - len(law.linear))
     theta0, f0 = candidates(problem, k, rng)
     finite = np.isfinite(f0)
     if not finite.any():
