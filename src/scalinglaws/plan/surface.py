@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
+from ..fitting.interval import check_level
 from ..fitting.predict import EXTRAPOLATION_WARN
 
 FLOPS_PER_PARAM = 6.0  # training FLOP per parameter per token (forward 2, backward 4)
@@ -179,9 +180,7 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
     used_level = None
     if fit.bootstrap is not None:
         theta = np.vstack([theta, fit.bootstrap.array()])
-        used_level = fit.bootstrap.level if level is None else float(level)
-        if not 0 < used_level < 1:
-            raise ScalingLawsError(f"--level must be between 0 and 1 (got {used_level:g}), e.g. 0.95")
+        used_level = check_level(fit.bootstrap.level if level is None else level)
     ranges = {}
     for sym, col in fit.inputs.items():
         if roles[sym] in ("N", "D", "C") and col in fit.data.get("ranges", {}):
