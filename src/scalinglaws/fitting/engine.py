@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
 from ..laws import Law, get_law
-from ..runs import Runs, read_runs
+from ..runs import Runs, fit_columns, read_runs
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
 from .objectives import Objective
@@ -154,7 +154,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
         warnings.warn(note, FitWarning, stacklevel=2)
 
     residuals = problem.residuals(theta[None])[0]
-    used = list(binding.values()) + [target, "run"]
+    used = fit_columns(binding.values(), target)
     return Fit(
         law=law.name, formula=law.formula, inputs=binding, target=target,
         params={name: float(v) for name, v in zip(law.param_names, theta)},
