@@ -6,7 +6,7 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
-from .options import BINDING, DATA, FIT, JSON, RESAMPLING, use
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, use
 
 
 def _pct(v, digits: int = 2) -> str:
@@ -116,7 +116,7 @@ def show_selection(selection) -> None:
 
 
 @app.command("compare")
-@use(BINDING, FIT, DATA, JSON, bootstrap=200,
+@use(BINDING, FIT, DATA, CALIBRATION, JSON, bootstrap=200,
      help={"bootstrap": "Resamples of runs per group, for intervals (at least 20)."})
 def compare_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
@@ -127,7 +127,7 @@ def compare_cmd(
     group: list[str] = typer.Option([], "--group", "-g", help="Compare only these groups (repeatable)."),
     baseline: str = typer.Option(None, "--baseline", help="The group the others are compared with (default: first)."),
     search: str = typer.Option(None, "--search", help="Scale range searched for crossovers, LO:HI."),
-    *, inputs, target, options, where, rename, as_json,
+    *, inputs, target, options, where, rename, calibration, as_json,
 ):
     """Which group of runs is better at a target scale, the effective-compute multiplier, and the crossover."""
     from ..decide import compare
@@ -142,7 +142,8 @@ def compare_cmd(
         except ValueError:
             raise ScalingLawsError(f"--search {search}: write LO:HI, e.g. --search 1e18:1e26") from None
     result = compare(data, by, at=targets, law=law, groups=group or None, baseline=baseline, options=options,
-                     inputs=inputs, target=target, where=where, rename=rename, search=span)
+                     inputs=inputs, target=target, where=where, rename=rename, search=span,
+                     calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -197,7 +198,7 @@ def _mult(v) -> str:
 
 
 @app.command("downstream")
-@use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of runs for each step."})
+@use(RESAMPLING, DATA, CALIBRATION, JSON, bootstrap=200, help={"bootstrap": "Resamples of runs for each step."})
 def downstream_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     task: list[str] = typer.Option([], "--task", help="Accuracy column to forecast (repeatable)."),
@@ -215,7 +216,7 @@ def downstream_cmd(
     chance: list[str] = typer.Option([], "--chance", help="Chance accuracy: --chance 0.25 or --chance TASK=0.25."),
     force: bool = typer.Option(False, "--force", help="Forecast inverse and non-monotone tasks anyway."),
     interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence."),
-    *, bootstrap, level, seed, where, rename, as_json,
+    *, bootstrap, level, seed, where, rename, calibration, as_json,
 ):
     """Forecast task accuracy from scale in two steps (scale -> loss -> accuracy), flagging untrustworthy tasks."""
     from ..decide import forecast_downstream
@@ -235,7 +236,7 @@ def downstream_cmd(
     result = forecast_downstream(data, task, via=via, train=train, test=test, at=parse_at(at) or None, where=where,
                                  rename=rename, law=law, inputs=parse_pairs(input_, "--input") or None,
                                  loss_where=loss_where, link=link, chance=chances, bootstrap=bootstrap, level=level,
-                                 seed=seed, interval=interval_, force=force)
+                                 seed=seed, interval=interval_, force=force, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -8,7 +8,7 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json, parse_at, parse_param_overrides, progress_bar
-from .options import BINDING, DATA, FIT, JSON, use
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, use
 
 
 @app.command("fit")
@@ -84,6 +84,7 @@ def show_fit(result) -> None:
 
 
 @app.command("predict")
+@use(CALIBRATION, JSON)
 def predict_cmd(
     fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
     at: list[str] = typer.Option([], "--at", help="An input value: --at params=7e9 --at tokens=1.4e12 (comma lists "
@@ -92,7 +93,7 @@ def predict_cmd(
     level: float = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's)."),
     interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence (the law)."),
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Predict the fitted metric at new inputs, with intervals when the fit has a bootstrap."""
     from ..errors import ScalingLawsError
@@ -103,7 +104,7 @@ def predict_cmd(
     if (data is None) == (not at):
         raise ScalingLawsError("give the targets either with --at COLUMN=VALUE ... or with --data FILE, not both")
     targets = parse_at(at) if at else read_runs(data, rename=map_, dedupe=False)
-    result = fit.predict(targets, level=level, interval=interval_)
+    result = fit.predict(targets, level=level, interval=interval_, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return

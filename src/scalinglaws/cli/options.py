@@ -1,7 +1,8 @@
 """Option groups: each flag the commands share is declared here once, and a command takes whole groups.
 
 A group is a set of flags and what the command receives for them: the fit group's nine flags arrive as one
-`options` FitOptions record, the data group's --where and --map as `where` and `rename`. A command asks for groups
+`options` FitOptions record, the data group's --where and --map as `where` and `rename`, --calibration as the
+Calibration it names, read and checked once (an `Error:` line for a missing or bad file). A command asks for groups
 with `@use(FIT, DATA, ...)` (the way sqlite-utils shares click decorators between its commands) and names what it
 receives as keyword-only parameters:
 
@@ -25,11 +26,15 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import typer
 
 from .common import JSON_HELP, MAP_HELP, WHERE_HELP, parse_pairs
+
+CALIBRATION_HELP = ("Model-error term of prediction intervals, learned from backtests: default (the shipped one), "
+                    "none (off: the fitted runs' scatter only), or a calibration JSON file.")
+
 
 def flag(name: str, annotation, default, *decls: str, help: str) -> inspect.Parameter:
     """One flag, as the keyword parameter typer reads."""
@@ -54,6 +59,26 @@ def _fit_options(v: dict) -> dict:
     from ..fitting.options import FitOptions
 
     return {"options": FitOptions(**v)}
+
+
+def _calibration(v: dict) -> dict:
+    from pathlib import Path
+
+    from ..errors import ScalingLawsError
+    from ..fitting.calibration import resolve
+
+    text = v["calibration"]
+    if text != "default" and text.lower() != "none" and not Path(text).is_file():
+        raise ScalingLawsError(f"--calibration {text}: no such file. Give default, none, or a calibration JSON file")
+    try:
+        record = resolve(text)
+    except ScalingLawsError as exc:  # one line, naming the flag, whatever the file's trouble
+        first = str(exc).strip().splitlines()[0].split(". ")[0].rstrip(".")
+        raise ScalingLawsError(f"--calibration {text}: {first}. Give default, none, or a calibration JSON "
+                               "file") from None
+    if record is not None and text != "default":
+        record = replace(record, origin=text)  # the path as given, so that a report can name it in its command
+    return {"calibration": record}
 
 
 FIT = Group("fit", (
@@ -82,9 +107,13 @@ BINDING = Group("binding", (
     flag("target", str, None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
 ), lambda v: {"inputs": parse_pairs(v["input_"], "--input"), "target": v["target"]})
 
+CALIBRATION = Group("calibration", (
+    flag("calibration", str, "default", "--calibration", help=CALIBRATION_HELP),
+), _calibration)
+
 JSON = Group("json", (flag("as_json", bool, False, "--json", help=JSON_HELP),))
 
-GROUPS = (FIT, RESAMPLING, DATA, BINDING, JSON)
+GROUPS = (FIT, RESAMPLING, DATA, BINDING, CALIBRATION, JSON)
 
 
 def use(*groups: Group, help: Mapping[str, str] | None = None, **defaults) -> Callable:

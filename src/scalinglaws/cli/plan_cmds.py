@@ -8,6 +8,7 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json
+from .options import CALIBRATION, JSON, use
 
 LEVEL_HELP = "Coverage of the intervals (default: the fit's bootstrap level)."
 K_HELP = "Training FLOP per parameter per token: C = K·N·D (6 counts a forward and a backward pass)."
@@ -87,6 +88,7 @@ def _table(title: str, rows: list[tuple], level=None, intervals=None):
 
 
 @app.command("plan")
+@use(CALIBRATION, JSON)
 def plan_cmd(
     fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
     flops: str = typer.Option(None, "--flops", "-C", help="Training budget in FLOP, e.g. 5.76e23."),
@@ -114,7 +116,7 @@ def plan_cmd(
     serve_flops_per_param: float = typer.Option(2.0, "--serve-flops-per-param", help="Serving FLOP per parameter "
                                                 "per token (2: a forward pass)."),
     level: float = typer.Option(None, "--level", help=LEVEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Plan a run from a fit: compute-optimal, data-constrained, inference-aware, or to a target loss."""
     from ..fitting import Fit
@@ -131,7 +133,7 @@ def plan_cmd(
                   max_tokens=_number(max_tokens, "--max-tokens"), frontier_flops=_frontier(frontier),
                   ratios=_numbers(ratios, "--ratios"), inference_mode=inference_mode, level=level,
                   flops_per_param=flops_per_param, serve_flops_per_param=serve_flops_per_param, fixed=fixed or None,
-                  repetition=repetition or None)
+                  repetition=repetition or None, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at
+from .common import MAP_HELP, WHERE_HELP, console, emit_json, parse_at
+from .options import CALIBRATION, JSON, use
 
 AT_HELP = "A target: --at params=7e10 --at tokens=1.4e12 (comma lists for several)."
 BUDGET_HELP = "A compute budget in FLOP to plan, e.g. --budget 5.76e23. Repeatable."
@@ -32,6 +33,7 @@ def _source(source: str, where: list[str], map_: list[str]):
 
 
 @app.command("plot")
+@use(CALIBRATION)
 def plot_cmd(
     source: str = typer.Argument(..., help="A fit file (scalinglaws fit -o), a record saved from any command's "
                                  "--json (plan, approaches, forecast, backtest, compare, downstream, testtime ...), "
@@ -48,6 +50,7 @@ def plot_cmd(
     where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the figures' data (panels, series, arrays) as JSON."),
+    *, calibration,
 ):
     """Draw a fit (data and law, extrapolation, residuals, frontier, curves), any saved result record (plans,
     forecasts, backtests, comparisons, downstream, test-time), or a runs table (IsoFLOP profiles)."""
@@ -70,7 +73,8 @@ def plot_cmd(
         from ..plots.mpl import format_of
 
         format_of(output)
-    options = {"data": data, "at": parse_at(at) or None, "budget": budget or None, "x": x, "y": y, "by": by}
+    options = {"data": data, "at": parse_at(at) or None, "budget": budget or None, "x": x, "y": y, "by": by,
+               "calibration": calibration}
     if Path(source).is_file():
         options["near"] = Path(source).resolve().parent  # a fit's data file may lie beside it
     figs = figures(obj, kind, **options)
@@ -94,6 +98,7 @@ def plot_cmd(
 
 
 @app.command("report")
+@use(CALIBRATION, JSON)
 def report_cmd(
     inputs: list[str] = typer.Argument(..., help="Fit files and runs tables (paths, dataset:NAME, store:PATH)."),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML page to write, e.g. report.html."),
@@ -102,13 +107,14 @@ def report_cmd(
     at: list[str] = typer.Option([], "--at", help=AT_HELP),
     budget: list[float] = typer.Option([], "--budget", help=BUDGET_HELP),
     by: str = typer.Option(None, "--by", help=BY_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Write one self-contained HTML page: interactive plots, parameters with intervals, diagnostics, warnings, the
     plan, and the command that made it. Opens offline; loads nothing from the network."""
     from ..report import report
 
-    rep = report(inputs, output, title=title, data=data, at=parse_at(at) or None, budgets=budget, by=by)
+    rep = report(inputs, output, title=title, data=data, at=parse_at(at) or None, budgets=budget, by=by,
+                 calibration=calibration)
     if as_json:
         emit_json({**rep.to_dict(), "output": str(output), "bytes": output.stat().st_size})
         return
