@@ -157,7 +157,7 @@ def use(*groups: Group, help: Mapping[str, str] | None = None, **defaults) -> Ca
 
 
 # -- errors ---------------------------------------------------------------------------------------------------------
-FLAG_OF = {"rename": "--map", "inputs": "--input", "input_": "--input"}  # the rest: --name-with-dashes
+FLAG_OF = {"rename": "--map", "inputs": "--input", "input_": "--input", "groups": "--group"}  # else --dashed-name
 
 
 def flag_of(argument: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
 from ..runs import Runs, read_runs
 
@@ -127,21 +127,22 @@ def default_axis(runs: Runs, law_inputs: Sequence[str] = ()) -> str:
     for col in list(AXES) + list(law_inputs):
         if col in runs and runs[col].dtype.kind == "f" and np.all(np.isfinite(runs[col])):
             return col
-    raise ScalingLawsError(f"{runs.source} has none of the columns {', '.join(AXES)} to order runs by scale. "
-                           "Name one with --by COLUMN")
+    raise ArgumentError("by", f"by must name a column that orders runs by scale: {runs.source} has none of "
+                        f"{', '.join(AXES)}")
 
 
 def check_axis(runs: Runs, by: str) -> None:
     if by not in runs:
-        raise ScalingLawsError(f"--by: {runs.missing_message(by, 'Choose a numeric column such as flops or params')}")
+        raise ArgumentError("by", f"by={by!r}: "
+                            + runs.missing_message(by, "Choose a numeric column such as flops or params"))
     col = runs[by]
     if col.dtype.kind != "f":
-        raise ScalingLawsError(f"--by {by}: column '{by}' holds labels; backtests cut on a numeric scale column "
-                               "such as flops, params or tokens")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' holds labels; backtests cut on a numeric scale column "
+                            "such as flops, params or tokens")
     bad = np.flatnonzero(~(col > 0))
     if bad.size:
-        raise ScalingLawsError(f"--by {by}: column '{by}' must be positive to order runs by scale, but is "
-                               f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows with --where '{by}>0'")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' must be positive to order runs by scale, but is "
+                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}>0')")
 
 
 def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source: str) -> list[float]:
@@ -160,7 +161,7 @@ def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source:
                                    f"{values[0]:.4g} to {values[-1]:.4g}")
         return usable
     if cuts < 1:
-        raise ScalingLawsError(f"--cuts must be at least 1 (got {cuts})")
+        raise ArgumentError("cuts", f"cuts must be at least 1 (got {cuts})")
     sorted_scale = np.sort(scale)
     out: list[float] = []
     for share in np.linspace(TRAIN_SHARE[0], TRAIN_SHARE[1], int(cuts)) if cuts > 1 else [TRAIN_SHARE[1]]:

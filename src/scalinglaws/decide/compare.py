@@ -115,13 +115,13 @@ def _num(v):
 
 def _split(runs, by: str, labels: Sequence[str] | None, min_rows: int):
     if by not in runs:
-        raise ScalingLawsError(f"--by: {runs.missing_message(by, 'Name the column that labels the groups')}")
+        raise ArgumentError("by", f"by={by!r}: {runs.missing_message(by, 'Name the column that labels the groups')}")
     groups = runs.groups(by)
     if labels:
         unknown = [lab for lab in labels if lab not in groups]
         if unknown:
-            raise ScalingLawsError(f"--group {unknown[0]}: no runs have {by}={unknown[0]} in {runs.source} (its "
-                                   f"values: {', '.join(list(groups)[:12])})")
+            raise ArgumentError("groups", f"groups={unknown[0]!r}: no runs have {by}={unknown[0]} in {runs.source} "
+                                f"(its values: {', '.join(list(groups)[:12])})")
         groups = {lab: groups[lab] for lab in labels}
     if len(groups) < 2:
         raise ScalingLawsError(f"column '{by}' of {runs.source} has {len(groups)} value"
@@ -182,7 +182,7 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     parts = _split(runs, by, groups, min_rows)
     baseline = baseline or next(iter(parts))
     if baseline not in parts:
-        raise ScalingLawsError(f"--baseline {baseline}: not one of the groups compared ({', '.join(parts)})")
+        raise ArgumentError("baseline", f"baseline={baseline!r}: not one of the groups compared ({', '.join(parts)})")
 
     fits = {}
     for lab, g in parts.items():
