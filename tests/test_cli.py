@@ -76,8 +76,8 @@ def test_laws_listing(cli):
 ERRORS = [
     (("fit", "missing.csv"), "Error: file not found: missing.csv"),
     (("fit", SOURCE, "--law", "chinchila"), "Error: unknown law 'chinchila'"),
-    (("fit", SOURCE, "--bootstrap", "-3"), "Error: --bootstrap must be 0 or a positive number"),
-    (("fit", SOURCE, "--level", "95"), "Error: --level must be between 0 and 1"),
+    (("fit", SOURCE, "--bootstrap", "-3"), "Error: --bootstrap must be a non-negative integer, got -3"),
+    (("fit", SOURCE, "--level", "95"), "Error: --level must be a number between 0 and 1"),
     (("fit", SOURCE, "--where", "nope=1"), "Error: filter 'nope=1': column 'nope' is missing"),
     (("fit", SOURCE, "--map", "tokens"), "Error: --map 'tokens' is not NEW=OLD"),
     (("fit", SOURCE, "--param", "alpha=x"), "Error: --param alpha=x: write NAME=LO:HI"),
@@ -157,3 +157,37 @@ def test_output_into_a_missing_folder_is_refused_before_any_work(cli, tmp_path):
     code, _, err = cli("fit", SOURCE, "-o", str(tmp_path / "nodir" / "fit.json"))
     assert code == 1 and err.startswith(f"Error: -o {tmp_path / 'nodir' / 'fit.json'}: the folder")
     assert "Traceback" not in err and not (tmp_path / "nodir").exists()
+
+
+def test_every_command_shows_its_help(cli, monkeypatch):
+    from scalinglaws.cli import commands  # noqa: F401  (registers every command)
+    from scalinglaws.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    names = [c.name for c in app.registered_commands]
+    assert {"fit", "predict", "plan", "backtest", "compare", "downstream", "plot", "report"} <= set(names)
+    for name in names:
+        code, out, err = cli(name, "--help")
+        assert code == 0 and "Usage" in out and not err, name
+
+
+def test_fit_flags_are_one_group_shared_by_every_fitting_command(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    shared = ("--loss", "--delta", "--asymmetry", "--weights", "--transient", "--bootstrap", "--level", "--seed",
+              "--starts", "--input", "--target", "--where", "--map", "--json")
+    for name in ("fit", "backtest", "compare"):
+        out = cli(name, "--help")[1]
+        assert all(flag in out for flag in shared), name
+    assert "[default: 200]" in cli("compare", "--help")[1]  # a command may change a flag's default
+
+
+def test_library_errors_naming_an_argument_are_said_as_its_flag(cli):
+    from scalinglaws.cli.options import flag_message
+    from scalinglaws.errors import ArgumentError
+
+    code, _, err = cli("backtest", SOURCE, "--seed", "-1")
+    assert code == 1 and err == "Error: --seed must be a non-negative integer, got -1\n"
+    code, _, err = cli("fit", SOURCE, "--weights", "nope")
+    assert code == 1 and err.startswith("Error: --weights nope: column 'nope' is missing")
+    assert flag_message(ArgumentError("rename", "rename 'x' is not NEW=OLD")) == "--map 'x' is not NEW=OLD"
+    assert flag_message(ArgumentError("level", "the level is off")) == "the level is off"  # not at the start

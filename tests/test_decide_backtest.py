@@ -88,7 +88,7 @@ def test_a_fold_too_small_for_the_law_is_recorded_not_raised():
 
 def test_bad_input_errors():
     runs = power_runs(0)
-    with pytest.raises(sl.ScalingLawsError, match="--by: column 'tokens' is missing"):
+    with pytest.raises(sl.ScalingLawsError, match="by='tokens': column 'tokens' is missing"):
         backtest(runs, "power", by="tokens")
     with pytest.raises(sl.ScalingLawsError, match="holds labels"):
         backtest(runs, "power", by="run")

@@ -100,16 +100,16 @@ def test_record_is_json_ready():
 
 def test_bad_input_errors():
     runs = crossing_runs(0)
-    with pytest.raises(sl.ScalingLawsError, match="--group newest: no runs have family=newest"):
+    with pytest.raises(sl.ScalingLawsError, match="groups='newest': no runs have family=newest"):
         compare(runs, "family", at={"flops": 1e21}, law="power", groups=["ref", "newest"])
     with pytest.raises(sl.ScalingLawsError, match="a comparison needs two or more groups"):
         compare(runs.where("family=ref"), "family", at={"flops": 1e21}, law="power")
     lonely = runs.take(np.flatnonzero((runs["family"] == "ref") | (runs["run"] == "new0")))
     with pytest.raises(sl.ScalingLawsError, match="group family=new has only 1 run"):
         compare(lonely, "family", at={"flops": 1e21}, law="power")
-    with pytest.raises(sl.ScalingLawsError, match="--by: column 'recipe' is missing"):
+    with pytest.raises(sl.ScalingLawsError, match="by='recipe': column 'recipe' is missing"):
         compare(runs, "recipe", at={"flops": 1e21}, law="power")
     with pytest.raises(sl.ScalingLawsError, match="give the target as --at flops=VALUE"):
         compare(runs, "family", at={"params": 1e9}, law="power")
-    with pytest.raises(sl.ScalingLawsError, match="--baseline old: not one of the groups"):
+    with pytest.raises(sl.ScalingLawsError, match="baseline='old': not one of the groups"):
         compare(runs, "family", at={"flops": 1e21}, law="power", baseline="old")

@@ -116,3 +116,30 @@ def test_method_is_recorded(skewed_fit):
 def test_bad_level():
     with pytest.raises(ScalingLawsError, match="level"):
         interval(np.ones((3, 1)), level=1.5)
+
+
+def test_every_interval_level_is_checked_once_by_check_level(skewed_fit):
+    """Every function that takes a coverage level refuses a bad one with check_level's own words."""
+    from scalinglaws.curves import forecast_run
+    from scalinglaws.decide import forecast_downstream, forecast_testtime
+    from scalinglaws.errors import ArgumentError
+    from scalinglaws.fitting.interval import check_level
+    from scalinglaws.plan import compare_approaches, compute_optimal, fit_hparams
+
+    with pytest.raises(ArgumentError) as once:
+        check_level(2.0)
+    calls = {
+        "fit": lambda: sl.fit(sl.load_dataset("chinchilla_epoch"), "chinchilla", level=2.0),
+        "predict": lambda: skewed_fit.predict(params=1e9, tokens=2e10, level=2.0),
+        "Fit.intervals": lambda: skewed_fit.intervals(2.0),
+        "compute_optimal": lambda: compute_optimal(skewed_fit, 1e22, level=2.0),
+        "compare_approaches": lambda: compare_approaches("no-such.csv", level=2.0),
+        "fit_hparams": lambda: fit_hparams("no-such.csv", level=2.0),
+        "forecast_testtime": lambda: forecast_testtime("no-such.csv", level=2.0),
+        "forecast_downstream": lambda: forecast_downstream("no-such.csv", ["acc"], level=2.0),
+        "forecast_run": lambda: forecast_run("no-such.csv", level=2.0),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ArgumentError) as caught:
+            call()
+        assert str(caught.value) == str(once.value) and caught.value.argument == "level", name

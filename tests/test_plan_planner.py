@@ -100,7 +100,7 @@ def test_library_far_budget_warns(demo_fit):
     (["--flops", "1e23", "--frontier", "1e21:1e22:3:4"], "write LO:HI"),
     (["--flops", "1e23", "--inference-tokens", "1e12", "--inference-mode", "cheap"], "--inference-mode"),
     (["--flops", "1e23", "--unique-tokens", "-5"], "--unique-tokens must be positive"),
-    (["--flops", "1e23", "--level", "2"], "--level must be between 0 and 1"),
+    (["--flops", "1e23", "--level", "2"], "--level must be a number between 0 and 1"),
     (["--flops", "1e23", "--at", "lr=1e-3"], "--at lr"),
     (["--target-loss", "1.0"], "out of reach"),
 ])

@@ -172,3 +172,18 @@ def test_runs_object_is_immutable():
     runs = Runs({"loss": np.array([1.0, 2.0])})
     with pytest.raises(AttributeError):
         runs.source = "x"
+
+
+def test_a_fits_data_hash_covers_one_list_of_columns():
+    """The engine records the hash over fit_columns; the rows read again for a figure are checked over the same."""
+    import scalinglaws as sl
+    from scalinglaws.plots.fitdata import fit_data
+    from scalinglaws.runs import fit_columns
+
+    runs = sl.load_dataset("chinchilla_epoch")
+    f = sl.fit(runs, "chinchilla", starts=64)
+    assert fit_columns(f.inputs.values(), f.target) == ["params", "tokens", "loss", "run"]
+    assert f.data["hash"] == runs.hash(fit_columns(f.inputs.values(), f.target))
+    assert fit_data(f, runs).matches
+    extra = runs.with_columns(note=np.arange(len(runs)).astype(float))  # a column the fit never read
+    assert fit_data(f, extra).matches

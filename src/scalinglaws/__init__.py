@@ -3,7 +3,8 @@
 The public API, imported lazily so that `import scalinglaws` stays fast (numpy and friends load on first use):
 
     read_runs, Runs, load_dataset, list_datasets        the runs table and bundled data (docs/runs-table.md)
-    fit, Fit, predict, Objective                        the fitting engine and its record (docs/fitting.md)
+    fit, Fit, FitOptions, predict, Objective            the fitting engine, its options and its record
+                                                        (docs/fitting.md)
     LAWS, Law, Param, get_law, formula_law, register_law  the law library (docs/laws.md)
     compute_optimal, frontier, compare_approaches, inference_optimal, reach_target, recommend,
         fit_hparams, count                              planning (docs/planning.md; everything at once:
@@ -28,7 +29,7 @@ _LAZY = {
     "read_runs": "scalinglaws.runs", "Runs": "scalinglaws.runs",
     "load_dataset": "scalinglaws.datasets", "list_datasets": "scalinglaws.datasets",
     "fit": "scalinglaws.fitting", "Fit": "scalinglaws.fitting", "predict": "scalinglaws.fitting",
-    "Objective": "scalinglaws.fitting",
+    "Objective": "scalinglaws.fitting", "FitOptions": "scalinglaws.fitting",
     "LAWS": "scalinglaws.laws", "Law": "scalinglaws.laws", "Param": "scalinglaws.laws",
     "get_law": "scalinglaws.laws", "formula_law": "scalinglaws.laws", "register_law": "scalinglaws.laws",
     "compute_optimal": "scalinglaws.plan", "frontier": "scalinglaws.plan",

@@ -13,6 +13,16 @@ class ScalingLawsError(ValueError):
     """Bad input. The message is a single line naming the file, row or column, and the fix."""
 
 
+class ArgumentError(ScalingLawsError):
+    """A bad value of one argument of a library function. The message starts with the argument's Python name
+    (`bootstrap must be a non-negative integer, got -1`); `argument` holds that name, so that the command line can
+    say the flag instead (`--bootstrap must be ...`) without the library knowing its flags."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+
 class ScalingLawsWarning(UserWarning):
     """Base class of every warning scalinglaws issues."""
 

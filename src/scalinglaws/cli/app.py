@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False, prog_name="scalinglaws")
     except ScalingLawsError as exc:
-        sys.stderr.write(f"Error: {str(exc).strip().splitlines()[0]}\n")
+        from .options import flag_message  # the library names Python arguments; here they are flags
+
+        sys.stderr.write(f"Error: {flag_message(exc)}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")

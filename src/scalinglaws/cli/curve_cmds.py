@@ -8,6 +8,7 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json
+from .options import CALIBRATION, JSON, use
 
 SCHEDULE_HELP = ("A schedule by name: FAMILY:KEY=VALUE,... with FAMILY one of constant, cosine, linear, wsd, step, "
                  "e.g. 'wsd:peak=3e-4,total=24000,warmup=2160,decay=0.2,shape=linear' (docs/curves.md).")
@@ -15,6 +16,7 @@ AT_HELP = "Another input the law needs, e.g. --at params=4e8 for lr_annealing_nd
 
 
 @app.command("forecast")
+@use(CALIBRATION, JSON)
 def forecast_cmd(
     data: str = typer.Argument(..., help=DATA_HELP + " Rows with an lr but no loss are the planned schedule."),
     run: str = typer.Option(None, "--run", "-r", help="The run to forecast, when the table holds several."),
@@ -32,7 +34,7 @@ def forecast_cmd(
     at: list[str] = typer.Option([], "--at", help=AT_HELP),
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     rows: int = typer.Option(12, "--rows", help="Rows of the forecast curve to show (the JSON has 200)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Forecast the rest of a run in flight, to its final loss, from its curve so far and its planned schedule."""
     from ..curves.forecast import forecast_run
@@ -41,7 +43,8 @@ def forecast_cmd(
 
     table = read_runs(data, rename=map_)
     result = forecast_run(table, run=run, schedule=schedule, prior=prior, law=law, transient=transient,
-                          level=level, interval=interval_, draws=draws, seed=seed, columns=_columns(at, parse_at))
+                          level=level, interval=interval_, draws=draws, seed=seed, columns=_columns(at, parse_at),
+                          calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -60,6 +63,7 @@ def forecast_cmd(
 
 
 @app.command("curve")
+@use(CALIBRATION, JSON)
 def curve_cmd(
     fit_file: Path = typer.Argument(..., help="A fit of a curve law (scalinglaws fit ... --law schedule -o FIT)."),
     schedule: list[str] = typer.Option(..., "--schedule", "-s", help=SCHEDULE_HELP + " Repeatable."),
@@ -67,7 +71,7 @@ def curve_cmd(
     level: float = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's)."),
     interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence (the law)."),
     rows: int = typer.Option(12, "--rows", help="Rows of each curve to show (the JSON has 200)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Predict the whole loss curve of schedules never run, from a fitted curve law."""
     from ..curves.forecast import forecast_schedule
@@ -76,7 +80,8 @@ def curve_cmd(
 
     fit = Fit.load(fit_file)
     columns = _columns(at, parse_at)
-    results = [forecast_schedule(fit, s, level=level, interval=interval_, columns=columns) for s in schedule]
+    results = [forecast_schedule(fit, s, level=level, interval=interval_, columns=columns, calibration=calibration)
+               for s in schedule]
     if as_json:
         emit_json({"curves": [r.to_dict() for r in results]})
         return

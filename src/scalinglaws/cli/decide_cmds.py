@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from .app import app
-from .common import (DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at, parse_pairs,
-                     progress_bar)
+from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, use
 
 
 def _pct(v, digits: int = 2) -> str:
@@ -23,6 +23,8 @@ def _floats(text: str, option: str) -> list[float]:
 
 
 @app.command("backtest")
+@use(BINDING, FIT, DATA, JSON, help={"bootstrap": "Resamples of each cut's fit, for interval coverage (0: errors "
+                                                  "and bias only)."})
 def backtest_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     law: str = typer.Option("chinchilla", "--law", "-l", help="A law name, or all (every built-in law, ranked)."),
@@ -30,30 +32,21 @@ def backtest_cmd(
     cuts: int = typer.Option(4, "--cuts", help="Number of cuts, spread over 50-85% of the runs kept for fitting."),
     cut: list[float] = typer.Option([], "--cut", help="Cut at this value of --by instead (repeatable)."),
     priors: bool = typer.Option(False, "--priors", help="With --law all: also the laws with published exponents."),
-    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
-    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
-    bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples per cut, for interval coverage."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed"),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, inputs, target, options, where, rename, as_json,
 ):
     """Fit below each cut in scale, predict the runs above it: relative error, bias and interval coverage."""
     from ..decide import backtest, compare_laws
 
-    inputs = parse_pairs(input_, "--input")
     cut_spec = list(cut) if cut else cuts
     update, bar = progress_bar(not as_json, "laws backtested" if law == "all" else "cuts")
+    common = dict(options=options, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where, rename=rename,
+                  progress=update)
     with bar:
-        if law == "all":
-            result = compare_laws(data, candidates="all", priors="published" if priors else None, by=by,
-                                  cuts=cut_spec, inputs=inputs, target=target, where=where, rename=map_,
-                                  bootstrap=bootstrap, level=level, seed=seed, starts=None, max_rows=None,
-                                  progress=update)
+        if law == "all":  # every law fitted as `fit` would: not law selection's quicker budget
+            result = compare_laws(data, candidates="all", priors="published" if priors else None, quick=False,
+                                  **common)
         else:
-            result = backtest(data, law, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where,
-                              rename=map_, bootstrap=bootstrap, level=level, seed=seed, progress=update)
+            result = backtest(data, law, **common)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -123,6 +116,8 @@ def show_selection(selection) -> None:
 
 
 @app.command("compare")
+@use(BINDING, FIT, DATA, CALIBRATION, JSON, bootstrap=200,
+     help={"bootstrap": "Resamples of runs per group, for intervals (at least 20)."})
 def compare_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     by: str = typer.Option("family", "--by", help="Column whose values label the groups (recipes, datasets)."),
@@ -132,14 +127,7 @@ def compare_cmd(
     group: list[str] = typer.Option([], "--group", "-g", help="Compare only these groups (repeatable)."),
     baseline: str = typer.Option(None, "--baseline", help="The group the others are compared with (default: first)."),
     search: str = typer.Option(None, "--search", help="Scale range searched for crossovers, LO:HI."),
-    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
-    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
-    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of runs per group, for intervals."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed"),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, inputs, target, options, where, rename, calibration, as_json,
 ):
     """Which group of runs is better at a target scale, the effective-compute multiplier, and the crossover."""
     from ..decide import compare
@@ -153,9 +141,9 @@ def compare_cmd(
             span = (float(lo), float(hi))
         except ValueError:
             raise ScalingLawsError(f"--search {search}: write LO:HI, e.g. --search 1e18:1e26") from None
-    result = compare(data, by, at=targets, law=law, groups=group or None, baseline=baseline,
-                     inputs=parse_pairs(input_, "--input"), target=target, where=where, rename=map_,
-                     bootstrap=bootstrap, level=level, seed=seed, search=span)
+    result = compare(data, by, at=targets, law=law, groups=group or None, baseline=baseline, options=options,
+                     inputs=inputs, target=target, where=where, rename=rename, search=span,
+                     calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -210,6 +198,7 @@ def _mult(v) -> str:
 
 
 @app.command("downstream")
+@use(RESAMPLING, DATA, CALIBRATION, JSON, bootstrap=200, help={"bootstrap": "Resamples of runs for each step."})
 def downstream_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     task: list[str] = typer.Option([], "--task", help="Accuracy column to forecast (repeatable)."),
@@ -226,13 +215,8 @@ def downstream_cmd(
     link: str = typer.Option("auto", "--link", help="sigmoid (Bhagia 2024), exponential (Gadre 2024) or auto."),
     chance: list[str] = typer.Option([], "--chance", help="Chance accuracy: --chance 0.25 or --chance TASK=0.25."),
     force: bool = typer.Option(False, "--force", help="Forecast inverse and non-monotone tasks anyway."),
-    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of runs for each step."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
     interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence."),
-    seed: int = typer.Option(0, "--seed"),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, bootstrap, level, seed, where, rename, calibration, as_json,
 ):
     """Forecast task accuracy from scale in two steps (scale -> loss -> accuracy), flagging untrustworthy tasks."""
     from ..decide import forecast_downstream
@@ -250,9 +234,9 @@ def downstream_cmd(
     if at and test:
         raise ScalingLawsError("give the targets either with --test CONDITION or with --at COLUMN=VALUE, not both")
     result = forecast_downstream(data, task, via=via, train=train, test=test, at=parse_at(at) or None, where=where,
-                                 rename=map_, law=law, inputs=parse_pairs(input_, "--input") or None,
+                                 rename=rename, law=law, inputs=parse_pairs(input_, "--input") or None,
                                  loss_where=loss_where, link=link, chance=chances, bootstrap=bootstrap, level=level,
-                                 seed=seed, interval=interval_, force=force)
+                                 seed=seed, interval=interval_, force=force, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -299,6 +283,8 @@ def show_downstream(res) -> None:
 
 
 @app.command("testtime")
+@use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of problems for intervals.",
+                                                  "seed": "Seed for the bootstrap."})
 def testtime_cmd(
     data: str = typer.Argument(..., help="Per-problem sample counts: columns problem, samples, correct (or one row "
                                "per sample with correct 0/1 and --samples none)."),
@@ -312,12 +298,7 @@ def testtime_cmd(
     value: float = typer.Option(1.0, "--value", help="Utility of a correct answer."),
     sample_cost: float = typer.Option(0.0, "--sample-cost", help="Cost of one sample (in utility units)."),
     wrong_cost: float = typer.Option(0.0, "--wrong-cost", help="Cost of accepting a wrong answer."),
-    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of problems for intervals."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed"),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, bootstrap, level, seed, where, rename, as_json,
 ):
     """Coverage of repeated sampling (pass@k) and its ceiling under an imperfect verifier; the best k."""
     from ..decide import forecast_testtime
@@ -326,7 +307,7 @@ def testtime_cmd(
     result = forecast_testtime(data, problem=problem, samples=None if samples == "none" else samples,
                                correct=correct, k=ks, fpr=fpr, tpr=tpr, value=value, sample_cost=sample_cost,
                                wrong_cost=wrong_cost, bootstrap=bootstrap, level=level, seed=seed, where=where,
-                               rename=map_)
+                               rename=rename)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -7,35 +7,20 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import (DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at,
-                     parse_pairs, parse_param_overrides, progress_bar)
+from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json, parse_at, parse_param_overrides, progress_bar
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, use
 
 
 @app.command("fit")
+@use(BINDING, FIT, DATA, JSON)
 def fit_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     law: str = typer.Option("chinchilla", "--law", "-l", help="Law name (see `scalinglaws laws`), a formula such "
                             "as 'E + A*N**-alpha + B*D**-beta', or auto (chosen by backtest)."),
-    input_: list[str] = typer.Option([], "--input", help="Bind a law input to a column: --input x=params."),
-    target: str = typer.Option(None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
-    bootstrap: int = typer.Option(0, "--bootstrap", "-b", help="Resamples of runs for intervals (e.g. 1000)."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the start design and the bootstrap."),
-    loss: str = typer.Option("huber", "--loss", help="huber | l2 | asymmetric (on residuals in --space)."),
-    delta: float = typer.Option(1e-3, "--delta", help="Huber threshold, in the units of --space's residuals."),
-    space: str = typer.Option("log", "--space", help="Where residuals are measured: log (relative errors, for "
-                              "losses), linear (a target that can be zero or negative) or logit (a rate in (0, 1))."),
-    asymmetry: float = typer.Option(4.0, "--asymmetry", help="With --loss asymmetric: weight of over-predictions."),
-    starts: int = typer.Option(None, "--starts", help="Candidate starts (default: 256 per nonlinear parameter)."),
     param: list[str] = typer.Option([], "--param", help="Formula laws: NAME=LO:HI start range, NAME=LO:HI:log, or "
                                     "NAME=bounds:LO:HI."),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
-    transient: str = typer.Option(None, "--transient", help="Early checkpoints of each run to leave out: auto (the "
-                                  "law's rule: warm-up for curve laws), none, warmup, a fraction such as 0.1, or "
-                                  "step<=N (docs/curves.md)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, inputs, target, options, where, rename, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
     from ..fitting import fit
@@ -49,28 +34,17 @@ def fit_cmd(
     overrides = parse_param_overrides(param)
     if law not in LAWS and looks_like_formula(law):
         law_spec = formula_law(law, params=overrides)
+    extra = {}
     if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
         from ..decide import fit_auto as fit
 
-        from ..errors import ScalingLawsError
-
-        if transient:
-            raise ScalingLawsError("--transient applies to a named law; with --law auto leave it out")
-        if space != "log":
-            raise ScalingLawsError("--space applies to a named law; law selection backtests in log space, so with "
-                                   "--law auto leave --space out")
-    extra = {"transient": transient} if transient else {}
-    if law != "auto":
-        extra["space"] = space
-    if law == "auto":
         update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
         extra = {"selection_progress": update}
     else:
-        update, bar = progress_bar(bootstrap > 0 and not as_json, "bootstrap")
+        update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
     with bar:
-        result = fit(data, law_spec, inputs=parse_pairs(input_, "--input"), target=target, loss=loss, delta=delta,
-                     asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed, starts=starts, where=where,
-                     rename=map_, progress=update, **extra)
+        result = fit(data, law_spec, options=options, inputs=inputs, target=target, where=where, rename=rename,
+                     progress=update, **extra)
     if output is not None:
         result.save(output)
     if as_json:
@@ -111,6 +85,7 @@ def show_fit(result) -> None:
 
 
 @app.command("predict")
+@use(CALIBRATION, JSON)
 def predict_cmd(
     fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
     at: list[str] = typer.Option([], "--at", help="An input value: --at params=7e9 --at tokens=1.4e12 (comma lists "
@@ -119,7 +94,7 @@ def predict_cmd(
     level: float = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's)."),
     interval_: str = typer.Option("prediction", "--interval", help="prediction (a new run) or confidence (the law)."),
     map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Predict the fitted metric at new inputs, with intervals when the fit has a bootstrap."""
     from ..errors import ScalingLawsError
@@ -130,7 +105,7 @@ def predict_cmd(
     if (data is None) == (not at):
         raise ScalingLawsError("give the targets either with --at COLUMN=VALUE ... or with --data FILE, not both")
     targets = parse_at(at) if at else read_runs(data, rename=map_, dedupe=False)
-    result = fit.predict(targets, level=level, interval=interval_)
+    result = fit.predict(targets, level=level, interval=interval_, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return

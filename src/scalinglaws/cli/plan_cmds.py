@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import DATA_HELP, JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json
+from .common import DATA_HELP, JSON_HELP, console, emit_json
+from .options import CALIBRATION, DATA, JSON, RESAMPLING, use
 
 LEVEL_HELP = "Coverage of the intervals (default: the fit's bootstrap level)."
 K_HELP = "Training FLOP per parameter per token: C = K·N·D (6 counts a forward and a backward pass)."
@@ -87,6 +88,7 @@ def _table(title: str, rows: list[tuple], level=None, intervals=None):
 
 
 @app.command("plan")
+@use(CALIBRATION, JSON)
 def plan_cmd(
     fit_file: Path = typer.Argument(..., help="A fit record written by `scalinglaws fit -o`."),
     flops: str = typer.Option(None, "--flops", "-C", help="Training budget in FLOP, e.g. 5.76e23."),
@@ -114,7 +116,7 @@ def plan_cmd(
     serve_flops_per_param: float = typer.Option(2.0, "--serve-flops-per-param", help="Serving FLOP per parameter "
                                                 "per token (2: a forward pass)."),
     level: float = typer.Option(None, "--level", help=LEVEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Plan a run from a fit: compute-optimal, data-constrained, inference-aware, or to a target loss."""
     from ..fitting import Fit
@@ -131,7 +133,7 @@ def plan_cmd(
                   max_tokens=_number(max_tokens, "--max-tokens"), frontier_flops=_frontier(frontier),
                   ratios=_numbers(ratios, "--ratios"), inference_mode=inference_mode, level=level,
                   flops_per_param=flops_per_param, serve_flops_per_param=serve_flops_per_param, fixed=fixed or None,
-                  repetition=repetition or None)
+                  repetition=repetition or None, calibration=calibration)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -210,25 +212,22 @@ def show_plan(p) -> None:
 
 
 @app.command("approaches")
+@use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples for the intervals.",
+                                                  "seed": "Seed for the bootstrap."})
 def approaches_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     flops: str = typer.Option(None, "--flops", "-C", help="Budget to compare N* at (default: 100× the largest)."),
     profile: str = typer.Option("shape", "--profile", help="IsoFLOP profile fit: shape (unbiased), parabola, interp."),
     window: float = typer.Option(0.1, "--window", help="Keep points within this fraction of their budget's best "
                                  "loss."),
     law: str = typer.Option("chinchilla", "--law", "-l", help="Law of approach 3."),
-    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples for the intervals."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed"),
     flops_per_param: float = typer.Option(6.0, "--flops-per-param", help=K_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, bootstrap, level, seed, where, rename, as_json,
 ):
     """Chinchilla's three approaches to N*(C) side by side on one sweep: do they agree?"""
     from ..plan.approaches import compare_approaches
 
-    result = compare_approaches(data, where=where, rename=map_, flops=_number(flops, "--flops"), profile=profile,
+    result = compare_approaches(data, where=where, rename=rename, flops=_number(flops, "--flops"), profile=profile,
                                 window=window, law=law, bootstrap=bootstrap, level=level, seed=seed,
                                 flops_per_param=flops_per_param)
     if as_json:
@@ -260,22 +259,19 @@ def approaches_cmd(
 
 
 @app.command("hparams")
+@use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples for the intervals (with --sweep).",
+                                                  "seed": "Seed for the bootstrap."})
 def hparams_cmd(
     params: str = typer.Option(..., "--params", "-N", help="Model size N (non-embedding parameters for Step Law)."),
     tokens: str = typer.Option(..., "--tokens", "-D", help="Training tokens D."),
     sweep: str = typer.Option(None, "--sweep", help="Fit your own law to a sweep (columns params, tokens, lr, "
                               "batch_size in tokens, loss) instead of Step Law's published one."),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     seq_len: str = typer.Option(None, "--seq-len", help="Sequence length, to give the batch in sequences."),
     bandwidth: float = typer.Option(0.5, "--bandwidth", help="Smoothing width of each cell's optimum (natural log of "
                                     "lr and batch)."),
     spread: float = typer.Option(0.25, "--spread", help="Ignore runs whose loss exceeds their cell's best by more "
                                  "than this fraction."),
-    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples for the intervals (with --sweep)."),
-    level: float = typer.Option(0.95, "--level", help="Coverage of the intervals."),
-    seed: int = typer.Option(0, "--seed"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, bootstrap, level, seed, where, rename, as_json,
 ):
     """Learning rate and batch size for a run of N parameters on D tokens (Step Law, or your own sweep)."""
     from ..plan.hparams import recommend
@@ -284,7 +280,7 @@ def hparams_cmd(
     if sweep is not None:
         from ..plan.hparams_fit import fit_hparams
 
-        fitted = fit_hparams(sweep, where=where, rename=map_, bandwidth=bandwidth, spread=spread,
+        fitted = fit_hparams(sweep, where=where, rename=rename, bandwidth=bandwidth, spread=spread,
                              bootstrap=bootstrap, level=level, seed=seed)
     result = recommend(_number(params, "--params"), _number(tokens, "--tokens"),
                        law=None if fitted is None else fitted.law, seq_len=_number(seq_len, "--seq-len"))

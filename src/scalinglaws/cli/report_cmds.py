@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import JSON_HELP, MAP_HELP, WHERE_HELP, console, emit_json, parse_at
+from .common import console, emit_json, parse_at
+from .options import CALIBRATION, DATA, JSON, use
 
 AT_HELP = "A target: --at params=7e10 --at tokens=1.4e12 (comma lists for several)."
 BUDGET_HELP = "A compute budget in FLOP to plan, e.g. --budget 5.76e23. Repeatable."
@@ -15,7 +16,7 @@ BY_HELP = "Colour by this column (default: family when there are several, else m
 DATA_FOR_FIT_HELP = "The runs behind the fit, when the source it records is not at hand (any runs source)."
 
 
-def _source(source: str, where: list[str], map_: list[str]):
+def _source(source: str, where: list[str], rename: list[str]):
     """A fit record, or a runs table read with --where/--map."""
     from ..errors import ScalingLawsError
     from ..plots import load_result
@@ -23,15 +24,16 @@ def _source(source: str, where: list[str], map_: list[str]):
 
     obj = load_result(source)
     if type(obj).__name__ == "Runs":
-        if where or map_:
-            obj = read_runs(source, where=where, rename=map_)
-    elif where or map_:
+        if where or rename:
+            obj = read_runs(source, where=where, rename=rename)
+    elif where or rename:
         raise ScalingLawsError("--where and --map apply to runs tables; a fit's rows are the ones it was fitted to "
                                "(use --data to point at them)")
     return obj
 
 
 @app.command("plot")
+@use(DATA, CALIBRATION)
 def plot_cmd(
     source: str = typer.Argument(..., help="A fit file (scalinglaws fit -o), a record saved from any command's "
                                  "--json (plan, approaches, forecast, backtest, compare, downstream, testtime ...), "
@@ -45,16 +47,15 @@ def plot_cmd(
     x: str = typer.Option(None, "--x", help="Column on the x axis (default: flops for laws of N and D)."),
     y: str = typer.Option(None, "--y", help="Metric on the y axis for runs tables (default: loss)."),
     by: str = typer.Option(None, "--by", help=BY_HELP),
-    where: list[str] = typer.Option([], "--where", "-w", help=WHERE_HELP),
-    map_: list[str] = typer.Option([], "--map", help=MAP_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the figures' data (panels, series, arrays) as JSON."),
+    *, where, rename, calibration,
 ):
     """Draw a fit (data and law, extrapolation, residuals, frontier, curves), any saved result record (plans,
     forecasts, backtests, comparisons, downstream, test-time), or a runs table (IsoFLOP profiles)."""
     from ..errors import ScalingLawsError
     from ..plots import FIGURES, figures, kinds_for
 
-    obj = _source(source, where, map_)
+    obj = _source(source, where, rename)
     if kind == "list":
         names = kinds_for(obj)
         if as_json:
@@ -70,7 +71,8 @@ def plot_cmd(
         from ..plots.mpl import format_of
 
         format_of(output)
-    options = {"data": data, "at": parse_at(at) or None, "budget": budget or None, "x": x, "y": y, "by": by}
+    options = {"data": data, "at": parse_at(at) or None, "budget": budget or None, "x": x, "y": y, "by": by,
+               "calibration": calibration}
     if Path(source).is_file():
         options["near"] = Path(source).resolve().parent  # a fit's data file may lie beside it
     figs = figures(obj, kind, **options)
@@ -94,6 +96,7 @@ def plot_cmd(
 
 
 @app.command("report")
+@use(CALIBRATION, JSON)
 def report_cmd(
     inputs: list[str] = typer.Argument(..., help="Fit files and runs tables (paths, dataset:NAME, store:PATH)."),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML page to write, e.g. report.html."),
@@ -102,13 +105,14 @@ def report_cmd(
     at: list[str] = typer.Option([], "--at", help=AT_HELP),
     budget: list[float] = typer.Option([], "--budget", help=BUDGET_HELP),
     by: str = typer.Option(None, "--by", help=BY_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    *, calibration, as_json,
 ):
     """Write one self-contained HTML page: interactive plots, parameters with intervals, diagnostics, warnings, the
     plan, and the command that made it. Opens offline; loads nothing from the network."""
     from ..report import report
 
-    rep = report(inputs, output, title=title, data=data, at=parse_at(at) or None, budgets=budget, by=by)
+    rep = report(inputs, output, title=title, data=data, at=parse_at(at) or None, budgets=budget, by=by,
+                 calibration=calibration)
     if as_json:
         emit_json({**rep.to_dict(), "output": str(output), "bytes": output.stat().st_size})
         return

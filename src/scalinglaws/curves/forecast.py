@@ -138,13 +138,12 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
     from ..fitting import space as spaces
     from ..fitting.calibration import resolve
     from ..fitting.data import extrapolation
+    from ..fitting.interval import check_kind, check_level
     from ..fitting.interval import interval as make_interval
     from ..laws import get_law
 
-    if interval not in ("prediction", "confidence"):
-        raise ScalingLawsError(f"--interval must be 'prediction' or 'confidence' (got '{interval}')")
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
+    check_kind(interval)
+    level = check_level(level)
     if draws < 0:
         raise ScalingLawsError(f"--draws must be 0 or a positive number of draws (got {draws})")
     parse_rule(transient)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError
 from ..runs import Runs
 
 _STEP = re.compile(r"^\s*step\s*(<=|<)\s*([0-9.eE+-]+)\s*$")
@@ -49,9 +49,10 @@ def parse_rule(rule) -> tuple[str, float]:
     try:
         v = float(text)
     except ValueError:
-        raise ScalingLawsError(f"--transient '{rule}' is not a rule: write {HELP}") from None
+        raise ArgumentError("transient", f"transient {rule!r} is not a rule: write {HELP}") from None
     if not (v >= 0 and np.isfinite(v)):
-        raise ScalingLawsError(f"--transient {rule}: give a fraction between 0 and 1 or a step count ({HELP})")
+        raise ArgumentError("transient", f"transient {rule!r}: give a fraction between 0 and 1 or a step count "
+                            f"({HELP})")
     return ("fraction", v) if v < 1 else ("step<=", v)
 
 

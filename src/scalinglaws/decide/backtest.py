@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError
+from ..fitting.options import FitOptions, weights_in_rows
 from ..runs import Runs, read_runs
 
 AXES = ("flops", "params", "tokens")  # the default cut column is the first of these the table has
@@ -126,21 +127,22 @@ def default_axis(runs: Runs, law_inputs: Sequence[str] = ()) -> str:
     for col in list(AXES) + list(law_inputs):
         if col in runs and runs[col].dtype.kind == "f" and np.all(np.isfinite(runs[col])):
             return col
-    raise ScalingLawsError(f"{runs.source} has none of the columns {', '.join(AXES)} to order runs by scale. "
-                           "Name one with --by COLUMN")
+    raise ArgumentError("by", f"by must name a column that orders runs by scale: {runs.source} has none of "
+                        f"{', '.join(AXES)}")
 
 
 def check_axis(runs: Runs, by: str) -> None:
     if by not in runs:
-        raise ScalingLawsError(f"--by: {runs.missing_message(by, 'Choose a numeric column such as flops or params')}")
+        raise ArgumentError("by", f"by={by!r}: "
+                            + runs.missing_message(by, "Choose a numeric column such as flops or params"))
     col = runs[by]
     if col.dtype.kind != "f":
-        raise ScalingLawsError(f"--by {by}: column '{by}' holds labels; backtests cut on a numeric scale column "
-                               "such as flops, params or tokens")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' holds labels; backtests cut on a numeric scale column "
+                            "such as flops, params or tokens")
     bad = np.flatnonzero(~(col > 0))
     if bad.size:
-        raise ScalingLawsError(f"--by {by}: column '{by}' must be positive to order runs by scale, but is "
-                               f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows with --where '{by}>0'")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' must be positive to order runs by scale, but is "
+                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}>0')")
 
 
 def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source: str) -> list[float]:
@@ -159,7 +161,7 @@ def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source:
                                    f"{values[0]:.4g} to {values[-1]:.4g}")
         return usable
     if cuts < 1:
-        raise ScalingLawsError(f"--cuts must be at least 1 (got {cuts})")
+        raise ArgumentError("cuts", f"cuts must be at least 1 (got {cuts})")
     sorted_scale = np.sort(scale)
     out: list[float] = []
     for share in np.linspace(TRAIN_SHARE[0], TRAIN_SHARE[1], int(cuts)) if cuts > 1 else [TRAIN_SHARE[1]]:
@@ -232,16 +234,16 @@ def folds(runs: Runs, by: str, cuts: int | Sequence[float]) -> list[tuple[float,
     return out
 
 
-def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Sequence[float] = DEFAULT_CUTS,
-             inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
-             rename=None, bootstrap: int = 0, level: float = 0.95, seed: int = 0, loss: str = "huber",
-             delta: float = 1e-3, asymmetry: float = 4.0, starts: int | None = None, prior=None,
-             max_rows: int | None = None, progress=None) -> Backtest:
+def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: str | None = None,
+             cuts: int | Sequence[float] = DEFAULT_CUTS, inputs: Mapping[str, str] | None = None,
+             target: str | None = None, where: Sequence[str] = (), rename=None, prior=None,
+             max_rows: int | None = None, progress=None, **option_values) -> Backtest:
     """Rollout backtest of one law: fit below each cut of `by`, score the runs above it.
 
+    options: how every fold is fitted (fitting/options.py), as keywords or a FitOptions record, exactly as for
+        `fit`; with a bootstrap, each cut also scores the coverage of its intervals.
     by: the column that orders runs by scale (default: flops, else params, else tokens).
     cuts: how many cuts (spread over 50-85% of the runs kept for fitting), or the cut values themselves.
-    bootstrap: resamples per cut, for interval coverage (0: errors and bias only).
     prior: a `Prior` (see priors.py) fixing some parameters at published values.
     max_rows: thin each fold's training rows to about this many (see `thin`); None keeps them all.
     progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
@@ -251,24 +253,26 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
     from ..laws import get_law
     from .priors import fit_with_prior
 
+    opts = FitOptions.of(options, **option_values)
     law = get_law(law)
     binding = bind_inputs(law, inputs)
     target = target or law.target
     runs = read_runs(data, rename=rename, where=where,
                      require=list(dict.fromkeys(list(binding.values()) + [target])),
                      purpose=f"law '{law.name}' needs it")
+    runs, opts = weights_in_rows(runs, opts)
     by = by or default_axis(runs, list(binding.values()))
     out = []
     all_folds = folds(runs, by, cuts)
+    level = opts.level if opts.bootstrap else None
     for c, train, test, n_train in all_folds:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # recorded in each cut's warnings instead of repeated per fold
-                kw = dict(inputs=inputs, target=target, loss=loss, delta=delta, asymmetry=asymmetry,
-                          bootstrap=bootstrap, level=level, seed=seed, starts=starts)
+                kw = dict(inputs=inputs, target=target, options=opts)
                 train = thin(train, max_rows)
                 f = fit(train, law, **kw) if prior is None else fit_with_prior(train, law, prior, **kw)
-            out.append(score_cut(f, test, by, c, n_train, level if bootstrap else None))
+            out.append(score_cut(f, test, by, c, n_train, level))
         except ScalingLawsError as exc:
             out.append(failed_cut(c, n_train, test, by, str(exc)))
         if progress is not None:
@@ -276,4 +280,4 @@ def backtest(data, law="chinchilla", *, by: str | None = None, cuts: int | Seque
     n_params = law.n_params - (len(prior.values) if prior is not None else 0)
     label = law.name if prior is None else prior.label
     return Backtest(law=law.name, label=label, by=by, target=target, cuts=tuple(out), n_params=n_params,
-                    level=level if bootstrap else None, source=runs.source)
+                    level=level, source=runs.source)

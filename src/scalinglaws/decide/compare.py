@@ -3,7 +3,9 @@ the two trends cross.
 
 Each labelled group (a recipe, a dataset, an architecture) gets its own fit of the same law with a bootstrap over its
 runs. Along one scale axis (compute on the compute-optimal frontier for laws of N and D, see frontier.py) this
-gives every group a loss curve L_g(C) with draws. Against a baseline group b:
+gives every group a loss curve L_g(C) with draws, and at the target a prediction interval made as `Fit.predict`
+makes one (fitting/interval.py: the draws, the group's residual scatter and the calibrated model error, which
+grows with the target's distance beyond the group's runs). Against a baseline group b:
 
 * the difference L_g(C*) - L_b(C*) at the target scale, with a confidence interval from the paired draws (the groups'
   bootstraps are independent, so pairing draw i with draw i samples the difference), and the share of draws in
@@ -18,16 +20,20 @@ gives every group a loss curve L_g(C) with draws. Against a baseline group b:
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FitWarning, ScalingLawsError
+from ..errors import ArgumentError, FitWarning, ScalingLawsError
+from ..fitting.options import FitOptions, weights_in_rows
 from ..runs import read_runs
 from .frontier import curve, curve_axis, inverse
 
+DRAWS = 200  # bootstrap resamples per group when the caller gives no options: the intervals are made of them
+MIN_DRAWS = 20
 CURVE_POINTS = 240  # scales on the comparison grid
 INVERSE_REACH = 6.0  # decades beyond the grid searched when inverting the baseline's curve
 
@@ -44,12 +50,14 @@ class GroupForecast:
     scale_range: tuple[float, float]  # the group's data along the axis
     warnings: tuple[str, ...] = ()
     curve: tuple[Mapping[str, float], ...] = ()  # the group's curve along the axis: scale, prediction, lower, upper
+    method: Mapping | None = None  # how the prediction interval was made (fitting/interval.py)
 
     def to_dict(self) -> dict:
         return {"label": self.label, "law": self.law, "runs": self.runs, "params": dict(self.params),
                 "prediction": self.prediction, "lower": self.lower, "upper": self.upper,
                 "scale_range": list(self.scale_range), "warnings": list(self.warnings),
-                "curve": [{k: _num(v) for k, v in c.items()} for c in self.curve]}
+                "curve": [{k: _num(v) for k, v in c.items()} for c in self.curve],
+                "interval_method": None if self.method is None else copy.deepcopy(dict(self.method))}
 
 
 @dataclass(frozen=True)
@@ -107,13 +115,13 @@ def _num(v):
 
 def _split(runs, by: str, labels: Sequence[str] | None, min_rows: int):
     if by not in runs:
-        raise ScalingLawsError(f"--by: {runs.missing_message(by, 'Name the column that labels the groups')}")
+        raise ArgumentError("by", f"by={by!r}: {runs.missing_message(by, 'Name the column that labels the groups')}")
     groups = runs.groups(by)
     if labels:
         unknown = [lab for lab in labels if lab not in groups]
         if unknown:
-            raise ScalingLawsError(f"--group {unknown[0]}: no runs have {by}={unknown[0]} in {runs.source} (its "
-                                   f"values: {', '.join(list(groups)[:12])})")
+            raise ArgumentError("groups", f"groups={unknown[0]!r}: no runs have {by}={unknown[0]} in {runs.source} "
+                                f"(its values: {', '.join(list(groups)[:12])})")
         groups = {lab: groups[lab] for lab in labels}
     if len(groups) < 2:
         raise ScalingLawsError(f"column '{by}' of {runs.source} has {len(groups)} value"
@@ -134,9 +142,9 @@ def _default_law(runs) -> str:
 
 
 def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, groups: Sequence[str] | None = None,
-            baseline: str | None = None, inputs: Mapping[str, str] | None = None, target: str | None = None,
-            where: Sequence[str] = (), rename=None, bootstrap: int = 200, level: float = 0.95, seed: int = 0,
-            search: tuple[float, float] | None = None) -> Comparison:
+            baseline: str | None = None, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
+            target: str | None = None, where: Sequence[str] = (), rename=None,
+            search: tuple[float, float] | None = None, calibration="default", **option_values) -> Comparison:
     """Compare labelled groups of runs at a target scale (see the module docstring).
 
     by: the column whose values label the groups. groups: which of them (default: all, in order of appearance).
@@ -144,30 +152,43 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     law: the law fitted to every group (default chinchilla when the table has params and tokens, else power;
         "auto" chooses per group by backtest).
     baseline: the group the others are compared with (default: the first).
+    options: how every group is fitted (fitting/options.py), as keywords or a FitOptions record, as for `fit`. The
+        intervals need a bootstrap: without options, each group gets DRAWS resamples.
     search: the scale range searched for crossovers (default: the data's smallest scale to 1000 times the larger
         of the target and the data's largest scale).
+    calibration: the model-error term of each group's prediction interval ("default", "none", a file or a
+        Calibration; fitting/calibration.py), widening with the target's distance along the axis beyond the group's
+        runs. The differences between groups are intervals of the trends (paired draws), without it.
     """
     from ..fitting import fit as fit_law
+    from ..fitting.calibration import resolve
     from ..laws import get_law
     from .select import fit_auto
 
-    if bootstrap < 20:
-        raise ScalingLawsError(f"--bootstrap must be at least 20 for comparison intervals (got {bootstrap})")
+    if options is None and "bootstrap" not in option_values:
+        option_values["bootstrap"] = DRAWS
+    opts = FitOptions.of(options, **option_values)
+    if opts.bootstrap < MIN_DRAWS:
+        raise ArgumentError("bootstrap", f"bootstrap must be at least {MIN_DRAWS} for comparison intervals (got "
+                            f"{opts.bootstrap})")
+    level = opts.level
+    cal = resolve(calibration)
     if not at:
         raise ScalingLawsError("give the target scale, e.g. --at flops=1e23")
     runs = read_runs(data, rename=rename, where=where)
+    runs, opts = weights_in_rows(runs, opts)
     law_name = law or _default_law(runs)
     min_rows = 2 if law_name == "auto" else get_law(law_name).n_params
     parts = _split(runs, by, groups, min_rows)
     baseline = baseline or next(iter(parts))
     if baseline not in parts:
-        raise ScalingLawsError(f"--baseline {baseline}: not one of the groups compared ({', '.join(parts)})")
+        raise ArgumentError("baseline", f"baseline={baseline!r}: not one of the groups compared ({', '.join(parts)})")
 
     fits = {}
     for lab, g in parts.items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            kw = dict(inputs=inputs, target=target, bootstrap=bootstrap, level=level, seed=seed)
+            kw = dict(inputs=inputs, target=target, options=opts)
             fits[lab] = fit_auto(g, **kw) if law_name == "auto" else fit_law(g, law_name, **kw)
         for w in caught:
             if issubclass(w.category, FitWarning):
@@ -207,11 +228,13 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     out_groups = []
     for lab, f in fits.items():
         v = at_target[lab]
+        made = _predictive(f, v[:, None], np.array([x_target]), ranges[lab], level, cal)
         out_groups.append(GroupForecast(
             label=lab, law=f.law if "selection" not in f.extra else f.extra["selection"]["winner"],
             runs=parts[lab].n_runs, params=dict(f.params), prediction=float(v[0]),
-            lower=float(np.nanquantile(v[1:], qlo)), upper=float(np.nanquantile(v[1:], qhi)),
-            scale_range=ranges[lab], warnings=tuple(f.warnings), curve=_band(grid, curves[lab], qlo, qhi)))
+            lower=float(made.lower[0]), upper=float(made.upper[0]), scale_range=ranges[lab],
+            warnings=tuple(f.warnings), curve=_band(f, grid, curves[lab], ranges[lab], level, cal),
+            method=made.method))
 
     pairs = []
     for lab in fits:
@@ -224,15 +247,26 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
                       metric=first.target, frontier=len(set(first.inputs.values())) > 1)
 
 
-def _band(grid, c, qlo, qhi, points: int = CURVE_POINTS // 4) -> tuple[dict, ...]:
-    """A group's curve (1 + B, G) at `points` scales of the grid: the point fit and its bootstrap interval, so that
-    a figure of the comparison can draw each group's trend with its band."""
+def _predictive(f, values: np.ndarray, scale: np.ndarray, scale_range, level: float, calibration):
+    """The prediction interval (fitting/interval.py) of a group's (1 + B, m) values at m scales of the axis: row 0
+    the point fit, rows 1.. its bootstrap draws; the extrapolation is the scale's distance beyond the group's runs."""
+    from ..fitting import space as spaces
+    from ..fitting.interval import interval
+
+    lo, hi = scale_range
+    factor = np.maximum(1.0, np.maximum(scale / hi, lo / scale))
+    return interval(values[1:], level=level, kind="prediction", residuals=f.residuals, space=spaces.of(f.loss),
+                    seed=f.seed, point=values[0], extrapolation=factor, calibration=calibration,
+                    parameters=f"bootstrap over runs ({f.bootstrap.n} draws)")
+
+
+def _band(f, grid, c, scale_range, level, calibration, points: int = CURVE_POINTS // 4) -> tuple[dict, ...]:
+    """A group's curve (1 + B, G) at `points` scales of the grid: the point fit and its prediction interval, so
+    that a figure of the comparison can draw each group's trend with its band."""
     idx = np.unique(np.rint(np.linspace(0, len(grid) - 1, points)).astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns far outside a law's domain
-        lo, hi = np.nanquantile(c[1:, idx], [qlo, qhi], axis=0)
+    made = _predictive(f, c[:, idx], grid[idx], scale_range, level, calibration)
     return tuple({"scale": float(grid[j]), "prediction": float(c[0, j]), "lower": float(a), "upper": float(b)}
-                 for j, a, b in zip(idx, lo, hi))
+                 for j, a, b in zip(idx, made.lower, made.upper))
 
 
 def _scale_range(runs, axis: str) -> tuple[float, float]:

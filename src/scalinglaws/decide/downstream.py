@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataWarning, ScalingLawsError
+from ..errors import ArgumentError, DataWarning, ScalingLawsError
 from ..runs import Runs, read_runs
 from .curvefit import fit_curve
 from .links import LINKS, chance_of, make_link
@@ -133,13 +133,13 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     from ..fitting import space as spaces
     from ..fitting.calibration import resolve
     from ..fitting.data import evaluate, extrapolation
-    from ..fitting.interval import model_term, predictive
+    from ..fitting.interval import check_kind, check_level, model_term, predictive
     from .select import fit_auto
 
-    if interval not in ("prediction", "confidence"):
-        raise ScalingLawsError(f"--interval must be 'prediction' or 'confidence' (got '{interval}')")
+    check_kind(interval)
+    level = check_level(level)
     if bootstrap < 20:
-        raise ScalingLawsError(f"--bootstrap must be at least 20 for forecast intervals (got {bootstrap})")
+        raise ArgumentError("bootstrap", f"bootstrap must be at least 20 for forecast intervals (got {bootstrap})")
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
     if not tasks:
         raise ScalingLawsError("name at least one task column, e.g. --task piqa__acc")

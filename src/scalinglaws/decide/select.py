@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import FitWarning, ScalingLawsError
+from ..errors import ArgumentError, FitWarning, ScalingLawsError
+from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import LAWS, get_law
 from ..runs import read_runs
 from .backtest import Backtest, backtest, default_axis
@@ -96,20 +97,28 @@ def rank(results: Sequence[Backtest], tolerance: float = TOLERANCE) -> list[Back
     return complete + rest
 
 
-def compare_laws(data, *, candidates=None, priors="published", by: str | None = None,
-                 cuts: int | Sequence[float] = SELECTION_CUTS, inputs: Mapping[str, str] | None = None,
-                 target: str | None = None, where: Sequence[str] = (), rename=None, loss: str = "huber",
-                 delta: float = 1e-3, asymmetry: float = 4.0, bootstrap: int = 0, level: float = 0.95, seed: int = 0,
-                 starts: int | None = BACKTEST_STARTS, max_rows: int | None = BACKTEST_ROWS, progress=None
-                 ) -> Ranking:
+def compare_laws(data, *, options: FitOptions | None = None, candidates=None, priors="published",
+                 by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS,
+                 inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
+                 rename=None, quick: bool = True, progress=None, **option_values) -> Ranking:
     """Backtest every applicable candidate on the same cuts, ranked (see `rank`), with the skipped ones and why.
 
+    options: how every backtest fit is made (fitting/options.py), as keywords or a FitOptions record, as for `fit`.
+    quick: law selection's budget: each backtest fit uses at most BACKTEST_STARTS starts and about BACKTEST_ROWS
+        rows (training curves thinned, see `thin`). False fits with the options' starts and every row.
     progress: called as progress(candidates done, candidates) after each candidate (the CLI's progress bar).
     """
+    opts = FitOptions.of(options, **option_values)
     runs = read_runs(data, rename=rename, where=where)
+    runs, opts = weights_in_rows(runs, opts)
     tgt = target or "loss"
     if tgt not in runs:
-        raise ScalingLawsError(runs.missing_message(tgt, "Name the column to fit with --target"))
+        raise ArgumentError("target", f"target={tgt!r}: "
+                            + runs.missing_message(tgt, "Name the column to fit with target=COLUMN"))
+    max_rows = None
+    if quick:
+        opts = opts.replace(starts=min(opts.starts or BACKTEST_STARTS, BACKTEST_STARTS))
+        max_rows = BACKTEST_ROWS
     by = by or default_axis(runs)
     results, skipped = [], []
     candidate_list = _candidate_list(candidates, priors)
@@ -123,9 +132,8 @@ def compare_laws(data, *, candidates=None, priors="published", by: str | None = 
             skipped.append({"label": label, "law": name, "reason": why})
             continue
         law_inputs = {k: v for k, v in (inputs or {}).items() if k in law.inputs}
-        results.append(backtest(runs, law, by=by, cuts=cuts, inputs=law_inputs, target=target, loss=loss,
-                                delta=delta, asymmetry=asymmetry, bootstrap=bootstrap, level=level, seed=seed,
-                                starts=starts, prior=prior, max_rows=max_rows))
+        results.append(backtest(runs, law, options=opts, by=by, cuts=cuts, inputs=law_inputs, target=target,
+                                prior=prior, max_rows=max_rows))
     if progress is not None:
         progress(len(candidate_list), len(candidate_list))
     if not results:
@@ -147,15 +155,17 @@ def _reason(ranked: Sequence[Backtest]) -> str:
     return text
 
 
-def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None, target: str | None = None,
-             loss: str = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None, bootstrap: int = 0,
-             level: float = 0.95, seed: int = 0, starts: int | None = None, where: Sequence[str] = (), rename=None,
-             progress: Callable[[int, int], None] | None = None, candidates=None, priors="published",
+def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
+             inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
+             rename=None, progress: Callable[[int, int], None] | None = None, candidates=None, priors="published",
              by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS,
-             selection_progress: Callable[[int, int], None] | None = None):
+             selection_progress: Callable[[int, int], None] | None = None, **option_values):
     """Choose a law by backtest and fit it to all the data: a normal `Fit`, the choice in `fit.extra['selection']`.
 
-    Takes `scalinglaws.fit`'s arguments (so `fit --law auto` is a drop-in), plus:
+    Takes `scalinglaws.fit`'s arguments (so `fit --law auto` is a drop-in). The candidates are backtested with the
+    same options the chosen law is then fitted with (weights, loss, early transient, seed), without the bootstrap
+    (selection ranks by error, not coverage) and on law selection's budget of starts and rows (`compare_laws`).
+    Further:
     candidates: law names to consider, or "all" (default: DEFAULT_CANDIDATES, those whose inputs the table has;
         "all" adds farseer and bnsl2, which cost ten times as much to backtest).
     priors: "published" (default: also the candidates with exponents fixed at published values), None, or a list
@@ -165,11 +175,15 @@ def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None
         the final fit's bootstrap, as in `fit`.
     """
     if law not in ("auto", None):
-        raise ScalingLawsError(f"fit_auto chooses the law itself; got law='{law}'")
+        raise ArgumentError("law", f"law must be 'auto' for fit_auto, which chooses the law itself; got {law!r}")
+    opts = FitOptions.of(options, **option_values)
+    if opts.space != "log":
+        raise ArgumentError("space", "space applies to a named law; law selection backtests losses in log space, "
+                            "so with law='auto' leave space out")
     runs = read_runs(data, rename=rename, where=where)
-    ranking = compare_laws(runs, candidates=candidates, priors=priors, by=by, cuts=cuts, inputs=inputs,
-                           target=target, loss=loss, delta=delta, asymmetry=asymmetry, seed=seed,
-                           progress=selection_progress)
+    runs, opts = weights_in_rows(runs, opts)
+    ranking = compare_laws(runs, options=opts.replace(bootstrap=0), candidates=candidates, priors=priors, by=by,
+                           cuts=cuts, inputs=inputs, target=target, progress=selection_progress)
     ranked, skipped = list(ranking.backtests), [dict(s) for s in ranking.skipped]
     win = ranked[0]
     if not np.isfinite(win.score):
@@ -179,8 +193,7 @@ def fit_auto(data, law: str = "auto", *, inputs: Mapping[str, str] | None = None
                  None)
     law_obj = LAWS[win.law] if win.law in LAWS else get_law(win.law)
     law_inputs = {k: v for k, v in (inputs or {}).items() if k in law_obj.inputs}
-    kw = dict(inputs=law_inputs, target=target, loss=loss, delta=delta, asymmetry=asymmetry, weights=weights,
-              bootstrap=bootstrap, level=level, seed=seed, starts=starts, progress=progress)
+    kw = dict(inputs=law_inputs, target=target, options=opts, progress=progress)
     if not win.complete:
         warnings.warn(f"no candidate law could be fitted at every backtest cut; {win.label} is the best of the "
                       "rest: treat the choice as weak evidence", FitWarning, stacklevel=2)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..fitting.interval import check_level
 
 QUADRATURE = 2000  # quantile midpoints of the fitted Beta for expectations without a closed form
 
@@ -218,6 +219,7 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
     """Fit the problems' difficulty, forecast coverage and verified accuracy at `k` samples, choose the best k."""
     from ..runs import read_runs
 
+    level = check_level(level)
     if not 0 <= fpr < 1 or not 0 < tpr <= 1:
         raise ScalingLawsError(f"--fpr must be in [0, 1) and --tpr in (0, 1] (got fpr={fpr:g}, tpr={tpr:g})")
     ks = np.unique(np.asarray(list(k), dtype=float))

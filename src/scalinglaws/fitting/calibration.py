@@ -95,7 +95,7 @@ def _read(path: str) -> Calibration:
     p = Path(path)
     if not p.is_file():
         raise ScalingLawsError(f"calibration file not found: {path}. Write one with `scalinglaws calibrate DATA... "
-                               "-o calibration.json`, or pass --calibration none")
+                               "-o calibration.json`, or pass calibration='none'")
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
 from ..laws import Law, get_law
-from ..runs import Runs, read_runs
+from ..runs import Runs, fit_columns, read_runs
 from . import space as spaces
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
 from .objectives import Objective
+from .options import FitOptions, row_weights
 from .optimize import CONVERGED, ROUNDS, STATUS, search
 from .problem import Problem
 from .record import Fit
@@ -55,16 +55,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
                "logit": f"Drop such rows (e.g. where=['{target}>0', '{target}<1']), or fit in linear space "
                         "(space='linear')"}.get(space, "Drop such rows")
         raise ScalingLawsError(f"column '{target}' {rule}, but is {y[bad[0]]:g} at {runs.locate(bad[0])}. {fix}")
-    if isinstance(weights, str):
-        w = runs[weights]
-    elif weights is not None:
-        w = np.asarray(weights, dtype=float)
-    elif "weight" in runs:
-        w = runs["weight"]
-    else:
-        w = np.ones(len(runs))
-    if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ScalingLawsError("weights must be one finite, non-negative number per row")
+    w = row_weights(runs, weights)
     x = law_inputs(law, runs, binding)
     rule = transient if transient is not None else getattr(law, "transient", None)
     if rule is not None:
@@ -83,45 +74,35 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
     return runs, x, y, w, binding, target
 
 
-def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, target: str | None = None,
-        loss: str | Objective = "huber", delta: float = 1e-3, asymmetry: float = 4.0, weights=None,
-        bootstrap: int = 0, level: float = 0.95, seed: int = 0, starts: int | None = None,
-        where: Sequence[str] = (), rename=None, progress: Callable[[int, int], None] | None = None,
-        transient=None, space: str | None = None) -> Fit:
+def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
+        target: str | None = None, where: Sequence[str] = (), rename=None,
+        progress: Callable[[int, int], None] | None = None, **option_values) -> Fit:
     """Fit a law to a runs table.
 
     data: a runs table or anything `read_runs` reads (path, dataset:NAME, DataFrame, ...).
     law: a registered name, a formula string ("E + A*N**-alpha") or a Law.
+    options: how to fit (fitting/options.py): loss, delta, asymmetry, weights, transient, bootstrap, level, seed,
+        starts, space (where residuals g(prediction) - g(observed) are measured: "log" for losses, "linear" for a
+        target that can be zero or negative, "logit" for a rate in (0, 1); the Fit records it and its intervals
+        use it). Each may also be given as a keyword (`fit(runs, bootstrap=200)`), on top of `options`.
     inputs: law symbol -> column, to override the law's defaults (e.g. {"x": "params"} for `power`).
     target: the column to fit (default: the law's, usually `loss`).
-    loss: "huber" (default, δ = delta), "l2", or "asymmetric" (over-predictions weigh `asymmetry` times more), or
-        an Objective.
-    space: where residuals g(prediction) - g(observed) are measured (space.py): "log" (default: relative errors,
-        for losses), "linear" (absolute errors, for a target that can be zero or negative, such as a
-        unigram-normalised loss) or "logit" (for a rate in (0, 1), such as an accuracy). None: the Objective's own
-        space when `loss` is one, else log. The Fit records it (in `loss`), and its intervals use it.
-    bootstrap: number of resamples of runs for intervals (0: none). level: their coverage.
-    seed: seeds the start design and the bootstrap; same data and seed give the same Fit.
-    starts: number of candidate starts (default: 256 per nonlinear parameter, 256 to 4,096).
-    transient: early checkpoints of each run to leave out of the objective: "auto" (the law's rule; curve laws
-        leave out each run's warm-up), "none", "warmup", a fraction of each run's steps, or "step<=N".
+    where, rename: filters and column renames applied as the data are read (`read_runs`).
+    progress: called as progress(done, total) during the bootstrap.
+
+    The same data, options and seed give the same Fit.
     """
+    opts = FitOptions.of(options, **option_values)
     law = get_law(law)
-    if isinstance(loss, Objective):
-        objective = loss if space is None else replace(loss, space=space)
-    else:
-        objective = Objective(kind=loss, delta=delta, asymmetry=asymmetry, space=space or spaces.DEFAULT)
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level}), e.g. 0.95")
-    if bootstrap < 0:
-        raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
+    objective = opts.objective
+    bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
-                                             weights=weights, transient=transient, space=objective.space)
+                                             weights=opts.weights, transient=opts.transient, space=objective.space)
     problem = Problem(law, x, y, objective, w)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
 
-    k = starts or n_candidates(law.n_params - len(law.linear))
+    k = opts.starts or n_candidates(law.n_params - len(law.linear))
     theta0, f0 = candidates(problem, k, rng)
     finite = np.isfinite(f0)
     if not finite.any():
@@ -158,7 +139,7 @@ def fit(data, law="chinchilla", *, inputs: Mapping[str, str] | None = None, targ
         warnings.warn(note, FitWarning, stacklevel=2)
 
     residuals = problem.residuals(theta[None])[0]
-    used = list(binding.values()) + [target, "run"]
+    used = fit_columns(binding.values(), target)
     return Fit(
         law=law.name, formula=law.formula, inputs=binding, target=target,
         params={name: float(v) for name, v in zip(law.param_names, theta)},

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError
 from . import space as spaces
 
 PAIRS = 20_000  # (draw, residual, ε) triples behind a prediction interval
@@ -49,13 +49,13 @@ class Interval:
 def check_level(level: float) -> float:
     """The one check of a coverage level."""
     if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < float(level) < 1:
-        raise ScalingLawsError(f"level must be a number between 0 and 1, e.g. 0.95 (got {level!r})")
+        raise ArgumentError("level", f"level must be a number between 0 and 1, e.g. 0.95 (got {level!r})")
     return float(level)
 
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ScalingLawsError(f"interval must be 'prediction' or 'confidence' (got {kind!r})")
+        raise ArgumentError("interval", f"interval must be 'prediction' or 'confidence' (got {kind!r})")
     return kind
 
 

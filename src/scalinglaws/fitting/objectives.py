@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError
 from . import space as spaces
 
 KINDS = ("huber", "l2", "asymmetric")
@@ -31,11 +31,13 @@ class Objective:
     def __post_init__(self) -> None:
         spaces.check(self.space)
         if self.kind not in KINDS:
-            raise ScalingLawsError(f"unknown loss '{self.kind}'. Choose one of: {', '.join(KINDS)}")
-        if not self.delta > 0:
-            raise ScalingLawsError(f"--delta must be positive (got {self.delta})")
-        if not self.asymmetry >= 1:
-            raise ScalingLawsError(f"--asymmetry must be at least 1 (got {self.asymmetry})")
+            raise ArgumentError("loss", f"unknown loss {self.kind!r}. Choose one of: {', '.join(KINDS)}")
+        if not (_number(self.delta) and self.delta > 0):
+            raise ArgumentError("delta", f"delta must be a positive number (got {self.delta!r})")
+        if not (_number(self.asymmetry) and self.asymmetry >= 1):
+            raise ArgumentError("asymmetry", f"asymmetry must be a number of at least 1 (got {self.asymmetry!r})")
+        object.__setattr__(self, "delta", float(self.delta))
+        object.__setattr__(self, "asymmetry", float(self.asymmetry))
 
     def rho(self, r: np.ndarray) -> np.ndarray:
         if self.kind == "l2":
@@ -81,3 +83,7 @@ class Objective:
     @classmethod
     def from_dict(cls, d: dict) -> Objective:
         return cls(**d)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalingLawsError
+from .interval import check_level
 
 FORMAT = "scalinglaws.fit/1"
 
@@ -78,7 +79,7 @@ class Fit:
         """Percentile intervals of every parameter from the bootstrap draws (None without a bootstrap)."""
         if self.bootstrap is None:
             return None
-        level = self.bootstrap.level if level is None else level
+        level = self.bootstrap.level if level is None else check_level(level)
         draws = self.bootstrap.array()
         q = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
         return {name: [float(q[0, j]), float(q[1, j])] for j, name in enumerate(self.params)}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
+from ..fitting.interval import check_level
 from .isoflop import PROFILES, group_budgets, power_law, profile_vertices, select
 from .surface import FLOPS_PER_PARAM, positive
 
@@ -146,8 +147,7 @@ def compare_approaches(data, *, where: Sequence[str] = (), rename=None, flops: f
                                "e.g. 0.1")
     if bootstrap < 0:
         raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level:g}), e.g. 0.95")
+    level = check_level(level)
     k = positive(flops_per_param, "--flops-per-param", "6")
     runs = read_runs(data, rename=rename, where=where, require=["params", "tokens", "loss"],
                      purpose="the approaches need them")

@@ -66,8 +66,9 @@ def _decay_constants(surface: Surface) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def data_constrained(fit, flops: float, unique_tokens: float, *, repetition: dict | None = None,
                      level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
-                     fixed=None) -> ConstrainedPlan:
-    """The loss-minimising N, D and epochs at budget `flops` with `unique_tokens` unique tokens available."""
+                     fixed=None, calibration="default") -> ConstrainedPlan:
+    """The loss-minimising N, D and epochs at budget `flops` with `unique_tokens` unique tokens available
+    (calibration: the model-error term of the loss's prediction interval, as for `compute_optimal`)."""
     from ..errors import ScalingLawsError
 
     C = positive(flops, "--flops", "5.76e23")
@@ -79,7 +80,7 @@ def data_constrained(fit, flops: float, unique_tokens: float, *, repetition: dic
         for key, value in repetition.items():
             positive(value, f"--{key.lower().replace('_', '-')}", "15.4")
     surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed, unique_tokens=U,
-                         repetition=repetition)
+                         repetition=repetition, calibration=calibration)
     if repetition and surface.repetition is None:
         raise ScalingLawsError("the fit's law (data_constrained) fits its own R_D and R_N: drop --r-d / --r-n, or fit "
                                "a law of N and D (e.g. chinchilla) to supply them")
@@ -110,7 +111,7 @@ def data_constrained(fit, flops: float, unique_tokens: float, *, repetition: dic
         unconstrained={"params": float(n0[0]), "tokens": float(d0[0]), "loss": float(l0[0]),
                        "epochs": float(d0[0] / U)},
         loss_penalty=float(loss[0] - l0[0]), useful_flops=useful,
-        intervals=surface.intervals(params=n, tokens=d, epochs=epochs, loss=loss, tokens_per_param=d / n,
+        intervals=surface.intervals(factor, params=n, tokens=d, epochs=epochs, loss=loss, tokens_per_param=d / n,
                                     loss_penalty=loss - l0),
         level=surface.level, convention=f"C = {k:g}·N·D (N as counted in the fitted data)", extrapolation=factor,
         warnings=tuple(notes))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..fitting.predict import EXTRAPOLATION_WARN
+from ..fitting.interval import check_level
 from .surface import positive
 
 COEFFICIENTS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "batch_coef", "batch_tokens_exp", "batch_params_exp")
@@ -110,9 +111,7 @@ def recommend(params: float, tokens: float, *, law: HparamLaw | None = None, seq
     intervals = None
     used_level = None
     if law.draws is not None:
-        used_level = law.level if level is None else float(level)
-        if not 0 < used_level < 1:
-            raise ScalingLawsError(f"--level must be between 0 and 1 (got {used_level:g}), e.g. 0.95")
+        used_level = check_level(law.level if level is None else level)
         q = [(1 - used_level) / 2, (1 + used_level) / 2]
         intervals = {"lr": [float(v) for v in np.quantile(lr[1:], q)],
                      "batch_size": [float(v) for v in np.quantile(batch[1:], q)]}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
+from ..fitting.interval import check_level
 from .hparams import COEFFICIENTS, HparamLaw, recommend
 
 SHIFTS = 5  # re-centrings of the local quadratic
@@ -113,8 +114,7 @@ def fit_hparams(data, *, where: Sequence[str] = (), rename=None, bandwidth: floa
         raise ScalingLawsError(f"--spread must be a positive fraction of a cell's best loss (got {spread:g}), e.g. 0.25")
     if bootstrap < 0:
         raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
-    if not 0 < level < 1:
-        raise ScalingLawsError(f"--level must be between 0 and 1 (got {level:g}), e.g. 0.95")
+    level = check_level(level)
     runs = read_runs(data, rename=rename, where=where, require=["params", "tokens", "lr", "batch_size", "loss"],
                      purpose="a hyperparameter sweep needs them")
     lr, bs, loss = runs["lr"], runs["batch_size"], runs["loss"]

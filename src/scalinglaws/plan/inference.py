@@ -59,17 +59,19 @@ class InferencePlan:
 def inference_optimal(fit, inference_tokens: float, *, flops: float | None = None, loss: float | None = None,
                       mode: str = "match", level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
                       serve_flops_per_param: float = SERVE_FLOPS_PER_PARAM, fixed=None,
-                      unique_tokens: float | None = None) -> InferencePlan:
+                      unique_tokens: float | None = None, calibration="default") -> InferencePlan:
     """Minimise training plus serving compute for `inference_tokens` served tokens (Sardana et al. 2024).
 
     mode "match": reach `loss`, or else the compute-optimal loss at `flops`, at the lowest total compute.
     mode "budget": the lowest loss for a total of `flops` FLOP spent on training and serving together.
+    calibration: the model-error term of the loss's prediction interval, as for `compute_optimal`.
     """
     if mode not in MODES:
         raise ScalingLawsError(f"--inference-mode must be one of {', '.join(MODES)} (got '{mode}')")
     T = positive(inference_tokens, "--inference-tokens", "1e13")
     s = positive(serve_flops_per_param, "--serve-flops-per-param", "2")
-    surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed, unique_tokens=unique_tokens)
+    surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed, unique_tokens=unique_tokens,
+                         calibration=calibration)
     k = surface.flops_per_param
     notes: list[str] = []
     if mode == "budget":
@@ -118,7 +120,7 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
         served_tokens=T, mode=mode, params=float(n[0]), tokens=float(d[0]), loss=float(ell[0]),
         tokens_per_param=float(d[0] / n[0]), training_flops=float(train[0]), inference_flops=float(serve[0]),
         total_flops=float(train[0] + serve[0]), baseline=baseline, savings=float(savings[0]),
-        intervals=surface.intervals(params=n, tokens=d, tokens_per_param=d / n, training_flops=train,
+        intervals=surface.intervals(factor, params=n, tokens=d, tokens_per_param=d / n, training_flops=train,
                                     total_flops=train + serve, savings=savings,
                                     **({} if loss is not None and mode == "match" else {"loss": ell})),
         level=surface.level,
@@ -144,13 +146,15 @@ class Overtraining:
 
 def overtraining(fit, flops: float, ratios: Sequence[float] = (5, 10, 20, 50, 100, 200, 500), *,
                  level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM, fixed=None,
-                 unique_tokens: float | None = None) -> Overtraining:
-    """Loss against tokens per parameter at fixed compute, and the compute needed at each ratio to match the optimum."""
+                 unique_tokens: float | None = None, calibration="default") -> Overtraining:
+    """Loss against tokens per parameter at fixed compute, and the compute needed at each ratio to match the optimum
+    (calibration: the model-error term of each loss's prediction interval, as for `compute_optimal`)."""
     C = positive(flops, "--flops", "5.76e23")
     rs = [positive(r, "--ratios", "20,100,500") for r in ratios]
     if not rs:
         raise ScalingLawsError("--ratios needs at least one tokens-per-parameter ratio, e.g. --ratios 20,100,500")
-    surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed, unique_tokens=unique_tokens)
+    surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed, unique_tokens=unique_tokens,
+                         calibration=calibration)
     k = surface.flops_per_param
     n_opt, d_opt, l_opt, _ = optimum(surface, C)
     rows, ivs = [], []
@@ -165,7 +169,8 @@ def overtraining(fit, flops: float, ratios: Sequence[float] = (5, 10, 20, 50, 10
         rows.append({"ratio": float(r), "params": float(n[0]), "tokens": float(r * n[0]), "loss": float(loss[0]),
                      "excess_loss": float(loss[0] - l_opt[0]), "params_same_loss": float(n_same[0]),
                      "compute_overhead": float(overhead[0])})
-        ivs.append(surface.intervals(loss=loss, excess_loss=loss - l_opt, params_same_loss=n_same,
+        ivs.append(surface.intervals(surface.extrapolation(float(n[0]), float(r * n[0])), loss=loss,
+                                     excess_loss=loss - l_opt, params_same_loss=n_same,
                                      compute_overhead=overhead))
     return Overtraining(flops=C, optimal_ratio=float(d_opt[0] / n_opt[0]), optimal_loss=float(l_opt[0]),
                         rows=tuple(rows), intervals=tuple(ivs), level=surface.level, convention=surface.convention)

@@ -83,16 +83,18 @@ def edge_note(at_edge: np.ndarray, what: str) -> list[str]:
 
 
 def compute_optimal(fit, flops: float, *, level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
-                    fixed=None, unique_tokens: float | None = None) -> Allocation:
+                    fixed=None, unique_tokens: float | None = None, calibration="default") -> Allocation:
     """The loss-minimising split of `flops` between parameters and tokens under the fit's law.
 
     fit: a Fit (or a Surface). level: coverage of the intervals (default: the fit's bootstrap level).
     flops_per_param: k in C = k·N·D. fixed: values of other inputs the law reads (column -> value).
     unique_tokens: plan under data repetition (see constrained.py for the full data-constrained plan).
+    calibration: the model-error term of the loss's prediction interval ("default", "none", a file or a
+        Calibration; fitting/calibration.py).
     """
     flops = positive(flops, "--flops", "5.76e23")
     surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed,
-                         unique_tokens=unique_tokens)
+                         unique_tokens=unique_tokens, calibration=calibration)
     n, d, loss, at_edge = optimum(surface, flops)
     notes = edge_note(at_edge, f"compute-optimal plan at C = {flops:.3g}")
     factor = surface.check_extrapolation(float(n[0]), float(d[0]), f"the compute-optimal plan at C = {flops:.3g}",
@@ -101,7 +103,7 @@ def compute_optimal(fit, flops: float, *, level: float | None = None, flops_per_
         flops=flops, params=float(n[0]), tokens=float(d[0]), loss=float(loss[0]),
         tokens_per_param=float(d[0] / n[0]), method="closed form" if surface.closed_form else "numerical",
         law=surface.law.name, convention=surface.convention,
-        intervals=surface.intervals(params=n, tokens=d, loss=loss, tokens_per_param=d / n),
+        intervals=surface.intervals(factor, params=n, tokens=d, loss=loss, tokens_per_param=d / n),
         level=surface.level, extrapolation=factor, warnings=tuple(notes))
 
 
@@ -127,13 +129,15 @@ def budgets(lo: float, hi: float, points: int = 11) -> np.ndarray:
 
 
 def frontier(fit, flops: Sequence[float], *, level: float | None = None,
-             flops_per_param: float = FLOPS_PER_PARAM, fixed=None, unique_tokens: float | None = None) -> Frontier:
-    """Compute-optimal allocations over several budgets and the exponents of N* and D* in C, with intervals."""
+             flops_per_param: float = FLOPS_PER_PARAM, fixed=None, unique_tokens: float | None = None,
+             calibration="default") -> Frontier:
+    """Compute-optimal allocations over several budgets and the exponents of N* and D* in C, with intervals
+    (calibration: as for `compute_optimal`)."""
     values = [positive(c, "--frontier", "1e20:1e25") for c in flops]
     if len(values) < 2:
         raise ScalingLawsError("a frontier needs at least two budgets, e.g. --frontier 1e20:1e25")
     surface = as_surface(fit, level=level, flops_per_param=flops_per_param, fixed=fixed,
-                         unique_tokens=unique_tokens)
+                         unique_tokens=unique_tokens, calibration=calibration)
     log_c = np.log(np.asarray(values))
     ns, ds, allocs = [], [], []
     with warnings.catch_warnings(record=True) as caught:

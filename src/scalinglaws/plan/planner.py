@@ -57,8 +57,13 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
          max_tokens: float | None = None, frontier_flops: Sequence[float] | None = None,
          ratios: Sequence[float] | None = None, inference_mode: str = "match", level: float | None = None,
          flops_per_param: float = FLOPS_PER_PARAM, serve_flops_per_param: float = SERVE_FLOPS_PER_PARAM,
-         fixed: Mapping[str, float] | None = None, repetition: Mapping[str, float] | None = None) -> Plan:
-    """Every planning answer the options ask for, and the recommended run among them."""
+         fixed: Mapping[str, float] | None = None, repetition: Mapping[str, float] | None = None,
+         calibration="default") -> Plan:
+    """Every planning answer the options ask for, and the recommended run among them.
+
+    calibration: the model-error term of every planned loss's prediction interval ("default", "none", a file or a
+    Calibration; fitting/calibration.py), resolved once for every section.
+    """
     if flops is None and target_loss is None:
         raise ScalingLawsError("a plan needs a budget or a goal: give --flops C (FLOP) or --target-loss L")
     if ratios and flops is None:
@@ -69,26 +74,29 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
     if repetition and unique_tokens is None:
         raise ScalingLawsError("--r-d and --r-n set how repeated data decays: give --unique-tokens too")
     common = {"level": level, "flops_per_param": flops_per_param, "fixed": fixed}
-    surface = as_surface(fit, **common)  # validates the law and the options once, before any section runs
+    # validates the law and the options once, before any section runs; the sections that forecast a loss share
+    # its calibration (a target plan has no loss to forecast: it is given)
+    surface = as_surface(fit, calibration=calibration, **common)
+    cal = {"calibration": surface.calibration}
     sections: dict = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if flops is not None:
-            sections["compute_optimal"] = compute_optimal(fit, flops, **common)
+            sections["compute_optimal"] = compute_optimal(fit, flops, **common, **cal)
             if frontier_flops:
-                sections["frontier"] = frontier(fit, frontier_flops, **common)
+                sections["frontier"] = frontier(fit, frontier_flops, **common, **cal)
             if ratios:
-                sections["overtraining"] = overtraining(fit, flops, ratios, **common)
+                sections["overtraining"] = overtraining(fit, flops, ratios, **common, **cal)
             if unique_tokens is not None:
                 sections["constrained"] = data_constrained(fit, flops, unique_tokens, repetition=repetition,
-                                                           **common)
+                                                           **common, **cal)
         if target_loss is not None:
             sections["target"] = reach_target(fit, target_loss, params=params, max_tokens=max_tokens,
                                               unique_tokens=unique_tokens, **common)
         if inference_tokens is not None:
             sections["inference"] = inference_optimal(
                 fit, inference_tokens, flops=flops, loss=target_loss, mode=inference_mode,
-                serve_flops_per_param=serve_flops_per_param, unique_tokens=unique_tokens, **common)
+                serve_flops_per_param=serve_flops_per_param, unique_tokens=unique_tokens, **common, **cal)
     notes = list(dict.fromkeys(str(w.message) for w in caught))
     for w in {str(w.message): w for w in caught}.values():  # passed on once each, and kept in the record
         warnings.warn(str(w.message), w.category, stacklevel=2)

@@ -7,7 +7,9 @@ does a model of size N need to reach a loss, and so on. `Surface` binds a fit's 
   unique_tokens -> U; any other input (a learning rate, say) must be held at a value the caller gives;
 - its parameters are a (K, P) array: row 0 the point estimate, rows 1..K-1 the bootstrap draws, so every planned
   quantity is computed per draw and its interval is the percentile interval over draws (Efron & Tibshirani 1993,
-  ch. 13), the same convention as `Fit.predict`;
+  ch. 13); a planned loss is a forecast of a run not yet trained, so its interval is a prediction interval made
+  as `Fit.predict` makes one (fitting/interval.py): the draws, the fit's residual scatter and the calibrated model
+  error at the plan's extrapolation;
 - optionally, for a law of N and D alone, data repetition is added the way Muennighoff et al. (2023, eqs. 5-6)
   do it: the law is evaluated at the effective data D' and effective parameters N' that U unique tokens allow.
 
@@ -24,6 +26,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
+from ..fitting import space as spaces
+from ..fitting.calibration import resolve
+from ..fitting.interval import check_level, interval
 from ..fitting.predict import EXTRAPOLATION_WARN
 
 FLOPS_PER_PARAM = 6.0  # training FLOP per parameter per token (forward 2, backward 4)
@@ -59,6 +64,10 @@ class Surface:
     ranges: Mapping[str, list] = field(default_factory=dict)  # "N", "D", "C" -> [lo, hi] of the fitted data
     level: float | None = None
     repetition: Mapping | None = None  # {"unique_tokens", "R_D", "R_N", "source"} when repetition is added
+    residuals: tuple[float, ...] = ()  # the fit's, for the noise term of a planned loss's prediction interval
+    space: str = "log"  # the fit's residual space
+    seed: int = 0
+    calibration: object = None  # a Calibration (fitting/calibration.py) or None: the model-error term
 
     @property
     def rows(self) -> int:
@@ -111,10 +120,28 @@ class Surface:
         q = np.quantile(v, [(1 - self.level) / 2, (1 + self.level) / 2])
         return [float(q[0]), float(q[1])]
 
-    def intervals(self, **quantities: np.ndarray) -> dict[str, list[float] | None] | None:
+    def predictive(self, values: np.ndarray, extrapolation: float = 1.0) -> list[float] | None:
+        """Prediction interval of a planned loss (K,): where a run trained at the planned point will land, from the
+        one interval maker, with the calibrated model error at `extrapolation`; None without draws."""
+        if not self.has_draws or self.level is None:
+            return None
+        v = np.asarray(values, dtype=float)[1:]
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return None
+        made = interval(v[:, None], level=self.level, kind="prediction", residuals=self.residuals, space=self.space,
+                        seed=self.seed, extrapolation=np.array([max(1.0, float(extrapolation))]),
+                        calibration=self.calibration, parameters=f"bootstrap over runs ({v.size} draws)")
+        lo, hi = float(made.lower[0]), float(made.upper[0])
+        return [lo, hi] if np.isfinite(lo) and np.isfinite(hi) else None
+
+    def intervals(self, extrapolation: float = 1.0, **quantities: np.ndarray) -> dict[str, list[float] | None] | None:
+        """Intervals of planned quantities over the draws; `loss` (a forecast) gets a prediction interval at
+        `extrapolation` (see `predictive`), the rest (choices and differences) percentile intervals."""
         if not self.has_draws:
             return None
-        return {name: self.interval(v) for name, v in quantities.items()}
+        return {name: self.predictive(v, extrapolation) if name == "loss" else self.interval(v)
+                for name, v in quantities.items()}
 
     def extrapolation(self, n: float, d: float) -> float:
         """How far (N, D) lies outside the fitted data: the largest factor beyond the range of N, D or C; 1 inside."""
@@ -143,8 +170,11 @@ class Surface:
 
 def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
                fixed: Mapping[str, float] | None = None, unique_tokens: float | None = None,
-               repetition: Mapping[str, float] | None = None) -> Surface:
-    """The Surface of a Fit. A Surface passes through, with unique tokens (and repetition constants) applied."""
+               repetition: Mapping[str, float] | None = None, calibration="default") -> Surface:
+    """The Surface of a Fit. A Surface passes through, with unique tokens (and repetition constants) applied.
+
+    calibration: the model-error term of planned losses' prediction intervals ("default", "none", a file or a
+    Calibration; fitting/calibration.py)."""
     if isinstance(fit, Surface):
         return fit if unique_tokens is None else with_unique_tokens(fit, unique_tokens, repetition)
     if not (np.isfinite(flops_per_param) and flops_per_param > 0):
@@ -179,15 +209,14 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
     used_level = None
     if fit.bootstrap is not None:
         theta = np.vstack([theta, fit.bootstrap.array()])
-        used_level = fit.bootstrap.level if level is None else float(level)
-        if not 0 < used_level < 1:
-            raise ScalingLawsError(f"--level must be between 0 and 1 (got {used_level:g}), e.g. 0.95")
+        used_level = check_level(fit.bootstrap.level if level is None else level)
     ranges = {}
     for sym, col in fit.inputs.items():
         if roles[sym] in ("N", "D", "C") and col in fit.data.get("ranges", {}):
             ranges[roles[sym]] = list(fit.data["ranges"][col])
     surface = Surface(law=law, theta=theta, roles=roles, fixed=values, flops_per_param=float(flops_per_param),
-                      ranges=ranges, level=used_level)
+                      ranges=ranges, level=used_level, residuals=tuple(fit.residuals), space=spaces.of(fit.loss),
+                      seed=int(fit.seed), calibration=resolve(calibration))
     return surface if unique_tokens is None else with_unique_tokens(surface, unique_tokens, repetition)
 
 

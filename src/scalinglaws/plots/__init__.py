@@ -23,8 +23,14 @@ def figures(obj, kind: str | Iterable[str] | None = None, **options) -> list[Fig
 
     kind: one name, several, "all" (every kind that draws this record), or None (the first default kind).
     options go to the kind functions: data, x, y, by, at (targets), budget (FLOP budgets), near (the folder in
-    which to look for a fit's data file, by default the fit file's own), ...
+    which to look for a fit's data file, by default the fit file's own), calibration (the model-error term of the
+    prediction bands and intervals drawn from a fit: "default", "none", a file or a Calibration; resolved once
+    here for every kind), ...
     """
+    if "calibration" in options:
+        from ..fitting.calibration import resolve
+
+        options["calibration"] = resolve(options["calibration"])
     if isinstance(obj, (str, Path)) and Path(str(obj)).is_file():
         options.setdefault("near", Path(str(obj)).resolve().parent)  # a fit's data file may lie beside it
     obj = load_result(obj)

@@ -118,7 +118,8 @@ def _point_law(fit) -> bool:
 
 @figure_kind("extrapolation", accepts=FIT, title="the law extrapolated to a target, with its bootstrap band",
              default=True, applies=_point_law)
-def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=None, **_) -> Figure:
+def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=None, calibration="default",
+                         **_) -> Figure:
     if fit.get_law().features is not None:
         raise ScalingLawsError(f"law '{fit.law}' reads each run's whole history (a training-curve law), so it has no "
                                "single path to extrapolate along: forecast a run with the curve commands instead")
@@ -151,7 +152,7 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     path = {c: anchor[c] ** (1 - s) * target[c] ** s for c in cols}
     xs = path[x] if x in path else k * path["params"] * path["tokens"]
     point = law_on(fit, path)
-    bd = bands(fit, path)
+    bd = bands(fit, path, calibration=calibration)
     series = [Series("span", [xlo, xhi], label="range of the fit's data")]
     if bd is not None:
         level = f"{int(round(bd['level'] * 100))}% "
@@ -162,7 +163,7 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     series.append(Series("line", xs, point, label=f"{fit.law} at the fitted parameters", group="law"))
     if runs is not None:
         series.append(Series("points", x_of(runs, x), fd.y, label="runs", text=runs.run_ids.astype(str)))
-    at_target = fit.predict({c: [t[c] for t in targets] for c in cols})  # warns when far beyond the data
+    at_target = fit.predict({c: [t[c] for t in targets] for c in cols}, calibration=calibration)  # warns far out
     tx = [_x_value(t, x, k) for t in targets]
     text = [", ".join(f"{c}={si(t[c])}" for c in cols) for t in targets]
     if at_target.lower is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
-from ..runs import Runs
+from ..runs import Runs, fit_columns
 from .spec import si
 
 LABELS = {"flops": "training compute C (FLOP)", "params": "parameters N", "tokens": "training tokens D",
@@ -102,7 +102,7 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
                 return None
             raise ScalingLawsError(f"the fit's data ({source}) cannot be read: {str(exc).rstrip('.')}. Give the runs "
                                    "it was fitted to with --data SOURCE") from None
-    used = list(fit.inputs.values()) + [fit.target, "run"]
+    used = fit_columns(fit.inputs.values(), fit.target)
     matches = runs.hash(used) == fit.data.get("hash")
     note = ""
     if not matches:

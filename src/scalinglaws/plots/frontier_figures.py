@@ -73,7 +73,7 @@ def _law_of_n_and_d(fit) -> bool:
 @figure_kind("frontier", accepts="scalinglaws.fitting.record:Fit",
              title="compute-optimal model size and tokens against compute (laws of N and D)", default=True,
              applies=_law_of_n_and_d)
-def frontier_figure(fit, *, data=None, budget=None, near=None, **_) -> Figure:
+def frontier_figure(fit, *, data=None, budget=None, near=None, calibration="default", **_) -> Figure:
     from ..plan import compute_optimal, frontier
 
     cols = set(fit.inputs.values())
@@ -91,8 +91,8 @@ def frontier_figure(fit, *, data=None, budget=None, near=None, **_) -> Figure:
     grid = np.geomspace(lo, max([hi * 1e3] + [b * 2 for b in budgets]), POINTS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the curve runs far past the data on purpose; planned budgets warn below
-        front = frontier(fit, grid)
-    planned = [compute_optimal(fit, b) for b in budgets]
+        front = frontier(fit, grid, calibration=calibration)
+    planned = [compute_optimal(fit, b, calibration=calibration) for b in budgets]
     panels = frontier_panels(front, runs, planned, [lo, hi])
     caption = ("The loss-minimising split of each compute budget C = 6·N·D between parameters and tokens under the "
                f"fitted law ({front.method})" + (", with the spread of the bootstrap refits." if front.level else "."))

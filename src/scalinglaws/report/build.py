@@ -64,7 +64,7 @@ def number_text(v: float) -> str:
 
 def command_line(inputs: Sequence, output: str | Path | None = None, *, title: str | None = None,
                  data: str | None = None, at: Mapping | None = None, budgets: Sequence[float] = (),
-                 by: str | None = None) -> str:
+                 by: str | None = None, calibration="default") -> str:
     """The `scalinglaws report` command that rebuilds a report from these arguments."""
     args = ["scalinglaws", "report", *[str(i) for i in inputs]]
     if output is not None:
@@ -79,7 +79,21 @@ def command_line(inputs: Sequence, output: str | Path | None = None, *, title: s
         args += ["--budget", number_text(b)]
     if by:
         args += ["--by", by]
+    cal = _calibration_arg(calibration)
+    if cal is not None:
+        args += ["--calibration", cal]
     return shlex.join(args)
+
+
+def _calibration_arg(calibration) -> str | None:
+    """--calibration's value for a calibration given as text or as a record read from a file (None: the default,
+    or a record made in memory, which no command line can name)."""
+    if calibration is None:
+        return "none"
+    if isinstance(calibration, (str, Path)):
+        return None if str(calibration) == "default" else str(calibration)
+    origin = str(getattr(calibration, "origin", ""))
+    return origin if origin != "default" and Path(origin).is_file() else None
 
 
 def _identity(obj) -> tuple[str, str]:
@@ -93,14 +107,17 @@ def _identity(obj) -> tuple[str, str]:
 
 def build_report(inputs: Sequence, *, title: str | None = None, data: str | None = None,
                  at: Mapping | None = None, budgets: Sequence[float] = (), by: str | None = None,
-                 command: str | None = None, output: str | Path | None = None) -> Report:
+                 calibration="default", command: str | None = None, output: str | Path | None = None) -> Report:
     """A report on fits and runs tables.
 
     inputs: fit files, runs sources (paths, dataset:NAME, store:PATH, with ?filters), or Fit / Runs objects.
     data: the runs behind the fits, when the source a fit records is not at hand.
     at: targets (column -> values) for predictions and the extrapolation; budgets: FLOP budgets to plan.
+    calibration: the model-error term of every prediction interval the page makes from a fit (predictions, the
+        extrapolation's bands, planned losses): "default", "none", a file or a Calibration (fitting/calibration.py).
     command: the command line to show (default: the `scalinglaws report` command for these arguments).
     """
+    from ..fitting.calibration import resolve
     from ..plots import load_result
 
     if not inputs:
@@ -116,14 +133,16 @@ def build_report(inputs: Sequence, *, title: str | None = None, data: str | None
         kind, identity = _identity(obj)
         objects.append((label, obj))
         described.append({"label": label, "kind": kind, "identity": identity})
-    ctx = Context(data=data, at=dict(at) if at else None, budgets=tuple(float(b) for b in budgets), by=by)
+    ctx = Context(data=data, at=dict(at) if at else None, budgets=tuple(float(b) for b in budgets), by=by,
+                  calibration=resolve(calibration))
     sections = build_sections(objects, ctx)
     warns = tuple(dict.fromkeys(w for s in sections for w in s.warnings))
     for w in warns:  # once each, now that they are kept in the report too
         warnings.warn(w, ScalingLawsWarning, stacklevel=2)
     if command is None:
         if all(isinstance(i, (str, Path)) for i in inputs):
-            command = command_line(inputs, output, title=title, data=data, at=at, budgets=budgets, by=by)
+            command = command_line(inputs, output, title=title, data=data, at=at, budgets=budgets, by=by,
+                                   calibration=calibration)
         else:
             command = "scalinglaws.report.build_report(...) from Python, on objects in memory"
     if title is None:

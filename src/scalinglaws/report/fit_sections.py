@@ -88,10 +88,10 @@ def fit_section(fit, ctx: Context, label: str) -> list[Section]:
     body.append(prov)
     opts = {"data": ctx.data, "near": near(label)}
     figs = [try_figure("fit", fit, notes, by=ctx.by, **opts), try_figure("residuals", fit, notes, by=ctx.by, **opts),
-            try_figure("extrapolation", fit, notes, at=ctx.at, **opts)]
+            try_figure("extrapolation", fit, notes, at=ctx.at, calibration=ctx.calibration, **opts)]
     if ctx.at:
         try:
-            pred = fit.predict(ctx.at)
+            pred = fit.predict(ctx.at, calibration=ctx.calibration)
             body.append(predictions_html(pred, style=False))
         except ScalingLawsError as exc:
             notes.append(f"no predictions: {exc}")
@@ -127,7 +127,7 @@ def plan_section(fit, ctx: Context, label: str) -> list[Section]:
     title = f"Plan: compute-optimal allocation under {fit.law}" + (f" ({label})" if label else "")
     budgets = list(ctx.budgets) or _target_budgets(ctx) or default_budgets(fit)
     try:
-        allocs = [compute_optimal(fit, b) for b in budgets]
+        allocs = [compute_optimal(fit, b, calibration=ctx.calibration) for b in budgets]
     except ScalingLawsError as exc:
         return [Section(title, "plan", f"<p class='muted'>No plan for this fit: {escape(str(exc))}</p>",
                         subject=label)]
@@ -136,7 +136,8 @@ def plan_section(fit, ctx: Context, label: str) -> list[Section]:
             "for Chinchilla's law, Hoffmann et al. 2022, Appendix D.2). The further a budget lies beyond the data, "
             "the less the law has been tested there: see the extrapolation above.</p>"]
     notes: list[str] = []
-    fig = try_figure("frontier", fit, notes, data=ctx.data, near=near(label), budget=budgets)
+    fig = try_figure("frontier", fit, notes, data=ctx.data, near=near(label), budget=budgets,
+                     calibration=ctx.calibration)
     if fig is not None:
         exps = ", ".join(f"{'N*' if k == 'params' else 'D*'} ∝ C^{v:.3f}" for k, v in fig.meta["exponents"].items())
         body.insert(1, f"<p>Frontier: {escape(exps)}.</p>")

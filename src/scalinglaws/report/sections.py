@@ -44,6 +44,7 @@ class Context:
     at: dict | None = None  # targets: column -> values, for predictions and the extrapolation
     budgets: tuple[float, ...] = ()  # FLOP budgets to plan
     by: str | None = None  # colour the figures by this column
+    calibration: object = None  # the model-error term of prediction intervals made here: a Calibration or None
     options: dict = field(default_factory=dict)  # for section kinds added later
 
 

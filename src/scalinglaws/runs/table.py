@@ -17,6 +17,13 @@ from ..errors import ScalingLawsError
 from .schema import COLUMNS
 
 
+def fit_columns(inputs: Iterable[str], target: str) -> list[str]:
+    """The columns a fit's data hash covers: the columns its law reads, its target, and the run names (a row that
+    moves to another run changes what a bootstrap over runs resamples). The one list behind the hash the engine
+    records and the checks that rows read again (figures, the run store) are the rows a fit saw."""
+    return list(dict.fromkeys([*inputs, target, "run"]))
+
+
 def _freeze(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.flags.writeable:  # copy, so that no outside reference can change the table

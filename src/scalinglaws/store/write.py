@@ -16,7 +16,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalingLawsError
-from ..runs import Runs
+from ..runs import Runs, fit_columns
 from ..runs.validate import _to_text
 from .db import columns, one, quote
 
@@ -187,7 +187,7 @@ def save_fit(con, fit, path) -> SavedFit:
                         "this fit was stored before", new=False)
     matched, keys, note = None, None, f"fitted to {source}, outside this store: kept with its data hash"
     if same_store(source, path):
-        used = list(fit.inputs.values()) + [fit.target, "run"]
+        used = fit_columns(fit.inputs.values(), fit.target)
         keys = _fitted_keys(read_connection(con, source_name(path), with_keys=True), fit, used)
         if keys is not None:
             matched = len(keys)
