@@ -109,13 +109,18 @@ class Surface:
         return np.broadcast_to(out, np.broadcast_shapes(np.shape(out), (self.rows, 1)))
 
     # -- reporting ----------------------------------------------------------------------------------------------
-    def interval(self, values: np.ndarray) -> list[float] | None:
-        """Percentile interval over the draws (rows 1..) of a per-row quantity; None without draws."""
+    def _draws_of(self, values: np.ndarray) -> np.ndarray | None:
+        """The finite values of the draws (rows 1..) of a per-row quantity; None without draws or a level."""
         if not self.has_draws or self.level is None:
             return None
         v = np.asarray(values, dtype=float)[1:]
         v = v[np.isfinite(v)]
-        if v.size == 0:
+        return v if v.size else None
+
+    def interval(self, values: np.ndarray) -> list[float] | None:
+        """Percentile interval over the draws (rows 1..) of a per-row quantity; None without draws."""
+        v = self._draws_of(values)
+        if v is None:
             return None
         q = np.quantile(v, [(1 - self.level) / 2, (1 + self.level) / 2])
         return [float(q[0]), float(q[1])]
@@ -123,11 +128,8 @@ class Surface:
     def predictive(self, values: np.ndarray, extrapolation: float = 1.0) -> list[float] | None:
         """Prediction interval of a planned loss (K,): where a run trained at the planned point will land, from the
         one interval maker, with the calibrated model error at `extrapolation`; None without draws."""
-        if not self.has_draws or self.level is None:
-            return None
-        v = np.asarray(values, dtype=float)[1:]
-        v = v[np.isfinite(v)]
-        if v.size == 0:
+        v = self._draws_of(values)
+        if v is None:
             return None
         made = interval(v[:, None], level=self.level, kind="prediction", residuals=self.residuals, space=self.space,
                         seed=self.seed, extrapolation=np.array([max(1.0, float(extrapolation))]),
