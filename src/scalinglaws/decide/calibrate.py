@@ -30,7 +30,7 @@ from ..errors import ScalingLawsError
 from ..fitting import space as spaces
 from ..fitting.calibration import Calibration
 from ..fitting.data import evaluate, extrapolation
-from ..fitting.interval import predictive, robust_scale
+from ..fitting.interval import predictive, robust_scale, student
 from ..runs import read_runs
 
 LEVELS = (0.5, 0.8, 0.95)
@@ -119,8 +119,9 @@ def held_out(ladder: Ladder, *, bootstrap: int = 100, seed: int = 0, max_rows: i
                             inputs=ladder.inputs)
             except ScalingLawsError:
                 continue
-            if progress is not None:
-                progress(done, total)
+            finally:
+                if progress is not None:
+                    progress(done, total)  # a cut that could not be fitted is done too
             obs = np.asarray(test[f.target], dtype=float)
             point = evaluate(f, test)
             curves = evaluate(f, test, f.bootstrap.array())
@@ -149,13 +150,6 @@ def held_out(ladder: Ladder, *, bootstrap: int = 100, seed: int = 0, max_rows: i
                    space=parts[0][6])
 
 
-def _student(eps: np.ndarray, df, seed: int = 0) -> np.ndarray:
-    if df is None:
-        return eps
-    rng = np.random.default_rng([seed, 7])
-    return eps / np.sqrt(rng.chisquare(df, size=eps.shape) / df)
-
-
 def subsample(held: HeldOut, rows: int | None = LEARN_ROWS, seed: int = 0) -> HeldOut:
     """At most `rows` held-out rows, drawn evenly at random, their weights summing to 1 again."""
     if rows is None or len(held) <= rows:
@@ -172,8 +166,8 @@ def quantiles(held: HeldOut, cal: Calibration | None, levels: Sequence[float] = 
     """(len(levels), 2, n) interval bounds in the residual space, with a calibration's model term (None: plain)."""
     z = held.base
     if cal is not None:
-        tau = cal.tau0 + cal.tau_noise * held.noise + cal.tau1 * np.log(np.maximum(held.extrapolation, 1.0))
-        z = z + tau[:, None] * _student(held.eps, cal.df)[None, :]
+        tau = cal.scale(held.extrapolation, held.noise)  # (n,)
+        z = z + tau[:, None] * student(held.eps, cal.df, seed=0, stream=7)[None, :]
     qs = sorted({q for a in levels for q in ((1 - a) / 2, (1 + a) / 2)})
     if np.isfinite(z).all():
         v = np.quantile(z, qs, axis=1)  # (Q, n); nanquantile is ten times slower

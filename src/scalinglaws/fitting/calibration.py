@@ -46,10 +46,10 @@ class Calibration:
     scores: Mapping = field(default_factory=dict)  # what the learning measured (coverage, interval score)
     origin: str = "learned"  # where this record came from: a file's name, or "default"
 
-    def scale(self, f, noise: float = 0.0) -> np.ndarray:
-        """τ at extrapolation factors f, for a fit whose residuals have robust scale `noise`."""
+    def scale(self, f, noise=0.0) -> np.ndarray:
+        """τ at extrapolation factors f, for fits whose residuals have robust scale `noise` (one, or one per f)."""
         f = np.maximum(np.asarray(f, dtype=float), 1.0)
-        return self.tau0 + self.tau_noise * float(noise) + self.tau1 * np.log(f)
+        return self.tau0 + self.tau_noise * np.asarray(noise, dtype=float) + self.tau1 * np.log(f)
 
     def applies_to(self, space: str) -> bool:
         return space == self.space

@@ -98,7 +98,7 @@ def predictive(curves: np.ndarray, *, residuals, space: str, seed: int, tau: np.
     else:
         b, r, eps = triples(B, resid.size, seed, pairs)
     if df is not None and np.isfinite(df):
-        eps = _student(eps, df, seed)
+        eps = student(eps, df, seed)
     z = spaces.forward(curves[b], space)  # (k, m)
     if resid.size:
         z = z - resid[r][:, None]
@@ -107,9 +107,12 @@ def predictive(curves: np.ndarray, *, residuals, space: str, seed: int, tau: np.
     return spaces.inverse(z, space)
 
 
-def _student(eps: np.ndarray, df: float, seed: int) -> np.ndarray:
-    """Normal variates made Student-t by a chi-square of their own stream: t = ε / sqrt(χ²_df / df)."""
-    rng = np.random.default_rng([int(seed), 5])
+def student(eps: np.ndarray, df: float | None, seed: int, stream: int = 5) -> np.ndarray:
+    """Normal variates made Student-t by a chi-square of their own stream: t = ε / sqrt(χ²_df / df); df None
+    leaves them normal."""
+    if df is None:
+        return eps
+    rng = np.random.default_rng([int(seed), stream])
     return eps / np.sqrt(rng.chisquare(df, size=eps.shape) / df)
 
 
