@@ -16,7 +16,8 @@ exponents were fitted to chinchilla_epoch's runs, Muennighoff's decay constants 
 using them would leak the answer.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_auto.py [--quick] [--json out.json]
-misfitting_li2025 is read from ../shared/data (not bundled; SCALINGLAWS_SHARED_DATA to point elsewhere) and skipped when that folder is absent.
+misfitting_li2025 is read from ../shared/data (not bundled; SCALINGLAWS_SHARED_DATA to point elsewhere) and skipped
+when that folder is absent.
 """
 
 from __future__ import annotations

@@ -21,9 +21,8 @@ import sys
 import time
 
 import numpy as np
-from scipy.optimize import minimize
-
 from bench_fit import SOURCE, epoch_data
+from scipy.optimize import minimize
 
 EPOCH_ALPHA_CI = (0.317, 0.373)  # Besiroglu et al. 2024, 95% bootstrap interval of alpha
 

@@ -27,11 +27,11 @@ import warnings
 import numpy as np
 
 import scalinglaws as sl
-from scalinglaws.curves.checks import split_runs
-from scalinglaws.curves.features import ETA_FLOOR, Schedule1, curve_features
 from scalinglaws.curves.forecast import forecast_run
 from scalinglaws.errors import ScalingLawsError
 from scalinglaws.fitting.data import law_inputs
+from scalinglaws.laws.features import ETA_FLOOR, Schedule1, curve_features
+from scalinglaws.runs.curves import split_runs
 
 SIZES = ("25M", "100M", "400M")
 LAWS = ("schedule", "lr_annealing", "multipower")

@@ -25,14 +25,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_fit import huber_objective
 from scipy.optimize import minimize
 
 from scalinglaws import fit, load_dataset, read_runs
 from scalinglaws.fitting.objectives import Objective
 from scalinglaws.fitting.problem import Problem
 from scalinglaws.laws import LAWS
-
-from bench_fit import huber_objective
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

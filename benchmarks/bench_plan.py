@@ -66,7 +66,8 @@ def profile_errors(width, drift, noise=0.0, seeds=1):
 def part1(quick: bool):
     print("1. IsoFLOP profile fits on Hoffmann's surface: rms error of a, and of log N* at 1e23 FLOP")
     print(f"   true a = {A_TRUE:.4f}")
-    print(f"   {'width':>6} {'drift':>6} {'noise':>6} | " + " | ".join(f"{p:>21}" for p in ("shape", "parabola", "interp")))
+    head = " | ".join(f"{p:>21}" for p in ("shape", "parabola", "interp"))
+    print(f"   {'width':>6} {'drift':>6} {'noise':>6} | " + head)
     cases = [(3, 1, 0, 1), (10, 1, 0, 1), (30, 1, 0, 1), (10, 3, 0, 1), (30, 3, 0, 1)]
     cases += [(10, 1, 0.005, 5 if quick else 20), (10, 3, 0.005, 5 if quick else 20)]
     for width, drift, noise, seeds in cases:

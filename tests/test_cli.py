@@ -68,7 +68,8 @@ def test_predict_contract(cli, tmp_path):
 def test_laws_listing(cli):
     code, out, _ = cli("laws", "--json")
     names = [law["name"] for law in json.loads(out)["laws"]]
-    assert {"power", "chinchilla", "kaplan", "skaling", "overtrain", "data_constrained", "farseer", "bnsl"} <= set(names)
+    assert {"power", "chinchilla", "kaplan", "skaling", "overtrain", "data_constrained", "farseer",
+            "bnsl"} <= set(names)
     code, out, _ = cli("laws")
     assert code == 0 and "Hoffmann" in out
 

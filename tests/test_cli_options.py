@@ -44,6 +44,7 @@ def width(lo, hi) -> float:
 def test_a_large_model_error_widens_predict_plan_and_plot_intervals(cli, files):
     root, _ = files
     fit, wide = str(root / "fit.json"), str(root / "wide.json")
+    narrow = ()
     for cal_args, bigger in ((("--calibration", "none"), False), (("--calibration", wide), True)):
         pred = run_json(cli, "predict", fit, *TARGET, *cal_args)["predictions"][0]
         plan = run_json(cli, "plan", fit, "--flops", "1e24", *cal_args)["intervals"]["loss"]

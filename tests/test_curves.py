@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.curves.checks import split_runs
-from scalinglaws.curves.features import Schedule1, curve_features, exact_drop_sum
 from scalinglaws.curves.schedules import Schedule, as_schedule
-from scalinglaws.curves.transient import parse_rule, transient_mask
 from scalinglaws.errors import DataWarning, FitWarning, ScalingLawsError
 from scalinglaws.fitting.data import law_inputs
 from scalinglaws.laws import LAWS
+from scalinglaws.laws.features import Schedule1, curve_features, exact_drop_sum
+from scalinglaws.laws.transient import parse_rule, transient_mask
+from scalinglaws.runs.curves import split_runs
 
 B = {"run": "run", "step": "step", "lr": "lr"}
 CURVE_LAWS = ("lr_annealing", "multipower", "lr_annealing_nd")

@@ -7,7 +7,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.decide import backtest
-from scalinglaws.decide.backtest import choose_cuts, folds, run_scale, thin
+from scalinglaws.decide.backtesting import choose_cuts, folds, run_scale, thin
 
 
 def power_runs(seed: int, sigma: float = 0.004, n: int = 40):

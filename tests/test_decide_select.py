@@ -10,7 +10,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.decide import Prior, compare_laws, fit_auto, fit_with_prior, fix_params
-from scalinglaws.decide.backtest import Backtest, Cut
+from scalinglaws.decide.backtesting import Backtest, Cut
 from scalinglaws.decide.select import rank
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}

@@ -4,7 +4,6 @@ real lm-eval outputs of Pythia, and the clear errors for malformed logs."""
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import sys
 import types

@@ -80,7 +80,8 @@ def test_step_law_runs_counts(shared_data):
             assert a.params["active_non_embedding"] - router == int(float(r["params_active"]))
             assert a.flops_per_token["6N+attention"] - 6 * router == int(float(r["flops_per_token_M"]))
         else:
-            assert a.flops_per_token["6N+attention"] == 6 * (4 * h + 3 * shape["ffn"] + 2 * shape["seq_len"]) * layers * h
+            per_layer = 4 * h + 3 * shape["ffn"] + 2 * shape["seq_len"]
+            assert a.flops_per_token["6N+attention"] == 6 * per_layer * layers * h
 
 
 def test_grouped_query_attention_and_moe_active_counts():

@@ -1,4 +1,5 @@
-"""Targets: closed forms of Chinchilla's law for tokens needed, smallest model and cheapest run; out-of-reach targets."""
+"""Targets: closed forms of Chinchilla's law for tokens needed, smallest model and cheapest run; targets out of
+reach."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ import shutil
 import warnings
 
 import pytest
+from test_report import EVIL, EVIL_RUN, write_ladder
 
 import scalinglaws as sl
 from scalinglaws.report import report
-from test_report import EVIL, EVIL_RUN, write_ladder
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]

@@ -95,7 +95,8 @@ def test_filters(tmp_path):
     assert len(runs.where("params>=2e8", "family!=y")) == 1
     assert len(runs.where("family=x|y")) == 3
     assert len(read_runs(str(tmp_path / "runs.csv") + "?params<2e8")) == 1
-    with pytest.raises(ScalingLawsError, match=r"filter 'famly=x': column 'famly' is missing from runs.csv \(found: run"):
+    with pytest.raises(ScalingLawsError,
+                       match=r"filter 'famly=x': column 'famly' is missing from runs.csv \(found: run"):
         runs.where("famly=x")
     with pytest.raises(ScalingLawsError, match="not of the form"):
         runs.where("family")
@@ -120,11 +121,13 @@ BAD = [
     ("missing file", None, r"file not found: .*nope\.csv\. Check the path"),
     ("empty file", "", r"empty\.csv is empty"),
     ("header only", "params,tokens,loss\n", r"has a header but no rows"),
-    ("non-numeric", "params,tokens,loss\n1e8,2e9,3.0\n7B,2e9,3.0\n", r"column 'params' has a non-numeric value '7B' at line 3 of bad\.csv"),
+    ("non-numeric", "params,tokens,loss\n1e8,2e9,3.0\n7B,2e9,3.0\n",
+     r"column 'params' has a non-numeric value '7B' at line 3 of bad\.csv"),
     ("infinite", "params,tokens,loss\n1e8,inf,3.0\n", r"column 'tokens' is infinite at line 2 of bad\.csv"),
     ("zero", "params,tokens,loss\n1e8,2e9,3.0\n1e8,2e9,0\n", r"column 'loss' must be positive but is 0 at line 3"),
     ("negative", "params,tokens,loss\n-1e8,2e9,3.0\n", r"column 'params' must be positive but is -1e\+08 at line 2"),
-    ("millions", "params,tokens,loss\n70,2e9,3.0\n410,4e9,2.8\n", r"column 'params' in bad\.csv looks scaled \(largest value 410\)"),
+    ("millions", "params,tokens,loss\n70,2e9,3.0\n410,4e9,2.8\n",
+     r"column 'params' in bad\.csv looks scaled \(largest value 410\)"),
     ("ragged", "params,tokens,loss\n1e8,2e9\n", r"bad\.csv could not be read as csv: .*Expected 3 columns"),
     ("unknown type", "x", r"unknown file type '\.xlsx'"),
 ]

@@ -12,12 +12,12 @@ import warnings
 
 import numpy as np
 import pytest
+from test_ingest import tb_simple_run
 
 import scalinglaws as sl
 from scalinglaws.cli.app import main
 from scalinglaws.errors import ScalingLawsError
 from scalinglaws.store import describe, fit_runs, ingest, load_fit, read_store, save_fit
-from test_ingest import tb_simple_run
 
 pytest.importorskip("duckdb", reason="the store extra (duckdb) is not installed")
 

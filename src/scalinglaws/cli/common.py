@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 
-DATA_HELP = "Runs table: a .csv/.parquet/.jsonl/.json file, dataset:NAME (bundled), or store:PATH. Append ?COND to filter."
+DATA_HELP = ("Runs table: a .csv/.parquet/.jsonl/.json file, dataset:NAME (bundled), or store:PATH. "
+             "Append ?COND to filter.")
 MAP_HELP = "Rename a column on the fly: --map tokens=n_tokens (NEW=OLD). Repeatable."
 WHERE_HELP = "Keep rows matching COL OP VALUE, e.g. --where family=pythia --where 'params<1e9'. Repeatable."
 JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of tables."

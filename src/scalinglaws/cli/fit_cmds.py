@@ -24,7 +24,7 @@ def fit_cmd(
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
     from ..fitting import fit
-    from ..laws import formula_law, looks_like_formula, LAWS
+    from ..laws import LAWS, formula_law, looks_like_formula
 
     if output is not None:
         from ..files import output_path

@@ -5,8 +5,9 @@
     forecast_schedule              the whole curve of a schedule never run (forecast.py)
     best_schedule                  the best shape of a schedule family for a step budget (shapes.py)
 
-The laws themselves (lr_annealing, multipower, lr_annealing_nd, schedule) live in laws.py and are registered in
-the law library. Names here load on first use, so importing the law library stays light.
+The laws themselves (lr_annealing, multipower, lr_annealing_nd, schedule) live in the law library
+(laws/schedule.py, with their schedule features in laws/features.py and the early-transient rule in
+laws/transient.py); per-run curve checks live with the runs table (runs/curves.py). Names here load on first use.
 """
 
 from importlib import import_module

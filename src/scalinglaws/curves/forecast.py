@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
+from ..laws.transient import parse_rule
 from ..runs import Runs, read_runs
 from .restrict import refit_free, restrict
 from .schedules import as_schedule
-from .transient import parse_rule
 
 KNOTS = 2000  # schedule knots per run: linear interpolation between them is within 1e-6 of the schedule
 EXTRAPOLATION = 2.0  # a schedule longer than this many times the longest fitted run is flagged

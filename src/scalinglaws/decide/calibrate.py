@@ -102,7 +102,7 @@ def held_out(ladder: Ladder, *, bootstrap: int = 100, seed: int = 0, max_rows: i
              progress: Callable[[int, int], None] | None = None) -> HeldOut | None:
     """Backtest every law of the ladder with a bootstrap and keep each held-out row (None: nothing could be fitted)."""
     from ..fitting import fit
-    from .backtest import default_axis, folds, thin
+    from .backtesting import default_axis, folds, thin
 
     runs = read_runs(ladder.source)
     by = ladder.by or default_axis(runs)

@@ -280,7 +280,7 @@ def _one_task(task, trend, fit_rows, targets, train_l, l_point, l_draws, axis, v
 
 def choose_link(l, y, rows: Runs, axis: str, chance: float, l_range) -> tuple[str, dict]:
     """The link with the lower error on the larger runs when fitted to the smaller ones (two rollout cuts)."""
-    from .backtest import run_scale
+    from .backtesting import run_scale
 
     index, scale = run_scale(rows, axis)
     values = np.unique(scale)

@@ -97,7 +97,8 @@ def fix_params(law: Law, values: Mapping[str, float]) -> Law:
         return {q.name: g[q.name] for q in kept}
 
     return Law(name=f"{law.name} with {','.join(const)} fixed", formula=law.formula, inputs=law.inputs, params=kept,
-               fn=fn, grad=grad_fixed if base_grad is not None else None, linear=tuple(n for n in law.linear if n not in const), reference=law.reference,
+               fn=fn, grad=grad_fixed if base_grad is not None else None,
+               linear=tuple(n for n in law.linear if n not in const), reference=law.reference,
                notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed", target=law.target,
                complex_step=law.complex_step, features=law.features)
 

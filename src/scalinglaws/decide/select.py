@@ -1,8 +1,8 @@
 """Law selection by backtested extrapolation error: `fit --law auto`.
 
 Every candidate law (and every candidate with parameters fixed at published values, see priors.py) is backtested by
-rollout on the same cuts (backtest.py); the one with the lowest mean held-out relative error wins and is refitted to
-all the data. In-sample fit is not the criterion: a law with more parameters always fits the ladder at least as
+rollout on the same cuts (backtesting.py); the one with the lowest mean held-out relative error wins and is refitted
+to all the data. In-sample fit is not the criterion: a law with more parameters always fits the ladder at least as
 well, and says nothing about the runs beyond it (Choshen et al. 2024 rank estimation choices the same way).
 
 Ranking: candidates whose fit succeeded at every cut come first, by score; among those within `TOLERANCE` (relative)
@@ -26,7 +26,7 @@ from ..errors import ArgumentError, FitWarning, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import LAWS, get_law
 from ..runs import read_runs
-from .backtest import Backtest, backtest, default_axis
+from .backtesting import Backtest, backtest, default_axis
 from .priors import Prior, fit_with_prior, published
 
 DEFAULT_CANDIDATES = ("power", "chinchilla", "kaplan", "skaling", "overtrain", "data_constrained", "bnsl")

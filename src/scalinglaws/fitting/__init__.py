@@ -5,7 +5,7 @@ refits), and the Fit record. optimize.search and optimize.refine minimise any ob
 from .engine import fit
 from .objectives import Objective
 from .options import FitOptions
-from .predict import Predictions, predict
+from .prediction import Predictions, predict
 from .record import Bootstrap, Fit
 
 __all__ = ["Bootstrap", "Fit", "FitOptions", "Objective", "Predictions", "fit", "predict"]

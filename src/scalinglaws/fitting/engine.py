@@ -25,9 +25,8 @@ from ..runs import Runs, fit_columns, read_runs
 from . import space as spaces
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
-from .objectives import Objective
-from .options import FitOptions, row_weights
 from .optimize import CONVERGED, ROUNDS, STATUS, search
+from .options import FitOptions, row_weights
 from .problem import Problem
 from .record import Fit
 from .starts import candidates, n_candidates
@@ -40,7 +39,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
 
     space: the residual space the target will be fitted in; every value of the target must lie in its domain.
 
-    transient: which early checkpoints of each run to leave out of the objective (scalinglaws.curves.transient);
+    transient: which early checkpoints of each run to leave out of the objective (scalinglaws.laws.transient);
     None applies the law's own rule (curve laws) or keeps every row. Left-out rows still inform the features.
     """
     binding = bind_inputs(law, inputs)
@@ -57,11 +56,8 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
         raise ScalingLawsError(f"column '{target}' {rule}, but is {y[bad[0]]:g} at {runs.locate(bad[0])}. {fix}")
     w = row_weights(runs, weights)
     x = law_inputs(law, runs, binding)
-    rule = transient if transient is not None else getattr(law, "transient", None)
-    if rule is not None:
-        from ..curves.transient import transient_mask
-
-        keep, note = transient_mask(runs, rule, binding, default=getattr(law, "transient", "none"))
+    if transient is not None or law.transient != "none":
+        keep, note = law.transient_rows(runs, transient, binding)
         if not keep.all():
             x, y, w = {k: v[keep] for k, v in x.items()}, y[keep], w[keep]
             kept = runs.take(keep)

@@ -45,7 +45,8 @@ class BatchResult:
         return self.status == CONVERGED
 
 
-def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0: np.ndarray | None = None, maxiter: int = 1000, ftol: float = 1e-13, gtol: float = 1e-11,
+def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0: np.ndarray | None = None,
+                   maxiter: int = 1000, ftol: float = 1e-13, gtol: float = 1e-11,
                    max_step: float = 3.0, patience: int = 4) -> BatchResult:
     """Minimise K problems from the rows of u0.
 

@@ -38,7 +38,7 @@ class FitOptions:
     asymmetry: float = 4.0  # with loss="asymmetric": how many times more an over-prediction weighs
     weights: str | tuple[float, ...] | None = None  # a column name, one weight per row, or None (the `weight`
     # column when the table has one, else equal weights)
-    transient: str | float | None = None  # early checkpoints left out (curves/transient.py); None: the law's rule
+    transient: str | float | None = None  # early checkpoints left out (laws/transient.py); None: the law's rule
     bootstrap: int = 0  # resamples of runs for intervals (0: none)
     level: float = 0.95  # coverage of the bootstrap's intervals
     seed: int = 0  # seeds the start design and the bootstrap
@@ -117,7 +117,7 @@ def _weights(w):
 def _transient(rule):
     # the rules are applied where the rows are read (fitting/engine.prepare); a bad one is refused here, before any
     # fit, by the same parser
-    from ..curves.transient import parse_rule
+    from ..laws.transient import parse_rule
 
     parse_rule(rule)
     return rule if isinstance(rule, str) else float(rule)

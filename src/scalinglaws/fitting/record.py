@@ -3,7 +3,8 @@
 A Fit knows its law, the data it saw (source, hash, ranges), the fitted parameters, the objective, every start's
 outcome, convergence and bounds, the seed and the package version, and (when asked for) its bootstrap draws. It
 saves to and loads from JSON; the file carries a checksum, so a hand-edited or truncated file is refused rather
-than silently trusted.
+than silently trusted: one clear line says when a file is missing, not JSON, not a fit, written by another format
+version, edited by hand (its checksum no longer matches), or names a law this process does not know.
 """
 
 from __future__ import annotations
@@ -85,17 +86,15 @@ class Fit:
         return {name: [float(q[0, j]), float(q[1, j])] for j, name in enumerate(self.params)}
 
     def get_law(self):
-        from .io import law_of
-
         return law_of(self)
 
     def predict(self, at=None, /, *, level: float | None = None, interval: str = "prediction",
                 calibration="default", **inputs):
         """Predictions with intervals at a runs table, a mapping of columns, or keyword columns.
 
-        `fit.predict(params=7e10, tokens=1.4e12)`; `fit.predict(runs)`. See `scalinglaws.fitting.predict`.
+        `fit.predict(params=7e10, tokens=1.4e12)`; `fit.predict(runs)`. See `scalinglaws.fitting.prediction`.
         """
-        from .predict import predict
+        from .prediction import predict
 
         return predict(self, inputs if at is None else at, level=level, interval=interval, calibration=calibration)
 
@@ -130,8 +129,6 @@ class Fit:
 
     @classmethod
     def from_dict(cls, d: Mapping, source: str = "the fit record") -> Fit:
-        from .io import validate_record
-
         validate_record(d, source)
         boot = Bootstrap.from_dict(d["bootstrap"]) if d.get("bootstrap") else None
         return cls(law=d["law"], formula=d["formula"], inputs=dict(d["inputs"]), target=d["target"],
@@ -144,8 +141,6 @@ class Fit:
 
     @classmethod
     def load(cls, path: str | Path) -> Fit:
-        from .io import read_record
-
         return cls.from_dict(read_record(path), Path(path).name)
 
     def summary(self) -> str:
@@ -180,3 +175,66 @@ def checksum(d: Mapping) -> str:
     body = {k: v for k, v in d.items() if k != "checksum"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- reading fit files back --------------------------------------------------------------------------------------
+REQUIRED = ("format", "version", "law", "formula", "inputs", "target", "params", "objective", "loss", "n_points",
+            "n_runs", "converged", "at_bounds", "warnings", "starts", "seed", "data", "residuals", "checksum")
+
+
+def read_record(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ScalingLawsError(f"fit file not found: {path}. Write one with `scalinglaws fit DATA --law NAME -o "
+                               f"{path.name}`")
+    if path.is_dir():
+        raise ScalingLawsError(f"{path} is a folder, not a fit file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ScalingLawsError(f"{path.name} is empty. Write a fit with `scalinglaws fit ... -o {path.name}`")
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScalingLawsError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}): it is not a fit "
+                               "file, or it was cut short. Refit with `scalinglaws fit`") from None
+    if not isinstance(d, dict):
+        raise ScalingLawsError(f"{path.name} is JSON but not a fit record (expected an object)")
+    return d
+
+
+def validate_record(d: Mapping, source: str) -> None:
+    fmt = d.get("format")
+    if fmt is None or not str(fmt).startswith("scalinglaws.fit/"):
+        raise ScalingLawsError(f"{source} is not a scalinglaws fit file (no 'format' field). Write one with "
+                               "`scalinglaws fit ... -o FIT.json`")
+    if fmt != FORMAT:
+        raise ScalingLawsError(f"{source} was written in fit format {fmt} (version {d.get('version', '?')}); this "
+                               f"version reads {FORMAT}. Refit with this version of scalinglaws")
+    missing = [k for k in REQUIRED if k not in d]
+    if missing:
+        raise ScalingLawsError(f"{source} lacks {', '.join(missing)}: it was edited or cut short. Refit with "
+                               "`scalinglaws fit`")
+    if d["checksum"] != checksum(d):
+        raise ScalingLawsError(f"{source} was changed after it was written (its checksum does not match). Refit "
+                               "rather than editing a fit file; to explore other values use the Python API")
+
+
+def law_of(fit):
+    """The Law a fit was made with: from the registry, or rebuilt from the formula it records."""
+    from ..laws import LAWS, formula_law
+
+    src = fit.law_source
+    if src and src.get("kind") == "formula":
+        params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
+                  for k, v in src.get("params", {}).items()}
+        law = formula_law(src["expr"], name=fit.law, inputs=src.get("inputs"), params=params,
+                          target=src.get("target", "loss"))
+    elif fit.law in LAWS:
+        law = LAWS[fit.law]
+    else:
+        raise ScalingLawsError(f"the fit uses law '{fit.law}', which is not registered in this process. Register it "
+                               "with scalinglaws.register_law(...) before loading the fit")
+    if law.param_names != list(fit.params):
+        raise ScalingLawsError(f"the fit's parameters {list(fit.params)} do not match law '{fit.law}' "
+                               f"({law.param_names}): the fit was made with another definition. Refit")
+    return law

@@ -86,7 +86,8 @@ def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
         lo, hi = p.bounds
         margin = 1e-3 * (p.start[1] - p.start[0])
         c = np.nan_to_num(coef[:, m], nan=p.start[0], posinf=p.start[1], neginf=p.start[0])
-        theta[:, j] = np.clip(c, lo + margin if np.isfinite(lo) else -np.inf, hi - margin if np.isfinite(hi) else np.inf)
+        theta[:, j] = np.clip(c, lo + margin if np.isfinite(lo) else -np.inf,
+                              hi - margin if np.isfinite(hi) else np.inf)
     return theta
 
 

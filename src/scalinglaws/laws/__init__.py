@@ -5,12 +5,12 @@ Adding a law is writing one function and one spec and listing it here.
 
 from __future__ import annotations
 
-from ..curves.laws import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
 from ..errors import ScalingLawsError
 from .broken import BNSL, BNSL2, make_bnsl
-from .formula import formula_law, looks_like_formula
 from .farseer import FARSEER
+from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
+from .schedule import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
 from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (

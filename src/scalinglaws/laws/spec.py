@@ -61,6 +61,9 @@ class Law:
     features: Callable | None = field(default=None, compare=False)
     # Data-driven starting points, init(x, y) -> (k, P) parameter vectors, added to the random design.
     init: Callable | None = field(default=None, compare=False)
+    # The early-transient rule a fit of this law applies when the caller names none (transient.py): curve laws
+    # leave out the warm-up; laws of final points keep every row.
+    transient: str = "none"
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -80,6 +83,13 @@ class Law:
     @property
     def n_params(self) -> int:
         return len(self.params)
+
+    def transient_rows(self, runs, rule, binding: Mapping[str, str]) -> tuple[np.ndarray, str]:
+        """Which rows of `runs` a fit keeps under an early-transient `rule` ('auto' means this law's own rule):
+        (keep (n,) booleans, a note saying what was left out)."""
+        from .transient import transient_mask
+
+        return transient_mask(runs, self.transient if rule is None else rule, binding, default=self.transient)
 
     def unpack(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """(..., P) parameter array -> {name: (..., 1)} ready to broadcast against (n,) inputs."""

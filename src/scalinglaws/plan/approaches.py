@@ -190,7 +190,8 @@ def compare_approaches(data, *, where: Sequence[str] = (), rename=None, flops: f
         title = f"2. IsoFLOP profiles ({method})" + ("" if method == profile else ", for comparison")
         rows.append(_from_power_law(name, title, lc, lnstar, target, k, level, np.isfinite(lnstar[0]).sum(), extra))
     # 3: the parametric law on the same kept points
-    pts = Runs({"run": ids[keep], "params": np.exp(log_n[keep]), "tokens": np.exp(log_c[keep]) / (k * np.exp(log_n[keep])),
+    pts = Runs({"run": ids[keep], "params": np.exp(log_n[keep]),
+                "tokens": np.exp(log_c[keep]) / (k * np.exp(log_n[keep])),
                 "loss": loss[keep]}, source=runs.source)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -167,7 +167,8 @@ def count(shape: Transformer, tokens: float | None = None) -> Accounting:
     }
     base = 6 * params["active"]
     return Accounting(
-        shape=s.to_dict(), params=params, breakdown=breakdown, flops_per_token={k: int(v) for k, v in per_token.items()},
+        shape=s.to_dict(), params=params, breakdown=breakdown,
+        flops_per_token={k: int(v) for k, v in per_token.items()},
         forward_per_token=forward, tokens=None if tokens is None else float(tokens),
         training_flops=None if tokens is None else {k: float(v) * float(tokens) for k, v in per_token.items()},
         ratio_to_6N={k: v / base for k, v in per_token.items()})

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ExtrapolationWarning, ScalingLawsError
-from ..fitting.predict import EXTRAPOLATION_WARN
+from ..errors import ExtrapolationWarning
 from ..fitting.interval import check_level
+from ..fitting.prediction import EXTRAPOLATION_WARN
 from .surface import positive
 
 COEFFICIENTS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "batch_coef", "batch_tokens_exp", "batch_params_exp")

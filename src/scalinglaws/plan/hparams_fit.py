@@ -111,7 +111,8 @@ def fit_hparams(data, *, where: Sequence[str] = (), rename=None, bandwidth: floa
         raise ScalingLawsError(f"--bandwidth must be positive, in natural-log units of lr and batch (got "
                                f"{bandwidth:g}); 0.5 is about 1.4 steps of a √2-spaced grid")
     if not (np.isfinite(spread) and spread > 0):
-        raise ScalingLawsError(f"--spread must be a positive fraction of a cell's best loss (got {spread:g}), e.g. 0.25")
+        raise ScalingLawsError(f"--spread must be a positive fraction of a cell's best loss (got {spread:g}), "
+                               "e.g. 0.25")
     if bootstrap < 0:
         raise ScalingLawsError(f"--bootstrap must be 0 or a positive number of resamples (got {bootstrap})")
     level = check_level(level)

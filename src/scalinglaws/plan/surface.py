@@ -29,7 +29,7 @@ from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..fitting import space as spaces
 from ..fitting.calibration import resolve
 from ..fitting.interval import check_level, interval
-from ..fitting.predict import EXTRAPOLATION_WARN
+from ..fitting.prediction import EXTRAPOLATION_WARN
 
 FLOPS_PER_PARAM = 6.0  # training FLOP per parameter per token (forward 2, backward 4)
 SERVE_FLOPS_PER_PARAM = 2.0  # inference FLOP per parameter per generated token: the forward pass only

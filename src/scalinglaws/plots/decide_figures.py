@@ -15,10 +15,10 @@ from .fitdata import label
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
 
-BACKTEST = ("scalinglaws.decide.backtest:Backtest", "scalinglaws.plots.saved:Backtest")
+BACKTEST = ("scalinglaws.decide.backtesting:Backtest", "scalinglaws.plots.saved:Backtest")
 RANKING = ("scalinglaws.decide.select:Ranking", "scalinglaws.plots.saved:Ranking")
 FIT = "scalinglaws.fitting.record:Fit"
-COMPARISON = ("scalinglaws.decide.compare:Comparison", "scalinglaws.plots.saved:Comparison")
+COMPARISON = ("scalinglaws.decide.comparison:Comparison", "scalinglaws.plots.saved:Comparison")
 TOP = 8  # candidate laws drawn by name in a ranking; the rest are grey
 
 

@@ -226,7 +226,7 @@ def residuals_figure(fit, *, data=None, x: str | None = None, by: str | None = N
                   tuple(w for w in (fd.warning,) if w), {"rms": rms})
 
 
-@figure_kind("predictions", accepts="scalinglaws.fitting.predict:Predictions",
+@figure_kind("predictions", accepts="scalinglaws.fitting.prediction:Predictions",
              title="predictions with their intervals", default=True)
 def predictions_figure(pred, *, x: str | None = None, **_) -> Figure:
     cols = [c for c, v in pred.inputs.items() if np.asarray(v).dtype.kind in "fiu"]

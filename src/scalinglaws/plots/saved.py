@@ -48,7 +48,7 @@ class ScheduleSearch(Saved):
 
 
 class Backtest(Saved):
-    """`scalinglaws backtest --json`: one law's errors on held-out larger runs, cut by cut (decide.backtest)."""
+    """`scalinglaws backtest --json`: one law's errors on held-out larger runs, cut by cut (decide.backtesting)."""
 
 
 class Ranking(Saved):
@@ -56,7 +56,7 @@ class Ranking(Saved):
 
 
 class Comparison(Saved):
-    """`scalinglaws compare --json`: groups of runs at a target scale, multiplier and crossover (decide.compare)."""
+    """`scalinglaws compare --json`: groups of runs at a target scale, multiplier and crossover (decide.comparison)."""
 
 
 class Downstream(Saved):

@@ -12,10 +12,10 @@ from ..render.html_tables import table
 from ..render.text import num
 from .sections import Context, Section, section_kind, try_figure
 
-BACKTEST = ("scalinglaws.decide.backtest:Backtest", "scalinglaws.plots.saved:Backtest")
+BACKTEST = ("scalinglaws.decide.backtesting:Backtest", "scalinglaws.plots.saved:Backtest")
 RANKING = ("scalinglaws.decide.select:Ranking", "scalinglaws.plots.saved:Ranking")
 FIT = "scalinglaws.fitting.record:Fit"
-COMPARISON = ("scalinglaws.decide.compare:Comparison", "scalinglaws.plots.saved:Comparison")
+COMPARISON = ("scalinglaws.decide.comparison:Comparison", "scalinglaws.plots.saved:Comparison")
 DOWNSTREAM = ("scalinglaws.decide.downstream:Downstream", "scalinglaws.plots.saved:Downstream")
 TESTTIME = ("scalinglaws.decide.testtime:TestTimeForecast", "scalinglaws.plots.saved:TestTimeForecast")
 

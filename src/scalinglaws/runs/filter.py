@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
 from ..errors import ScalingLawsError
-from .table import Runs
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$")
 
@@ -76,5 +76,4 @@ def apply_filters(runs, conditions: Iterable[str]):
             f"the filter {' and '.join(repr(c) for c in conditions)} leaves no rows of {runs.source}. Loosen it, "
             "or check the values with `scalinglaws datasets` / your file")
     kept = runs.take(mask)
-    return Runs(kept.columns, source=kept.source, lines=kept.lines, line_word=kept.line_word, notes=kept.notes,
-                filters=kept.filters + tuple(conditions))
+    return replace(kept, filters=kept.filters + tuple(conditions))

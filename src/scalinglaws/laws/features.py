@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..runs import Runs
-from .checks import RunCurve, split_runs
+from ..runs.curves import RunCurve, split_runs
 
 LAMBDA = 0.999  # Tissue et al. 2024 find 0.99-0.999 fits; 0.999 is their default
 BLOCKS = 48  # drop blocks per run: the Multi-Power Law within 2.5e-4 nats of the step-by-step sum (tests check)

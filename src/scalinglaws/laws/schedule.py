@@ -21,8 +21,8 @@ from functools import partial
 
 import numpy as np
 
-from ..laws.spec import INF, Law, Param
 from .features import curve_features
+from .spec import INF, Law, Param
 
 POS = (0.0, INF)
 CURVE_INPUTS = {"run": "run", "step": "step", "lr": "lr"}
@@ -31,7 +31,7 @@ CHUNK = 4_000_000  # parameter rows × points × blocks evaluated per numpy call
 
 @dataclass(frozen=True)
 class CurveLaw(Law):
-    """A law over training curves: `transient` is the rule that leaves out each run's early rows in a fit."""
+    """A law over training curves: its own early-transient rule leaves out each run's warm-up in a fit."""
 
     transient: str = "warmup"
     # parameters that belong to one run's configuration (its level and forward-area term): what a partial curve
