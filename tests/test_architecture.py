@@ -144,3 +144,10 @@ def test_a_law_applies_its_own_transient_rule():
 
     assert get_law("lr_annealing").transient == "warmup"
     assert get_law("chinchilla").transient == "none"
+
+
+def test_a_law_with_fixed_parameters_keeps_its_transient_rule():
+    from scalinglaws.decide import fix_params
+    from scalinglaws.laws import get_law
+
+    assert fix_params(get_law("lr_annealing"), {"C": 0.4}).transient == "warmup"

@@ -100,7 +100,7 @@ def fix_params(law: Law, values: Mapping[str, float]) -> Law:
                fn=fn, grad=grad_fixed if base_grad is not None else None,
                linear=tuple(n for n in law.linear if n not in const), reference=law.reference,
                notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed", target=law.target,
-               complex_step=law.complex_step, features=law.features)
+               complex_step=law.complex_step, features=law.features, transient=law.transient)
 
 
 def fit_with_prior(data, law, prior: Prior, **kwargs):
