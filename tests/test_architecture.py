@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "scalinglaws"
 # Rooms from the bottom up; a room imports only from itself and the rooms below it (docs/architecture.md).
 LAYERS = (
     ("_version", "errors"),
+    ("records",),
     ("files", "render"),
     ("runs",),
     ("laws", "datasets"),

@@ -163,7 +163,7 @@ def test_record_says_how_to_read_the_same_rows_again(tmp_path):
 
     result = fit("dataset:chinchilla_epoch?epoch_excluded=false", "chinchilla", where=["params>1e8"])
     assert result.data["source"] == "dataset:chinchilla_epoch"
-    assert result.data["where"] == ["epoch_excluded=false", "params>1e8"]
+    assert result.data["where"] == ("epoch_excluded=false", "params>1e8")
     again = read_runs(result.data["source"], where=result.data["where"])
     assert again.hash(["params", "tokens", "loss", "run"]) == result.data["hash"]
     sub = tmp_path / "sub"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import pickle
 
 import pytest
 
@@ -50,6 +53,70 @@ def test_edited_or_foreign_files_are_refused(saved, tmp_path, mutate, message):
     with pytest.raises(ScalingLawsError, match=message) as err:
         Fit.load(bad)
     assert "\n" not in str(err.value)
+
+
+def test_a_fit_cannot_be_edited_in_memory(saved):
+    result, _ = saved
+    for mapping, key in ((result.params, "E"), (result.data, "hash"), (result.data["ranges"], "params"),
+                         (result.starts, "objectives"), (result.loss, "kind"), (result.inputs, "N")):
+        with pytest.raises(TypeError):
+            mapping[key] = 1.0
+        with pytest.raises(TypeError):
+            del mapping[key]
+        with pytest.raises(AttributeError):
+            mapping.update({key: 1.0})
+    for sequence in (result.data["where"], result.residuals, result.starts["objectives"], result.bootstrap.draws[0]):
+        with pytest.raises(TypeError):
+            sequence[0] = 1.0
+        with pytest.raises(AttributeError):
+            sequence.append(1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.params = {}
+    # a record built from mutable input does not share it
+    data = {"source": "x", "ranges": {"params": [1.0, 2.0]}}
+    made = dataclasses.replace(result, data=data)
+    data["ranges"]["params"][0] = 99.0
+    assert made.data["ranges"]["params"] == (1.0, 2.0)
+
+
+def test_a_replaced_fit_is_a_new_record_that_round_trips(saved, tmp_path):
+    result, path = saved
+    explored = dataclasses.replace(result, params={**result.params, "E": 1.5})
+    assert explored.params["E"] == 1.5 and result.params["E"] != 1.5
+    with pytest.raises(TypeError):
+        explored.params["E"] = 2.0
+    again = Fit.load(explored.save(tmp_path / "explored.json"))
+    assert again == explored and again.to_json() == explored.to_json()
+    assert again.to_dict()["checksum"] != result.to_dict()["checksum"]  # a new record signs itself anew
+    # the same change made by hand to the saved file is refused
+    d = json.loads(path.read_text())
+    d["params"]["E"] = 1.5
+    (tmp_path / "edited.json").write_text(json.dumps(d))
+    with pytest.raises(ScalingLawsError, match="was changed after it was written"):
+        Fit.load(tmp_path / "edited.json")
+
+
+def test_to_dict_is_plain_json(saved):
+    result, path = saved
+    d = result.to_dict()
+    assert json.loads(path.read_text()) == d
+    kinds = set()
+
+    def walk(v):
+        kinds.add(type(v))
+        for child in v.values() if isinstance(v, dict) else v if isinstance(v, list) else ():
+            walk(child)
+
+    walk(d)
+    assert kinds <= {dict, list, str, int, float, bool, type(None)}
+
+
+def test_a_frozen_fit_pickles_and_copies(saved):
+    result, _ = saved
+    for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result), copy.copy(result)):
+        assert again == result and again.to_json() == result.to_json()
+        with pytest.raises(TypeError):
+            again.params["E"] = 1.0
 
 
 def test_unreadable_files(tmp_path):

@@ -216,7 +216,7 @@ def test_a_fit_from_a_filtered_store_source_is_pinned(tmp_path, monkeypatch):
     tb_simple_run(logs / "run", {s: {"loss": 4.0 - s / 10} for s in range(3)})
     ingest([str(logs), "dataset:chinchilla_epoch"])
     fit = sl.fit("store:?ingest=2", "chinchilla", seed=0)  # the '?' filter is kept with the fit's filters
-    assert fit.data["where"] == ["ingest=2"] and save_fit(fit).rows_matched == 245
+    assert fit.data["where"] == ("ingest=2",) and save_fit(fit).rows_matched == 245
 
 
 def test_ingest_and_store_commands(tmp_path, monkeypatch, capsys):

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..records import json_default
 
 DATA_HELP = ("Runs table: a .csv/.parquet/.jsonl/.json file, dataset:NAME (bundled), or store:PATH. "
              "Append ?COND to filter.")
@@ -19,17 +20,7 @@ JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of tables.
 
 
 def emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=1, allow_nan=False, default=_default) + "\n")
-
-
-def _default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    raise TypeError(f"cannot serialise {type(o).__name__}")
+    sys.stdout.write(json.dumps(obj, indent=1, allow_nan=False, default=json_default) + "\n")
 
 
 def console():

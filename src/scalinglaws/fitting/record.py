@@ -19,13 +19,14 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalingLawsError
+from ..records import Frozen, format_of, json_default, plain
 from .interval import check_level
 
-FORMAT = "scalinglaws.fit/1"
+FORMAT = format_of("fit")
 
 
 @dataclass(frozen=True)
-class Bootstrap:
+class Bootstrap(Frozen):
     """Refits on resampled runs. draws[b] holds the parameters of draw b, in the law's parameter order."""
 
     n: int
@@ -49,7 +50,11 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
-class Fit:
+class Fit(Frozen):
+    """One fit, immutable all the way down: its mappings are read-only and its lists tuples (records.Frozen), so a
+    record cannot drift from the file and checksum it writes. To explore other values, make a new record with
+    `dataclasses.replace(fit, params={...})`."""
+
     law: str
     formula: str
     inputs: Mapping[str, str]  # law symbol -> runs-table column
@@ -103,23 +108,23 @@ class Fit:
         d = {
             "format": FORMAT, "version": self.version, "law": self.law, "formula": self.formula,
             "inputs": dict(self.inputs), "target": self.target, "params": dict(self.params),
-            "objective": self.objective, "loss": dict(self.loss), "n_points": self.n_points, "n_runs": self.n_runs,
+            "objective": self.objective, "loss": plain(self.loss), "n_points": self.n_points, "n_runs": self.n_runs,
             "converged": self.converged, "at_bounds": list(self.at_bounds), "warnings": list(self.warnings),
-            "starts": _plain(self.starts), "seed": self.seed, "data": _plain(self.data),
+            "starts": plain(self.starts), "seed": self.seed, "data": plain(self.data),
         }
         if self.bootstrap is not None:
             d["ci"] = self.ci
             d["bootstrap"] = self.bootstrap.to_dict()
         if self.law_source is not None:
-            d["law_source"] = _plain(self.law_source)
+            d["law_source"] = plain(self.law_source)
         if self.extra:
-            d["extra"] = _plain(self.extra)
+            d["extra"] = plain(self.extra)
         d["residuals"] = list(self.residuals)
         d["checksum"] = checksum(d)
         return d
 
     def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, default=_json_default)
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, default=json_default)
 
     def save(self, path: str | Path) -> Path:
         """Write atomically: a crash leaves the old file (or none), never half a fit."""
@@ -158,22 +163,9 @@ class Fit:
         return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
 
 
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialise {type(o).__name__}")
-
-
-def _plain(obj):
-    """Mappings, tuples and numpy values -> JSON-ready builtins (so the checksum sees what the file holds)."""
-    return json.loads(json.dumps(obj, default=_json_default))
-
-
 def checksum(d: Mapping) -> str:
     body = {k: v for k, v in d.items() if k != "checksum"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default)
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False, default=json_default)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
