@@ -54,7 +54,7 @@ def test_plan_section_holds_every_answer_and_its_figures(records, capsys):
                     "Frontier"):
         assert caption in sec.body
     assert sl.render.text.num(d["params"]) in sec.body and "total compute saved" in sec.body
-    assert rep.inputs[0]["kind"] == "Plan"
+    assert rep.inputs[0]["kind"] == "plan"
 
 
 def test_approaches_section_with_and_without_the_sweep(records, capsys):

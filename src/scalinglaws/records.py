@@ -59,6 +59,12 @@ def parse_format(value) -> tuple[str, str] | None:
     return (kind, version) if kind and sep and version else None
 
 
+def kind_of(record: Mapping) -> str | None:
+    """The kind a record's plain form says it is ("backtest"), or None when it has no scalinglaws format."""
+    parsed = parse_format(record.get("format")) if isinstance(record, Mapping) else None
+    return None if parsed is None else parsed[0]
+
+
 # -- immutable all the way down ---------------------------------------------------------------------------------
 def freeze(obj):
     """Mappings -> read-only MappingProxyType, lists, tuples and arrays -> tuples, numpy scalars -> Python ones;

@@ -74,17 +74,18 @@ def curve_cmd(
     *, calibration, as_json,
 ):
     """Predict the whole loss curve of schedules never run, from a fitted curve law."""
-    from ..curves.forecast import forecast_schedule
+    from ..curves.forecast import forecast_schedules
     from ..fitting import Fit
     from .common import parse_at
 
     fit = Fit.load(fit_file)
     columns = _columns(at, parse_at)
-    results = [forecast_schedule(fit, s, level=level, interval=interval_, columns=columns, calibration=calibration)
-               for s in schedule]
+    record = forecast_schedules(fit, schedule, level=level, interval=interval_, columns=columns,
+                                calibration=calibration)
     if as_json:
-        emit_json({"curves": [r.to_dict() for r in results]})
+        emit_json(record.to_dict())
         return
+    results = record.forecasts
     con = console()
     for r in results:
         con.print(f"[bold]{r.run}[/bold] · {r.law}")

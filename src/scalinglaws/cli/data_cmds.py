@@ -15,12 +15,13 @@ def datasets_cmd(
 ):
     """List the bundled datasets (rows, what varies, source, licence), or describe one."""
     from ..datasets import DATASETS, list_datasets, load_dataset
+    from ..records import format_of
 
     if name is not None:
         runs = load_dataset(name)
         info = {**next(d for d in list_datasets() if d["name"] == name), **runs.describe()}
         if as_json:
-            emit_json(info)
+            emit_json({"format": format_of("dataset"), **info})
             return
         from rich.table import Table
 
@@ -49,7 +50,7 @@ def datasets_cmd(
         return
     records = list_datasets()
     if as_json:
-        emit_json({"datasets": records})
+        emit_json({"format": format_of("datasets"), "datasets": records})
         return
     from rich.table import Table
 

@@ -137,12 +137,13 @@ def predict_cmd(
 def laws_cmd(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """List the built-in laws with their formulas, inputs, parameters and references."""
     from ..laws import LAWS
+    from ..records import format_of
 
     records = [{"name": law.name, "formula": law.formula, "inputs": dict(law.inputs), "target": law.target,
                 "params": law.param_names, "linear": list(law.linear), "reference": law.reference,
                 "notes": law.notes} for law in LAWS.values()]
     if as_json:
-        emit_json({"laws": records})
+        emit_json({"format": format_of("laws"), "laws": records})
         return
     from rich.table import Table
 

@@ -54,13 +54,14 @@ def plot_cmd(
     forecasts, backtests, comparisons, downstream, test-time), or a runs table (IsoFLOP profiles)."""
     from ..errors import ScalingLawsError
     from ..plots import FIGURES, figures, kinds_for
+    from ..records import format_of
 
     obj = _source(source, where, rename)
     if kind == "list":
         names = kinds_for(obj)
         if as_json:
-            emit_json({"kinds": [{"name": n, "title": FIGURES[n].title, "default": FIGURES[n].default}
-                                 for n in names]})
+            emit_json({"format": format_of("figure_kinds"),
+                       "kinds": [{"name": n, "title": FIGURES[n].title, "default": FIGURES[n].default} for n in names]})
             return
         for n in names:
             console().print(f"[bold]{n}[/bold]  {FIGURES[n].title}")
@@ -81,7 +82,7 @@ def plot_cmd(
 
         save(figs, output)
     if as_json:
-        out = {"figures": [f.to_dict() for f in figs]}
+        out = {"format": format_of("figures"), "figures": [f.to_dict() for f in figs]}
         if output is not None:
             out["output"] = str(output)
         emit_json(out)

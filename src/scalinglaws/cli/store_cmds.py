@@ -74,6 +74,7 @@ def store_cmd(
 ):
     """What the run store holds: its ingests with their sources and file hashes, its fits and its columns."""
     from ..errors import ScalingLawsError
+    from ..records import format_of
     from ..store import describe, load_fit
 
     if fit is not None:
@@ -81,7 +82,7 @@ def store_cmd(
             raise ScalingLawsError("--fit needs --output FILE.json, where the fit record is written")
         load_fit(fit, store).save(output)
         if as_json:
-            emit_json({"fit": fit, "output": str(output)})
+            emit_json({"format": format_of("stored_fit"), "fit": fit, "output": str(output)})
         else:
             console().print(f"wrote fit {fit} to {output}")
         return

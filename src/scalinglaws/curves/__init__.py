@@ -3,6 +3,7 @@
     Schedule, as_schedule          learning-rate schedules by name and parameters (schedules.py)
     forecast_run                   the rest of a run in flight (forecast.py)
     forecast_schedule              the whole curve of a schedule never run (forecast.py)
+    forecast_schedules             the whole curves of several, as one record (forecast.py)
     best_schedule                  the best shape of a schedule family for a step budget (shapes.py)
 
 The laws themselves (lr_annealing, multipower, lr_annealing_nd, schedule) live in the law library
@@ -15,7 +16,8 @@ from importlib import import_module
 from .. import laws as _laws  # noqa: F401  (the law library registers the curve laws; load it first)
 
 _LAZY = {"Schedule": ".schedules", "as_schedule": ".schedules", "forecast_run": ".forecast",
-         "forecast_schedule": ".forecast", "CurveForecast": ".forecast", "best_schedule": ".shapes",
+         "forecast_schedule": ".forecast", "forecast_schedules": ".forecast", "CurveForecast": ".forecast",
+         "CurveForecasts": ".forecast", "best_schedule": ".shapes",
          "ScheduleSearch": ".shapes"}
 
 __all__ = sorted(_LAZY)

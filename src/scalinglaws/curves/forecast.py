@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
 from ..laws.transient import parse_rule
+from ..records import format_of
 from ..runs import Runs, read_runs
 from .restrict import refit_free, restrict
 from .schedules import as_schedule
@@ -75,7 +76,8 @@ class CurveForecast:
         fin = {"step": self.final_step, "prediction": self.final,
                "lower": None if self.lower is None else self.lower[-1],
                "upper": None if self.upper is None else self.upper[-1]}
-        return {"run": self.run, "law": self.law, "target": self.target, "schedule": self.schedule,
+        return {"format": format_of("curve_forecast"), "run": self.run, "law": self.law, "target": self.target,
+                "schedule": self.schedule,
                 "observed_until": self.observed_until, "observed_rows": self.observed_rows,
                 "refit": list(self.refit), "prior": self.prior, "params": dict(self.params),
                 "interval": self.interval if self.lower is not None else None,
@@ -86,6 +88,16 @@ class CurveForecast:
                            "upper": None if self.upper is None else self.upper[i]}
                           for i, (s, r, p) in enumerate(zip(self.steps, self.lr, self.prediction))],
                 "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class CurveForecasts:
+    """The whole curves of several schedules never run, in the order given (`scalinglaws curve`)."""
+
+    forecasts: tuple[CurveForecast, ...]
+
+    def to_dict(self) -> dict:
+        return {"format": format_of("curve_forecasts"), "curves": [f.to_dict() for f in self.forecasts]}
 
 
 # -- schedules never run ------------------------------------------------------------------------------------------
@@ -117,6 +129,11 @@ def forecast_schedule(fit, schedule, *, level: float | None = None, interval: st
                          upper=hi, level=pred.level, interval=interval, params=dict(fit.params),
                          schedule=sched.to_dict(), draws=0 if fit.bootstrap is None else fit.bootstrap.n,
                          warnings=tuple(notes), method=pred.method)
+
+
+def forecast_schedules(fit, schedules, **options) -> CurveForecasts:
+    """The whole curve of each schedule (see `forecast_schedule`, which takes the same options)."""
+    return CurveForecasts(tuple(forecast_schedule(fit, s, **options) for s in schedules))
 
 
 # -- runs in flight -----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
+from ..records import format_of
 from ..runs import Runs
 from .schedules import FAMILIES, SHAPES, Schedule
 
@@ -54,8 +55,8 @@ class ScheduleSearch:
         return self.candidates[0]
 
     def to_dict(self) -> dict:
-        return {"family": self.family, "total": self.total, "peak": self.peak, "warmup": self.warmup,
-                "law": self.law, "target": self.target, "level": self.level, "draws": self.draws,
+        return {"format": format_of("schedule_search"), "family": self.family, "total": self.total, "peak": self.peak,
+                "warmup": self.warmup, "law": self.law, "target": self.target, "level": self.level, "draws": self.draws,
                 "best": self.best, "candidates": list(self.candidates), "warnings": list(self.warnings)}
 
 

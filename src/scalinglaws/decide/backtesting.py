@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
+from ..records import format_of
 from ..runs import Runs, read_runs
 
 AXES = ("flops", "params", "tokens")  # the default cut column is the first of these the table has
@@ -102,8 +103,8 @@ class Backtest:
         return float(sum(v * n for v, n in cov) / sum(n for _, n in cov))
 
     def to_dict(self) -> dict:
-        return {"law": self.law, "label": self.label, "by": self.by, "target": self.target,
-                "n_params": self.n_params, "score": _finite(self.score), "bias": self.bias,
+        return {"format": format_of("backtest"), "law": self.law, "label": self.label, "by": self.by,
+                "target": self.target, "n_params": self.n_params, "score": _finite(self.score), "bias": self.bias,
                 "coverage": self.coverage, "level": self.level, "complete": self.complete,
                 "source": self.source, "cuts": [c.to_dict() for c in self.cuts]}
 

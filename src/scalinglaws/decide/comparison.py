@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ArgumentError, FitWarning, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
+from ..records import format_of
 from ..runs import read_runs
 from .frontier import curve, curve_axis, inverse
 
@@ -102,10 +103,10 @@ class Comparison:
         return min(self.groups, key=lambda g: g.prediction).label
 
     def to_dict(self) -> dict:
-        return {"by": self.by, "axis": self.axis, "target": self.target, "at": dict(self.at), "level": self.level,
-                "metric": self.metric, "frontier": self.frontier, "baseline": self.baseline, "best": self.best,
-                "search": list(self.search), "groups": [g.to_dict() for g in self.groups],
-                "pairs": [p.to_dict() for p in self.pairs]}
+        return {"format": format_of("comparison"), "by": self.by, "axis": self.axis, "target": self.target,
+                "at": dict(self.at), "level": self.level, "metric": self.metric, "frontier": self.frontier,
+                "baseline": self.baseline, "best": self.best, "search": list(self.search),
+                "groups": [g.to_dict() for g in self.groups], "pairs": [p.to_dict() for p in self.pairs]}
 
 
 def _num(v):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ArgumentError, DataWarning, ScalingLawsError
+from ..records import format_of
 from ..runs import Runs, read_runs
 from .curvefit import fit_curve
 from .links import LINKS, chance_of, make_link
@@ -72,8 +73,9 @@ class Downstream:
     tasks: tuple[TaskForecast, ...]
 
     def to_dict(self) -> dict:
-        return {"via": self.via, "law": self.law, "law_params": dict(self.law_params), "loss_error": self.loss_error,
-                "axis": self.axis, "train_runs": self.train_runs, "train_rows": self.train_rows,
+        return {"format": format_of("downstream"), "via": self.via, "law": self.law,
+                "law_params": dict(self.law_params), "loss_error": self.loss_error, "axis": self.axis,
+                "train_runs": self.train_runs, "train_rows": self.train_rows,
                 "level": self.level, "interval": self.interval, "bootstrap": self.bootstrap,
                 "tasks": [t.to_dict() for t in self.tasks]}
 

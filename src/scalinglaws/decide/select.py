@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import ArgumentError, FitWarning, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import LAWS, get_law
+from ..records import format_of
 from ..runs import read_runs
 from .backtesting import Backtest, backtest, default_axis
 from .priors import Prior, fit_with_prior, published
@@ -80,8 +81,9 @@ class Ranking:
         return self.backtests[0]
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "by": self.by, "best": self.best.label, "tolerance": TOLERANCE,
-                "ranking": [b.to_dict() for b in self.backtests], "skipped": [dict(s) for s in self.skipped]}
+        return {"format": format_of("ranking"), "source": self.source, "by": self.by, "best": self.best.label,
+                "tolerance": TOLERANCE, "ranking": [b.to_dict() for b in self.backtests],
+                "skipped": [dict(s) for s in self.skipped]}
 
 
 def rank(results: Sequence[Backtest], tolerance: float = TOLERANCE) -> list[Backtest]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..fitting.interval import check_level
+from ..records import format_of
 
 QUADRATURE = 2000  # quantile midpoints of the fitted Beta for expectations without a closed form
 
@@ -184,7 +185,8 @@ class TestTimeForecast:
     __test__ = False  # not a pytest class, despite the name
 
     def to_dict(self) -> dict:
-        return {"problems": self.problems, "samples": list(self.samples), "params": self.params,
+        return {"format": format_of("testtime"), "problems": self.problems, "samples": list(self.samples),
+                "params": self.params,
                 "intervals": self.intervals, "level": self.level, "verifier": {"fpr": self.fpr, "tpr": self.tpr},
                 "observed": list(self.observed), "forecast": list(self.forecast), "ceiling": self.ceiling,
                 "best": self.best, "fit_error": self.fit_error}

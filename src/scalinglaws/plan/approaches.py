@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
 from ..fitting.interval import check_level
+from ..records import format_of
 from .isoflop import PROFILES, group_budgets, power_law, profile_vertices, select
 from .surface import FLOPS_PER_PARAM, positive
 
@@ -62,8 +63,9 @@ class Approaches:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "flops": self.flops, "approaches": [a.to_dict() for a in self.approaches],
-                "agreement": self.agreement, "profiles": list(self.profiles), "level": self.level,
+        return {"format": format_of("approaches"), "source": self.source, "flops": self.flops,
+                "approaches": [a.to_dict() for a in self.approaches], "agreement": self.agreement,
+                "profiles": list(self.profiles), "level": self.level,
                 "bootstrap": self.bootstrap, "seed": self.seed, "profile": self.profile, "window": self.window,
                 "convention": self.convention, "warnings": list(self.warnings)}
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import FitWarning
+from ..records import format_of
 from .optimal import edge_note, optimum
 from .solve import root
 from .surface import FLOPS_PER_PARAM, Surface, as_surface, effective_data, positive, unconstrained
@@ -51,7 +52,7 @@ class ConstrainedPlan:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__, warnings=list(self.warnings))
+        return {"format": format_of("constrained_plan"), **self.__dict__, "warnings": list(self.warnings)}
 
 
 def _decay_constants(surface: Surface) -> tuple[np.ndarray, np.ndarray, dict]:

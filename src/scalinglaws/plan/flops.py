@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 
 CONVENTIONS = ("6N", "6N-nonembed", "kaplan", "6N+attention", "hoffmann")
 NORMS = {"none": 0, "rms": 1, "layer": 2}  # gain (and bias) vectors of width d per norm
@@ -125,7 +126,7 @@ class Accounting:
     ratio_to_6N: dict  # convention -> flops_per_token / (6 · total active parameters)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"format": format_of("accounting"), **asdict(self)}
 
 
 def count(shape: Transformer, tokens: float | None = None) -> Accounting:

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ExtrapolationWarning
 from ..fitting.interval import check_level
 from ..fitting.prediction import EXTRAPOLATION_WARN
+from ..records import format_of
 from .surface import positive
 
 COEFFICIENTS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "batch_coef", "batch_tokens_exp", "batch_params_exp")
@@ -86,7 +87,7 @@ class Hparams:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__, warnings=list(self.warnings))
+        return {"format": format_of("hparams"), **self.__dict__, "warnings": list(self.warnings)}
 
 
 def recommend(params: float, tokens: float, *, law: HparamLaw | None = None, seq_len: float | None = None,

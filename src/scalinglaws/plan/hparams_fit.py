@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
 from ..fitting.interval import check_level
+from ..records import format_of
 from .hparams import COEFFICIENTS, HparamLaw, recommend
 
 SHIFTS = 5  # re-centrings of the local quadratic
@@ -44,7 +45,8 @@ class HparamFit:
         return recommend(params, tokens, law=self.law, seq_len=seq_len, level=level)
 
     def to_dict(self) -> dict:
-        return {"law": self.law.to_dict(), "cells": list(self.cells), "residual_scatter": self.residual_scatter,
+        return {"format": format_of("hparam_fit"), "law": self.law.to_dict(), "cells": list(self.cells),
+                "residual_scatter": self.residual_scatter,
                 "bandwidth": self.bandwidth, "spread": self.spread, "source": self.source,
                 "bootstrap": self.bootstrap, "seed": self.seed, "warnings": list(self.warnings)}
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 from .optimal import edge_note, optimum
 from .solve import minimize, root
 from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface, log_bounds_for_budget, positive
@@ -53,7 +54,7 @@ class InferencePlan:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__, warnings=list(self.warnings))
+        return {"format": format_of("inference_plan"), **self.__dict__, "warnings": list(self.warnings)}
 
 
 def inference_optimal(fit, inference_tokens: float, *, flops: float | None = None, loss: float | None = None,
@@ -139,7 +140,8 @@ class Overtraining:
     convention: str
 
     def to_dict(self) -> dict:
-        return {"flops": self.flops, "optimal_ratio": self.optimal_ratio, "optimal_loss": self.optimal_loss,
+        return {"format": format_of("overtraining"), "flops": self.flops, "optimal_ratio": self.optimal_ratio,
+                "optimal_loss": self.optimal_loss,
                 "rows": list(self.rows), "intervals": list(self.intervals), "level": self.level,
                 "convention": self.convention}
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
+from ..records import format_of
 from .solve import minimize
 from .surface import FLOPS_PER_PARAM, TOKENS_PER_PARAM_BOUNDS, Surface, as_surface, log_bounds_for_budget, positive
 
@@ -39,8 +40,8 @@ class Allocation:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"flops": self.flops, "params": self.params, "tokens": self.tokens, "loss": self.loss,
-                "tokens_per_param": self.tokens_per_param, "method": self.method, "law": self.law,
+        return {"format": format_of("allocation"), "flops": self.flops, "params": self.params, "tokens": self.tokens,
+                "loss": self.loss, "tokens_per_param": self.tokens_per_param, "method": self.method, "law": self.law,
                 "convention": self.convention, "intervals": self.intervals, "level": self.level,
                 "extrapolation": self.extrapolation, "warnings": list(self.warnings)}
 
@@ -116,7 +117,8 @@ class Frontier:
     method: str
 
     def to_dict(self) -> dict:
-        return {"exponents": self.exponents, "intervals": self.intervals, "level": self.level,
+        return {"format": format_of("frontier"), "exponents": self.exponents, "intervals": self.intervals,
+                "level": self.level,
                 "method": self.method, "allocations": [a.to_dict() for a in self.allocations]}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 from .constrained import ConstrainedPlan, data_constrained
 from .inference import InferencePlan, Overtraining, inference_optimal, overtraining
 from .optimal import Allocation, Frontier, compute_optimal, frontier
@@ -43,8 +44,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("objective", "flops", "params", "tokens", "loss", "tokens_per_param",
-                                             "intervals", "level", "extrapolation", "law", "convention")}
+        out = {"format": format_of("plan")}
+        out.update({k: getattr(self, k) for k in ("objective", "flops", "params", "tokens", "loss", "tokens_per_param",
+                                             "intervals", "level", "extrapolation", "law", "convention")})
         for key in ("compute_optimal", "constrained", "inference", "target", "frontier", "overtraining"):
             section = getattr(self, key)
             out[key] = None if section is None else section.to_dict()

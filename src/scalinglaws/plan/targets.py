@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
+from ..records import format_of
 from .solve import minimize, root
 from .surface import FLOPS_PER_PARAM, Surface, as_surface, positive
 
@@ -79,7 +80,7 @@ class TargetPlan:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__, warnings=list(self.warnings))
+        return {"format": format_of("target_plan"), **self.__dict__, "warnings": list(self.warnings)}
 
 
 def _f(v) -> float | None:

@@ -14,13 +14,14 @@ import warnings
 import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
+from ..records import kind_of
 from .fitdata import fit_data, label
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
 
 FIT = "scalinglaws.fitting.record:Fit"
-FORECAST = ("scalinglaws.curves.forecast:CurveForecast", "scalinglaws.plots.saved:CurveForecast",
-            "scalinglaws.plots.saved:CurveForecasts")
+FORECAST = ("scalinglaws.curves.forecast:CurveForecast", "scalinglaws.curves.forecast:CurveForecasts",
+            "scalinglaws.plots.saved:CurveForecast", "scalinglaws.plots.saved:CurveForecasts")
 SEARCH = ("scalinglaws.curves.shapes:ScheduleSearch", "scalinglaws.plots.saved:ScheduleSearch")
 MARKERS = 30  # logged rows drawn as markers per run, so the fitted lines stay visible (every row is fitted)
 MAX_SIZES = 4  # panels of model sizes before a ladder is drawn in one panel
@@ -88,7 +89,7 @@ def curves_figure(fit, *, data=None, near=None, **_) -> Figure:
 # -- forecasts ----------------------------------------------------------------------------------------------------
 def _forecasts(rec) -> list[dict]:
     d = rec.to_dict()
-    return list(d["curves"]) if "curves" in d and "run" not in d else [d]
+    return list(d["curves"]) if kind_of(d) == "curve_forecasts" else [d]
 
 
 def _logged(data, fc: dict):

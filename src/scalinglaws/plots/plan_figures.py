@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
+from ..records import kind_of
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
 
@@ -228,9 +229,10 @@ def plan_frontier_figure(rec, **_) -> Figure:
     f = rec.to_dict().get("frontier")
     if not f:
         raise ScalingLawsError("this plan has no frontier: plan with --frontier LO:HI (e.g. 1e21:1e25:5)")
-    front = Frontier(allocations=tuple(Allocation(**{**a, "warnings": tuple(a.get("warnings", []))})
-                                       for a in f["allocations"]), exponents=f["exponents"],
-                     intervals=f["intervals"], level=f["level"], method=f["method"])
+    allocations = tuple(Allocation(**{k: v for k, v in a.items() if k not in ("format", "warnings")},
+                                   warnings=tuple(a.get("warnings", []))) for a in f["allocations"])
+    front = Frontier(allocations=allocations, exponents=f["exponents"], intervals=f["intervals"], level=f["level"],
+                     method=f["method"])
     return Figure("frontier", f"Compute-optimal frontier ({front.method})", frontier_panels(front),
                   "The loss-minimising split of each budget between parameters and tokens.")
 
@@ -272,10 +274,10 @@ def _overtraining_caption(o: dict) -> str:
 
 @figure_kind("overtraining", accepts=(OVERTRAINING,) + PLAN, default=True,
              title="over-training: loss given up and extra compute against tokens per parameter",
-             applies=lambda rec: "rows" in rec.to_dict() or bool(rec.to_dict().get("overtraining")))
+             applies=lambda rec: kind_of(rec.to_dict()) == "overtraining" or bool(rec.to_dict().get("overtraining")))
 def overtraining_figure(rec, **_) -> Figure:
     d = rec.to_dict()
-    o = d if "rows" in d else d.get("overtraining")
+    o = d if kind_of(d) == "overtraining" else d.get("overtraining")
     if not o:
         raise ScalingLawsError("this plan has no over-training table: plan with --ratios 20,100,500 (and --flops)")
     return Figure("overtraining", f"Over-training at {si(o['flops'])} FLOP", _overtraining_panels(o),
@@ -311,10 +313,10 @@ def _lifetime_panel(i: dict) -> Panel:
 
 @figure_kind("inference", accepts=(INFERENCE,) + PLAN, default=True,
              title="inference-aware allocation: lifetime compute of the planned model against tokens served",
-             applies=lambda rec: "served_tokens" in rec.to_dict() or bool(rec.to_dict().get("inference")))
+             applies=lambda rec: kind_of(rec.to_dict()) == "inference_plan" or bool(rec.to_dict().get("inference")))
 def inference_figure(rec, **_) -> Figure:
     d = rec.to_dict()
-    i = d if "served_tokens" in d else d.get("inference")
+    i = d if kind_of(d) == "inference_plan" else d.get("inference")
     if not i:
         raise ScalingLawsError("this plan has no inference-aware section: plan with --inference-tokens T")
     caption = ("Sardana et al. 2024: a model that will serve tokens costs k·N·D to train and s·N per token to serve "

@@ -18,6 +18,8 @@ import numpy as np
 from .._version import __version__
 from ..errors import ScalingLawsError, ScalingLawsWarning
 from ..files import output_path, write_atomic
+from ..records import format_of, kind_of
+from ..runs import Runs
 from .sections import Context, Section, build_sections
 
 
@@ -40,8 +42,9 @@ class Report:
         return write_atomic(check_output(path), self.html())
 
     def to_dict(self) -> dict:
-        return {"title": self.title, "command": self.command, "version": self.version, "inputs": list(self.inputs),
-                "warnings": list(self.warnings), "sections": [s.to_dict() for s in self.sections]}
+        return {"format": format_of("report"), "title": self.title, "command": self.command, "version": self.version,
+                "inputs": list(self.inputs), "warnings": list(self.warnings),
+                "sections": [s.to_dict() for s in self.sections]}
 
 
 def check_output(path: str | Path) -> Path:
@@ -97,12 +100,14 @@ def _calibration_arg(calibration) -> str | None:
 
 
 def _identity(obj) -> tuple[str, str]:
-    if hasattr(obj, "checksum") or type(obj).__name__ == "Fit":
-        d = obj.to_dict()
-        return "fit", f"{d['checksum'][:23]}…; data {obj.data.get('source')} hash {obj.data.get('hash')}"
-    if type(obj).__name__ == "Runs":
+    """(kind, identity) of an input: a record's kind is the one its format names."""
+    if isinstance(obj, Runs):
         return "runs", f"{obj.source}: {len(obj)} rows, hash {obj.hash()}"
-    return type(obj).__name__, ""
+    d = obj.to_dict() if hasattr(obj, "to_dict") else {}
+    kind = kind_of(d)
+    if kind == "fit":
+        return "fit", f"{d['checksum'][:23]}…; data {d['data'].get('source')} hash {d['data'].get('hash')}"
+    return kind or type(obj).__name__, ""
 
 
 def build_report(inputs: Sequence, *, title: str | None = None, data: str | None = None,

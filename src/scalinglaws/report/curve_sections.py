@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from html import escape
 
+from ..records import kind_of
 from ..render.html_tables import table
 from ..render.text import num
 from .sections import Context, Section, near, section_kind, try_figure
 
 FIT = "scalinglaws.fitting.record:Fit"
-FORECAST = ("scalinglaws.curves.forecast:CurveForecast", "scalinglaws.plots.saved:CurveForecast",
-            "scalinglaws.plots.saved:CurveForecasts")
+FORECAST = ("scalinglaws.curves.forecast:CurveForecast", "scalinglaws.curves.forecast:CurveForecasts",
+            "scalinglaws.plots.saved:CurveForecast", "scalinglaws.plots.saved:CurveForecasts")
 SEARCH = ("scalinglaws.curves.shapes:ScheduleSearch", "scalinglaws.plots.saved:ScheduleSearch")
 TOP = 10  # candidates listed from a schedule search
 
@@ -40,7 +41,7 @@ def curve_fit_section(fit, ctx: Context, label: str) -> list[Section]:
 @section_kind("curve_forecast", accepts=FORECAST, order=40)
 def forecast_section(rec, ctx: Context, label: str) -> list[Section]:
     d = rec.to_dict()
-    fcs = list(d["curves"]) if "curves" in d and "run" not in d else [d]
+    fcs = list(d["curves"]) if kind_of(d) == "curve_forecasts" else [d]
     rows = []
     for fc in fcs:
         fin = fc["final"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 from .db import FORMAT, connect, default_path, one, store_path, transaction
 from .source import fit_runs, read_store, read_store_source
 from .write import Ingested, SavedFit, add_runs, next_id
@@ -32,7 +33,7 @@ class IngestResult:
     rows: int  # rows in the store afterwards (before, for a dry run)
 
     def to_dict(self) -> dict:
-        return {"store": self.store, "dry_run": self.dry_run, "rows": self.rows,
+        return {"format": format_of("ingest"), "store": self.store, "dry_run": self.dry_run, "rows": self.rows,
                 "ingests": [i.to_dict() for i in self.ingests], "fits": [f.to_dict() for f in self.fits]}
 
     def _repr_html_(self) -> str:
@@ -55,7 +56,8 @@ class StoreInfo:
     fits: tuple[dict, ...]
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "format": self.format, "rows": self.rows, "runs": self.runs,
+        return {"format": format_of("store_info"), "path": self.path, "store_format": self.format, "rows": self.rows,
+                "runs": self.runs,
                 "columns": [{"name": n, "type": t} for n, t in self.columns], "ingests": list(self.ingests),
                 "fits": list(self.fits)}
 
