@@ -96,6 +96,49 @@ def test_errors_are_one_line_and_exit_1(cli, tmp_path, monkeypatch, args, messag
     assert not (tmp_path / "out.json").exists()  # nothing half-written
 
 
+def test_every_json_output_says_what_it_is(cli, tmp_path, monkeypatch):
+    """Each command's --json output begins with the format of the record it prints (records.py)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("fit", SOURCE, "-o", "fit.json")[0] == 0
+    commands = [
+        (("fit", SOURCE, "--law", "chinchilla"), "fit"),
+        (("predict", "fit.json", "--at", "params=7e10", "--at", "tokens=1.4e12"), "predictions"),
+        (("plan", "fit.json", "--flops", "1e22"), "plan"),
+        (("backtest", SOURCE, "--law", "chinchilla", "--cuts", "2"), "backtest"),
+        (("flops", "--preset", "llama2-7b", "--tokens", "2e12"), "accounting"),
+        (("hparams", "--params", "7e9", "--tokens", "1.4e12"), "hparams"),
+        (("laws",), "laws"),
+        (("datasets",), "datasets"),
+        (("datasets", "chinchilla_epoch"), "dataset"),
+        (("plot", "fit.json", "--kind", "list"), "figure_kinds"),
+        (("plot", "fit.json", "--kind", "residuals"), "figures"),
+        (("ingest", "dataset:chinchilla_epoch", "fit.json", "--store", "s.duckdb"), "ingest"),
+        (("store", "--store", "s.duckdb"), "store_info"),
+        (("store", "--store", "s.duckdb", "--fit", "1", "-o", "again.json"), "stored_fit"),
+    ]
+    for args, kind in commands:
+        code, out, err = cli(*args, "--json")
+        assert code == 0, (args, err)
+        assert list(json.loads(out))[0] == "format" and json.loads(out)["format"] == f"scalinglaws.{kind}/1", args
+    assert json.loads(cli("store", "--store", "s.duckdb", "--json")[1])["store_format"] == "scalinglaws.store/1"
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_json_that_is_no_record_of_this_version_is_refused_in_one_line(cli, tmp_path, command):
+    files = {"unknown.json": ({"format": "scalinglaws.nothing/1", "law": "x"},
+                              "Error: unknown.json has format 'scalinglaws.nothing/1', which no command of this "
+                              "version writes"),
+             "bare.json": ({"law": "chinchilla", "cuts": [], "score": 0.01},
+                           "Error: bare.json holds a JSON object with no 'format' field (keys: law, cuts, score)")}
+    for name, (record, message) in files.items():
+        (tmp_path / name).write_text(json.dumps(record))
+        out = tmp_path / ("p.png" if command == "plot" else "r.html")
+        code, _, err = cli(command, str(tmp_path / name), "-o", str(out))
+        assert code == 1 and err.startswith(message), err
+        assert "--json with this version" in err and err.count("\n") == 1 and "Traceback" not in err
+        assert not out.exists()
+
+
 def test_predict_argument_errors(cli, tmp_path):
     fit_file = tmp_path / "fit.json"
     cli("fit", SOURCE, "-o", str(fit_file))

@@ -68,7 +68,7 @@ def test_synthetic_sweeps_recover_the_law(seed):
     h = fit.predict(1e9, 1e11)
     lo, hi = h.intervals["lr"]
     assert lo < h.lr < hi
-    json.dumps(fit.to_dict(), allow_nan=False)
+    assert json.loads(json.dumps(fit.to_dict(), allow_nan=False))["format"] == "scalinglaws.hparam_fit/1"
 
 
 def test_step_law_grids_give_the_published_exponents(shared_data):

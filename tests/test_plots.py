@@ -200,7 +200,10 @@ def test_registry_dispatches_by_record(fitted, tmp_path):
     assert type(load_result(str(path))).__name__ == "Fit"
     other = tmp_path / "plan.json"
     other.write_text(json.dumps({"format": "scalinglaws.somethingelse/1"}))
-    with pytest.raises(ScalingLawsError, match="cannot be drawn yet"):
+    with pytest.raises(ScalingLawsError, match="plan.json has format 'scalinglaws.somethingelse/1', which no command"):
+        load_result(str(other))
+    other.write_text(json.dumps(fit.predict(params=1e9, tokens=2e10).to_dict()))
+    with pytest.raises(ScalingLawsError, match="holds a 'scalinglaws.predictions/1' record, which cannot be drawn"):
         load_result(str(other))
     assert [f.kind for f in figures(path, "all")] == kinds_for(fit)
     with pytest.raises(ScalingLawsError, match="does not draw a Runs"):

@@ -4,6 +4,7 @@ from the commands' --json output."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from scalinglaws.cli.app import main
 from scalinglaws.errors import DataWarning, ScalingLawsError
 from scalinglaws.plots import figure, kinds_for, load_result, save
 from scalinglaws.plots.saved import CurveForecast, CurveForecasts, ScheduleSearch
+from scalinglaws.records import json_default
 
 pytest.importorskip("matplotlib", reason="the plot extra is not installed")
 
@@ -88,6 +90,7 @@ def test_forecast_of_a_run_in_flight(curves, tmp_path, capsys):
     saved.write_text(capsys.readouterr().out)
     rec = load_result(str(saved))
     assert isinstance(rec, CurveForecast)
+    assert rec.to_dict()["format"] == fc.to_dict()["format"] == "scalinglaws.curve_forecast/1"
     again = figure("forecast", rec, data=str(partial))
     assert [s for s in again.panels[0].series if s.kind == "line"][0].y == line.y
     without = figure("forecast", rec)
@@ -98,14 +101,14 @@ def test_forecast_of_a_run_in_flight(curves, tmp_path, capsys):
 
 def test_schedules_never_run_and_the_best_schedule(curves, tmp_path, capsys):
     _, fit, path, _, _ = curves
-    from scalinglaws.curves import forecast_schedule
+    from scalinglaws.curves import forecast_schedule, forecast_schedules
 
     wsd = "wsd:peak=3e-4,total=24000,warmup=2160,decay=0.2,shape=linear"
     assert main(["curve", str(path), "--schedule", wsd, "--schedule", COSINE, "--json"]) == 0
     saved = tmp_path / "curves.json"
     saved.write_text(capsys.readouterr().out)
     rec = load_result(str(saved))
-    assert isinstance(rec, CurveForecasts)
+    assert isinstance(rec, CurveForecasts) and rec.to_dict()["format"] == "scalinglaws.curve_forecasts/1"
     fig = figure("forecast", rec)
     lines = [s for s in fig.panels[0].series if s.kind == "line"]
     assert len(lines) == 2
@@ -113,12 +116,15 @@ def test_schedules_never_run_and_the_best_schedule(curves, tmp_path, capsys):
     np.testing.assert_allclose(lines[0].y, live.prediction)
     names = [s.label for s in fig.panels[1].series]
     assert names == ["wsd: total=24000, decay=0.2, shape=linear", "cosine: total=23920"]  # what differs
+    both = forecast_schedules(fit, [wsd, COSINE])  # the live record the command printed
+    assert json.loads(json.dumps(both.to_dict(), default=json_default)) == rec.to_dict()
+    assert json.loads(json.dumps(figure("forecast", both).to_dict(), default=json_default)) == fig.to_dict()
     assert main(["best-schedule", str(path), "--family", "wsd", "--total", "24000", "--peak", "3e-4", "--warmup",
                  "2160", "--json"]) == 0
     best = tmp_path / "best.json"
     best.write_text(capsys.readouterr().out)
     rec = load_result(str(best))
-    assert isinstance(rec, ScheduleSearch)
+    assert isinstance(rec, ScheduleSearch) and rec.to_dict()["format"] == "scalinglaws.schedule_search/1"
     (panel,) = figure("schedule_search", rec).panels
     points = sorted((x, y) for s in panel.series for x, y in zip(s.x, s.y))
     finals = [c["final"] for c in rec.to_dict()["candidates"][:20]]

@@ -39,11 +39,15 @@ def chinchilla_runs():
                          "loss": loss})
 
 
-def keep(tmp_path, capsys, args, name):
+def keep(tmp_path, capsys, args, name, kind):
+    """Run a command with --json, keep what it printed, check the record says it is a `kind`, and read it back."""
     assert main([*args, "--json"]) == 0
     path = tmp_path / name
     path.write_text(capsys.readouterr().out)
-    return load_result(str(path))
+    assert json.loads(path.read_text())["format"] == f"scalinglaws.{kind}/1"
+    rec = load_result(str(path))
+    assert rec.to_dict()["format"] == f"scalinglaws.{kind}/1"
+    return rec
 
 
 def test_backtest_errors_bias_and_coverage(tmp_path, capsys):
@@ -59,8 +63,9 @@ def test_backtest_errors_bias_and_coverage(tmp_path, capsys):
     np.testing.assert_allclose([s for s in bias.series if s.kind == "line"][0].y, [100 * c.bias for c in ok])
     np.testing.assert_allclose([s for s in cov.series if s.kind == "line"][0].y, [100 * c.coverage for c in ok])
     assert [s for s in cov.series if s.kind == "dashed"][0].y == (95.0, 95.0)  # the nominal level
+    assert bt.to_dict()["format"] == "scalinglaws.backtest/1"
     rec = keep(tmp_path, capsys, ["backtest", "dataset:chinchilla_epoch", "--law", "chinchilla", "--cuts", "3"],
-               "bt.json")
+               "bt.json", "backtest")
     assert isinstance(rec, saved_records.Backtest) and kinds_for(rec) == ["backtest"]
     assert len(figure("backtest", rec).panels) == 2  # no bootstrap: no coverage to draw
 
@@ -91,7 +96,7 @@ def test_selection_from_a_ranking_and_from_an_auto_fit(tmp_path):
 def test_comparison_curves_multiplier_and_crossover(tmp_path, capsys):
     data = crossing(tmp_path / "recipes.csv")
     rec = keep(tmp_path, capsys, ["compare", str(data), "--by", "family", "--at", "flops=1e22", "--law", "power",
-                                  "--bootstrap", "50"], "cmp.json")
+                                  "--bootstrap", "50"], "cmp.json", "comparison")
     assert isinstance(rec, saved_records.Comparison)
     d = rec.to_dict()
     fig = figure("comparison", rec)
@@ -122,7 +127,8 @@ def test_downstream_link_runs_through_its_forecasts_and_flags_stay_flagged(tmp_p
     rec = keep(tmp_path, capsys, ["downstream", "dataset:pythia_evals", "--where", "shots=0", "--via",
                                   "lambada_openai__loss", "--task", "piqa__acc", "--task", "logiqa__acc", "--train",
                                   "params<2e9", "--train", "step>=1000", "--loss-where", "step=143000", "--test",
-                                  "params>5e9", "--test", "step=143000", "--bootstrap", "20"], "ds.json")
+                                  "params>5e9", "--test", "step=143000", "--bootstrap", "20"], "ds.json",
+               "downstream")
     assert isinstance(rec, saved_records.Downstream)
     d = rec.to_dict()
     piqa, logiqa = d["tasks"]
@@ -149,7 +155,8 @@ def test_testtime_coverage_and_ceiling(tmp_path, capsys):
     data.write_text("problem,samples,correct\n" + "".join(f"p{i},50,{c}\n" for i, c in
                                                           enumerate(rng.binomial(50, p))))
     rec = keep(tmp_path, capsys, ["testtime", str(data), "--k", "1,10,100,1000", "--fpr", "0.05",
-                                  "--sample-cost", "0.001", "--wrong-cost", "1", "--bootstrap", "50"], "tt.json")
+                                  "--sample-cost", "0.001", "--wrong-cost", "1", "--bootstrap", "50"], "tt.json",
+               "testtime")
     assert isinstance(rec, saved_records.TestTimeForecast)
     d = rec.to_dict()
     cov, util = figure("testtime", rec).panels
@@ -166,18 +173,38 @@ def test_testtime_coverage_and_ceiling(tmp_path, capsys):
     assert [s for s in util.series if s.kind == "star"][0].x == (d["best"]["k"],)
 
 
-def test_records_are_recognised_by_their_keys(tmp_path):
-    from scalinglaws.plots.registry import SHAPES, saved_record
+def test_records_are_recognised_by_their_format_never_by_their_keys(tmp_path):
+    from scalinglaws.plots.registry import LOADERS
+    from scalinglaws.records import KINDS
 
-    assert saved_record({"curves": [{"run": "x"}]}) is None  # a list of runs, not of curve forecasts
-    assert saved_record([{"run": "a"}]) is None
-    table = tmp_path / "runs.json"
-    table.write_text(json.dumps([{"run": "a", "params": 1e8, "tokens": 2e9, "loss": 3.1},
-                                 {"run": "b", "params": 2e8, "tokens": 4e9, "loss": 2.9}]))
-    assert type(load_result(str(table))).__name__ == "Runs"
-    classes = {target.split(":")[1] for _, target in SHAPES}
-    assert classes == {n for n in dir(saved_records) if isinstance(getattr(saved_records, n), type)
-                       and issubclass(getattr(saved_records, n), saved_records.Saved)} - {"Saved"}
+    # every saved class is read back for exactly one format kind, and each kind is one this version writes
+    classes = [target.split(":")[1] for kind, target in LOADERS.items() if kind != "fit"]
+    assert sorted(classes) == sorted({n for n in dir(saved_records) if isinstance(getattr(saved_records, n), type)
+                                      and issubclass(getattr(saved_records, n), saved_records.Saved)} - {"Saved"})
+    assert set(LOADERS) <= set(KINDS)
+    rows = [{"run": "a", "params": 1e8, "tokens": 2e9, "loss": 3.1}, {"run": "b", "params": 2e8, "tokens": 4e9,
+                                                                      "loss": 2.9}]
+    for name, table in (("rows.json", rows), ("runs.json", {"runs": rows})):  # runs tables stay data
+        (tmp_path / name).write_text(json.dumps(table))
+        assert type(load_result(str(tmp_path / name))).__name__ == "Runs"
+    bt = {"law": "x", "label": "x", "cuts": [], "n_params": 3, "score": None}
+    (tmp_path / "bt.json").write_text(json.dumps({"format": "scalinglaws.backtest/1", **bt}))
+    assert isinstance(load_result(str(tmp_path / "bt.json")), saved_records.Backtest)
+    (tmp_path / "old.json").write_text(json.dumps(bt))  # the keys of a backtest, but no format: not a record
+    with pytest.raises(ScalingLawsError, match=r"old.json holds a JSON object with no 'format' field \(keys: law, "
+                       r"label, .*Re-run the command that made it with --json with this version") as err:
+        load_result(str(tmp_path / "old.json"))
+    assert "\n" not in str(err.value)
+    cases = {"scalinglaws.backtest/2": r"holds a 'scalinglaws.backtest/2' record; this version reads "
+                                       r"scalinglaws.backtest/1. Re-run",
+             "scalinglaws.nothing/1": r"format 'scalinglaws.nothing/1', which no command of this version writes",
+             "csv": r"format 'csv', which no command of this version writes \(readable: .*scalinglaws.plan/1",
+             "scalinglaws.calibration/1": r"holds a 'scalinglaws.calibration/1' record, which cannot be drawn yet"}
+    for fmt, message in cases.items():
+        (tmp_path / "x.json").write_text(json.dumps({"format": fmt, **bt}))
+        with pytest.raises(ScalingLawsError, match=message) as err:
+            load_result(str(tmp_path / "x.json"))
+        assert "\n" not in str(err.value) and "x.json" in str(err.value)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rec = saved_records.Backtest({"law": "x"}, "bt.json")

@@ -99,6 +99,7 @@ def test_approaches_profiles_from_the_sweep_and_from_the_saved_record(approaches
     path = saved(tmp_path, capsys, ["approaches", SWEEP, "--bootstrap", "20"], "approaches.json")
     rec = load_result(str(path))
     assert isinstance(rec, Approaches) and rec.source == "approaches.json"
+    assert rec.to_dict()["format"] == approaches.to_dict()["format"] == "scalinglaws.approaches/1"
     assert figure("approaches", rec).to_dict() == figure("approaches", approaches).to_dict()
     with pytest.warns(DataWarning, match="do not make the sweep"):
         other = figure("approaches", rec, data="dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay")
@@ -163,6 +164,12 @@ def test_a_plan_read_back_from_its_json(fitted, full_plan, tmp_path, capsys):
                                     "--frontier", "1e20,1e21,1e22", "--ratios", "5,20,100,400"], "plan.json")
     rec = load_result(str(path))
     assert isinstance(rec, Plan)
+    d = json.loads(path.read_text())
+    sections = {"compute_optimal": "allocation", "constrained": "constrained_plan", "inference": "inference_plan",
+                "target": "target_plan", "frontier": "frontier", "overtraining": "overtraining"}
+    assert d["format"] == "scalinglaws.plan/1" == full_plan.to_dict()["format"]
+    assert {k: d[k]["format"] for k in sections} == {k: f"scalinglaws.{v}/1" for k, v in sections.items()}
+    assert {a["format"] for a in d["frontier"]["allocations"]} == {"scalinglaws.allocation/1"}
     assert kinds_for(rec) == ["frontier", "plan", "overtraining", "inference"]
     assert kinds_for(rec, defaults_only=True)[0] == "plan"  # the frontier is a fit's first picture, not a plan's
     assert kinds_for(fitted[1], defaults_only=True)[0] == "fit"

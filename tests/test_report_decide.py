@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from scalinglaws.cli.app import main
+from scalinglaws.plots import load_result
 from scalinglaws.report import build_report, report
 
 pytest.importorskip("plotly", reason="the plot extra is not installed")
@@ -59,6 +60,17 @@ def records(tmp_path_factory):
         assert run(["fit", f"{recipes}?family=ref", "--law", "auto", "-o", str(folder / "auto.json")]) == 0
     paths["auto.json"] = folder / "auto.json"
     return folder, paths
+
+
+def test_every_decision_record_says_what_it_is(records):
+    _, paths = records
+    kinds = {"bt.json": "backtest", "rank.json": "ranking", "cmp.json": "comparison", "ds.json": "downstream",
+             "tt.json": "testtime", "auto.json": "fit"}
+    for name, kind in kinds.items():
+        assert json.loads(paths[name].read_text())["format"] == f"scalinglaws.{kind}/1"
+        assert load_result(str(paths[name])).to_dict()["format"] == f"scalinglaws.{kind}/1"
+    ranking = json.loads(paths["rank.json"].read_text())
+    assert {b["format"] for b in ranking["ranking"]} == {"scalinglaws.backtest/1"}
 
 
 def test_every_decision_record_gets_its_section(records):

@@ -4,10 +4,11 @@ A kind is a function `make(obj, **options) -> Figure` registered with `@figure_k
 `accepts` names the record classes it draws ("module:Class"; subclasses count). Kinds live in the modules of this
 package named `*_figures.py` (fit_figures, runs_figures, frontier_figures, ...), which are imported on first use.
 Adding a figure for a new result record (a curve fit, a backtest, a recipe comparison) is writing one such
-function in a new `*_figures.py` module, and, if the record is saved to JSON, one line in `LOADERS` so that
-`scalinglaws plot FILE.json` and `scalinglaws report` can read it back. Records that commands print with `--json`
-but never save with a `format` field (plans, backtests, comparisons, curve forecasts, ...) are recognised by the
-keys they always have (`SHAPES`) and read back as `plots.saved` records, which the figure kinds draw alike.
+function in a new `*_figures.py` module, and one line in `LOADERS` so that `scalinglaws plot FILE.json` and
+`scalinglaws report` can read the record back from its JSON. A saved record is recognised by its `format` field
+("scalinglaws.<kind>/<n>", records.py), never by the keys it holds: a fit file is read by `Fit.load`, and what a
+command prints with `--json` (plans, backtests, comparisons, curve forecasts, ...) as a `plots.saved` record, which
+the figure kinds draw alike.
 
 A kind may also say which records of an accepted class it draws (`applies`: a training-curve figure draws only
 fits of curve laws), so that `kinds_for` and `--kind all` offer only the kinds that can draw that record.
@@ -23,6 +24,7 @@ from pathlib import Path
 from pkgutil import iter_modules
 
 from ..errors import ScalingLawsError
+from ..records import KINDS, format_of, parse_format
 
 
 def class_names(obj) -> set[str]:
@@ -76,9 +78,21 @@ class Kind:
 
 FIGURES: dict[str, Kind] = {}
 
-# The "format" field of a saved record (before the "/version") -> "module:Class.loader" that reads the file back.
+# The kind a record's "format" names (records.KINDS) -> what reads it back: "module:Class.method" reads the file
+# itself (a fit file checks its own checksum), "module:Class" is a `plots.saved` class holding the record as
+# printed, which the figure kinds draw as they draw the live record.
 LOADERS = {
-    "scalinglaws.fit": "scalinglaws.fitting.record:Fit.load",
+    "fit": "scalinglaws.fitting.record:Fit.load",
+    "plan": "scalinglaws.plots.saved:Plan",
+    "approaches": "scalinglaws.plots.saved:Approaches",
+    "curve_forecast": "scalinglaws.plots.saved:CurveForecast",
+    "curve_forecasts": "scalinglaws.plots.saved:CurveForecasts",
+    "schedule_search": "scalinglaws.plots.saved:ScheduleSearch",
+    "backtest": "scalinglaws.plots.saved:Backtest",
+    "ranking": "scalinglaws.plots.saved:Ranking",
+    "comparison": "scalinglaws.plots.saved:Comparison",
+    "downstream": "scalinglaws.plots.saved:Downstream",
+    "testtime": "scalinglaws.plots.saved:TestTimeForecast",
 }
 
 _loaded = False
@@ -142,35 +156,56 @@ def describe(obj) -> str:
 
 
 def load_result(source):
-    """A record to draw: a saved result file (fit records and the like, by their 'format' field), a command's
-    --json output (by its keys, see SHAPES), or a runs table.
+    """A record to draw: a saved result file, recognised by its 'format' field (a fit file, or any command's --json
+    output, see LOADERS), or a runs table (a JSON runs table is a list of rows, or an object holding "runs").
 
-    Objects that are not paths or strings are returned as they are.
+    A JSON object whose format this version does not read, or with no format that is not a runs table, is refused
+    with one line that names the file, what it holds and what to do. Objects that are not paths or strings are
+    returned as they are.
     """
     if not isinstance(source, (str, Path)):
         return source
     path = Path(str(source))
     if path.suffix.lower() == ".json" and path.is_file():
         data = _json(path)
-        fmt = _format_field(data)
-        saved = saved_record(data, path.name) if fmt is None else None
-        if saved is not None:
-            return saved
-        if fmt is not None:
-            family = fmt.split("/")[0]
-            target = LOADERS.get(family)
-            if target is None:
-                raise ScalingLawsError(
-                    f"{path.name} holds a '{fmt}' record, which cannot be drawn yet (readable: "
-                    f"{', '.join(sorted(LOADERS))}). Give a fit file or a runs table")
-            module, attr = target.split(":")
-            obj = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-            return obj(path)
+        if isinstance(data, dict) and not _is_runs_table(data):
+            return _read_record(data, path)
     from ..runs import read_runs
 
     return read_runs(source)
+
+
+def _read_record(data: dict, path: Path):
+    fmt = data.get("format")
+    if fmt is None:
+        keys = ", ".join(list(data)[:6]) + (", ..." if len(data) > 6 else "")
+        raise ScalingLawsError(
+            f"{path.name} holds a JSON object with no 'format' field (keys: {keys or 'none'}): it is neither a record "
+            "written by this version of scalinglaws nor a runs table. Re-run the command that made it with --json "
+            "with this version (or write a fit with -o), or give a runs table as a JSON list of rows")
+    parsed = parse_format(fmt)
+    kind, version = parsed if parsed else (None, None)
+    if kind not in KINDS:
+        raise ScalingLawsError(
+            f"{path.name} has format {fmt!r}, which no command of this version writes (readable: "
+            f"{_readable()}). Re-run the command that made it with --json with this version of scalinglaws")
+    if kind not in LOADERS:
+        raise ScalingLawsError(
+            f"{path.name} holds a '{fmt}' record, which cannot be drawn yet (readable: {_readable()}). Give a fit "
+            "file, a runs table, or the --json output of a command whose record has a figure")
+    if version != str(KINDS[kind]) and kind != "fit":  # a fit file says itself what is wrong with it
+        raise ScalingLawsError(
+            f"{path.name} holds a '{fmt}' record; this version reads {format_of(kind)}. Re-run the command that made "
+            "it with --json with this version of scalinglaws")
+    module, attr = LOADERS[kind].split(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj(path) if "." in attr else obj(data, path.name)
+
+
+def _readable() -> str:
+    return ", ".join(format_of(k) for k in sorted(LOADERS))
 
 
 def _json(path: Path):
@@ -178,41 +213,9 @@ def _json(path: Path):
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # not a record: read_runs will say what is wrong with it as data
+        return None  # not one JSON value (JSON lines, or damaged): read_runs will say what is wrong with it as data
 
 
-def _format_field(data) -> str | None:
-    """The 'format' of a JSON record, or None for other JSON (a runs table written as JSON)."""
-    if isinstance(data, dict) and isinstance(data.get("format"), str) and data["format"].startswith("scalinglaws."):
-        return data["format"]
-    return None
-
-
-# The --json output of commands that print a record without a 'format' field: the keys it always has -> the
-# `plots.saved` class that holds it. The first match wins, so more specific shapes come first.
-SHAPES = (
-    (("approaches", "agreement", "profiles", "convention"), "scalinglaws.plots.saved:Approaches"),
-    (("objective", "compute_optimal", "inference", "overtraining", "frontier"), "scalinglaws.plots.saved:Plan"),
-    (("run", "curve", "final", "observed_until", "law"), "scalinglaws.plots.saved:CurveForecast"),
-    (("curves",), "scalinglaws.plots.saved:CurveForecasts"),
-    (("family", "candidates", "best", "total", "peak"), "scalinglaws.plots.saved:ScheduleSearch"),
-    (("ranking", "best", "skipped", "tolerance"), "scalinglaws.plots.saved:Ranking"),
-    (("law", "label", "cuts", "n_params", "score"), "scalinglaws.plots.saved:Backtest"),
-    (("groups", "pairs", "axis", "baseline", "search"), "scalinglaws.plots.saved:Comparison"),
-    (("tasks", "via", "axis", "law_params"), "scalinglaws.plots.saved:Downstream"),
-    (("problems", "forecast", "ceiling", "observed", "verifier"), "scalinglaws.plots.saved:TestTimeForecast"),
-)
-
-
-def saved_record(data, name: str = ""):
-    """A command's --json output read back as a `plots.saved` record, or None when it has none of the SHAPES."""
-    if not isinstance(data, dict):
-        return None
-    for keys, target in SHAPES:
-        if all(k in data for k in keys):
-            if keys == ("curves",) and not (isinstance(data["curves"], list) and data["curves"]
-                                            and all(isinstance(c, dict) and "curve" in c for c in data["curves"])):
-                continue
-            module, cls = target.split(":")
-            return getattr(importlib.import_module(module), cls)(data, name)
-    return None
+def _is_runs_table(data: dict) -> bool:
+    """A runs table written as one JSON object: {"runs": [rows]} with no format (runs/io.py reads it)."""
+    return "format" not in data and isinstance(data.get("runs"), list)

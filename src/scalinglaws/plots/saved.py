@@ -1,11 +1,12 @@
 """Result records read back from a command's `--json` output, for figures and the report.
 
-Planning, curve forecasts, backtests, comparisons and the other decisions print their records with `--json` but
-do not write files with a `format` field, as fit records do. `scalinglaws approaches ... --json > a.json` is
-therefore the way to keep one, and `plots.registry.load_result` recognises such a file by the keys its record
-always has (registry.SHAPES) and returns one of the classes below: the printed fields, untouched, and the file's
-name. Each figure kind and report section draws a live record and its saved form alike through `to_dict()`, so the
-picture of a record is the same whether it was just computed or read back from disk.
+Planning, curve forecasts, backtests, comparisons and the other decisions print their records with `--json`
+rather than writing files of their own, so `scalinglaws approaches ... --json > a.json` is the way to keep one.
+Every such record says what it is in its `format` field ("scalinglaws.approaches/1", records.py), by which
+`plots.registry.load_result` recognises the file (registry.LOADERS) and returns one of the classes below: the
+printed fields, untouched, and the file's name. Each figure kind and report section draws a live record and its
+saved form alike through `to_dict()`, so the picture of a record is the same whether it was just computed or read
+back from disk.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A section kind is a function `make(obj, ctx) -> list[Section]` registered with `
 in a module of this package named `*_sections.py` (fit_sections, runs_sections, ...). `many=True` kinds get every
 input they accept at once (comparisons across fits). A section holds escaped HTML, Figure records (drawn
 interactively by the page) and warnings. Adding a section for a new result record (curve fits, backtests, recipe
-comparisons, plans) is one such function in a new module, and one line in plots.registry.LOADERS if the record
-comes from a file.
+comparisons, plans) is one such function in a new module, and one line in plots.registry.LOADERS (by the kind its
+`format` field names) if the record comes from a file.
 """
 
 from __future__ import annotations
