@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 
-FORMAT = "scalinglaws.calibration/1"
+FORMAT = format_of("calibration")
 DEFAULT_PATH = Path(__file__).with_name("default_calibration.json")
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
+from ..records import format_of
 from ..runs import Runs
 
 EXTRAPOLATION_WARN = 100.0  # two decades beyond the data
-FORMAT = "scalinglaws.predictions/1"
+FORMAT = format_of("predictions")
 
 
 @dataclass(frozen=True)

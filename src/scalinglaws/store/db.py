@@ -20,8 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ScalingLawsError
+from ..records import format_of
 
-FORMAT = "scalinglaws.store/1"
+FORMAT = format_of("store")
 DEFAULT_NAME = "scalinglaws.duckdb"
 ENV = "SCALINGLAWS_STORE"
 LOCK_WAIT = 10.0  # seconds to wait for another process's write to finish
