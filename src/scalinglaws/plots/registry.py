@@ -79,7 +79,11 @@ FIGURES: dict[str, Kind] = {}
 # The "format" field of a saved record (before the "/version") -> "module:Class.loader" that reads the file back.
 LOADERS = {
     "scalinglaws.fit": "scalinglaws.fitting.record:Fit.load",
+    "scalinglaws.calibration": "scalinglaws.fitting.calibration:Calibration.load",
 }
+
+# Names that stand for a record shipped with the package -> "module:attribute" holding its path.
+SHIPPED = {"calibration:default": "scalinglaws.fitting.calibration:DEFAULT_PATH"}
 
 _loaded = False
 
@@ -149,6 +153,9 @@ def load_result(source):
     """
     if not isinstance(source, (str, Path)):
         return source
+    if str(source) in SHIPPED:  # calibration:default, the shipped calibration
+        module, attr = SHIPPED[str(source)].split(":")
+        source = getattr(importlib.import_module(module), attr)
     path = Path(str(source))
     if path.suffix.lower() == ".json" and path.is_file():
         data = _json(path)
