@@ -92,3 +92,14 @@ def test_calibrate_command_writes_a_calibration(tmp_path):
     assert cal.source == ("dataset:chinchilla_epoch",) and cal.scores["rows"] > 50
     assert main(["calibrate", "-o", str(tmp_path / "x.json")]) == 1
     assert not (tmp_path / "x.json").exists()
+
+
+def test_learning_reads_the_rows_a_backtest_keeps():
+    """One record of a rolling backtest's held-out runs: calibration learns from the rows `backtest` reports."""
+    from scalinglaws.decide import backtest
+
+    h = held_out(Ladder("epoch", "dataset:chinchilla_epoch", by="flops", cuts=2), bootstrap=20)
+    bt = backtest("dataset:chinchilla_epoch", "chinchilla", by="flops", cuts=2, bootstrap=20)
+    for name in ("observed", "prediction", "extrapolation"):
+        assert np.array_equal(getattr(h, name), np.concatenate([getattr(c.rows, name) for c in bt.cuts]))
+    assert np.array_equal(h.cut, np.concatenate([np.full(len(c.rows), c.cut) for c in bt.cuts]))

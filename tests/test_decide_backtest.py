@@ -105,3 +105,58 @@ def test_backtest_record_is_json_ready():
     d = backtest(power_runs(0), "power", cuts=2).to_dict()
     json.dumps(d, allow_nan=False)
     assert d["law"] == "power" and len(d["cuts"]) == 2 and d["score"] > 0
+
+
+@pytest.fixture(scope="module")
+def epoch_backtest():
+    return backtest("dataset:chinchilla_epoch", "chinchilla", cuts=2, bootstrap=40)
+
+
+def test_every_held_out_row_is_kept_with_its_interval(epoch_backtest):
+    bt = epoch_backtest
+    assert bt.calibration == "default" and bt.level == 0.95
+    for c in bt.cuts:
+        r = c.rows
+        assert len(r) == c.test_rows and len(r.run) == len(r)
+        assert np.all(r.beyond_cut > 1) and np.all(r.extrapolation >= 1)  # every held-out run is larger than the cut
+        assert np.all((r.lower <= r.prediction) & (r.prediction <= r.upper))
+        assert np.mean((r.observed >= r.lower) & (r.observed <= r.upper)) == c.coverage
+        assert c.rel_error == pytest.approx(np.mean(np.abs(r.prediction - r.observed) / r.observed))
+        assert not r.observed.flags.writeable
+    n = sum(len(c.rows) for c in bt.cuts)
+    assert bt.coverage == pytest.approx(sum(c.coverage * len(c.rows) for c in bt.cuts) / n)
+
+
+def test_the_rows_in_the_record_give_back_its_coverage_and_reliability(epoch_backtest):
+    import json
+
+    d = json.loads(json.dumps(epoch_backtest.to_dict(), allow_nan=False))
+    inside = [lo <= y <= hi for c in d["cuts"] for y, lo, hi in
+              zip(c["rows"]["observed"], c["rows"]["lower"], c["rows"]["upper"])]
+    assert np.mean(inside) == pytest.approx(d["coverage"], abs=1e-12)
+    pit = np.array([p for c in d["cuts"] for p in c["rows"]["pit"]])
+    rel = d["reliability"]
+    assert rel["rows"] == len(pit) and rel["nominal"][0] == 0.1 and 0.95 in rel["nominal"]
+    for a, seen in zip(rel["nominal"], rel["observed"]):
+        assert np.mean((pit >= (1 - a) / 2) & (pit <= (1 + a) / 2)) == pytest.approx(seen, abs=1e-12)
+    assert rel["observed"][rel["nominal"].index(0.95)] == pytest.approx(d["coverage"])
+    assert rel["observed"] == sorted(rel["observed"])  # a wider interval holds at least as many rows
+
+
+def test_the_calibration_widens_the_intervals_and_is_recorded():
+    runs = power_runs(5, sigma=0.01)
+    on = backtest(runs, "power", cuts=2, bootstrap=60)
+    off = backtest(runs, "power", cuts=2, bootstrap=60, calibration="none")
+    assert off.calibration == "none" and on.calibration == "default"
+    for a, b in zip(on.cuts, off.cuts):
+        assert np.array_equal(a.rows.prediction, b.rows.prediction)
+        assert np.all(a.rows.upper - a.rows.lower >= b.rows.upper - b.rows.lower)
+    assert on.coverage >= off.coverage
+    plain = backtest(runs, "power", cuts=2)  # no bootstrap: the rows' points only, no intervals made
+    assert plain.calibration is None and plain.reliability() is None and plain.cuts[0].rows.lower is None
+    assert "lower" not in plain.to_dict()["cuts"][0]["rows"]
+
+
+def test_a_failed_cut_keeps_no_rows():
+    bt = backtest(curve_runs(), "farseer", by="params", cuts=[1e8, 1e9])
+    assert bt.cuts[0].rows is None and bt.cuts[0].to_dict()["rows"] is None

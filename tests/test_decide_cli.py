@@ -53,6 +53,14 @@ def test_backtest_json_and_table(cli):
     assert code == 0, err
     rec = json.loads(out)
     assert rec["by"] == "flops" and len(rec["cuts"]) == 2 and rec["coverage"] is not None
+    assert rec["calibration"] == "default" and rec["reliability"]["rows"] == sum(c["test_rows"] for c in rec["cuts"])
+    rows = rec["cuts"][0]["rows"]
+    assert len(rows["run"]) == rec["cuts"][0]["test_rows"]
+    assert {"observed", "prediction", "lower", "upper", "extrapolation", "beyond_cut", "pit"} <= set(rows)
+    code, out, err = cli("backtest", EPOCH, "--law", "chinchilla", "--cuts", "2", "--bootstrap", "30",
+                         "--calibration", "none")
+    assert code == 0, err
+    assert "95% cov." in out and "calibration none" in out and "inside their 50% / 80% / 95% intervals" in out
     code, out, _ = cli("backtest", EPOCH, "--law", "power", "--by", "params", "--cut", "1e9")
     assert code == 0 and "mean held-out error" in out and "1.000e+09" in out
 

@@ -143,3 +143,35 @@ def test_every_interval_level_is_checked_once_by_check_level(skewed_fit):
         with pytest.raises(ArgumentError) as caught:
             call()
         assert str(caught.value) == str(once.value) and caught.value.argument == "level", name
+
+
+def test_pit_is_the_inverse_of_the_interval_percentiles():
+    """y lies inside the central interval at level a exactly when its pit p has |2p - 1| <= a, at every level."""
+    from scalinglaws.fitting.interval import covered, position
+
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(2000, 300))
+    samples[:50, 7] = np.nan  # NaN samples are left out, as np.nanquantile leaves them
+    y = 1.5 * rng.normal(size=300)
+    p = position(samples, y)
+    assert np.all((p >= 0) & (p <= 1))
+    for a in (0.1, 0.5, 0.8, 0.95, 0.99):
+        lo, hi = np.nanquantile(samples, [(1 - a) / 2, (1 + a) / 2], axis=0)
+        assert np.array_equal(covered(p, a), (y >= lo) & (y <= hi))
+    assert position(samples[:, :2], np.array([-1e9, 1e9])).tolist() == [0.0, 1.0]
+    assert np.isnan(position(samples[:, :1], np.array([np.nan]))[0])
+
+
+def test_prediction_with_observations_says_where_each_fell(skewed_fit):
+    """The pit comes from the interval's own samples: the interval holds exactly the observations whose pit says so."""
+    from scalinglaws.fitting.interval import covered
+    from scalinglaws.fitting.prediction import predict
+
+    runs = sl.load_dataset("chinchilla_epoch").take(np.arange(0, 245, 7))
+    obs = np.asarray(runs["loss"], dtype=float)
+    pred = predict(skewed_fit, runs, level=0.8, observed=obs)
+    inside = (obs >= pred.lower) & (obs <= pred.upper)
+    assert np.array_equal(covered(pred.pit, 0.8), inside)
+    plain = predict(skewed_fit, runs, level=0.8)
+    assert plain.pit is None and np.array_equal(plain.lower, pred.lower)
+    assert "pit" in pred.records()[0] and "pit" not in plain.records()[0]

@@ -70,6 +70,51 @@ def test_backtest_errors_bias_and_coverage(tmp_path, capsys):
     assert len(figure("backtest", rec).panels) == 2  # no bootstrap: no coverage to draw
 
 
+def test_reliability_of_a_calibration_draws_its_stored_scores(tmp_path, capsys):
+    from scalinglaws.fitting.calibration import resolve
+
+    cal = resolve("default")
+    path = cal.save(tmp_path / "calibration.json")
+    out = tmp_path / "reliability.png"
+    assert main(["plot", str(path), "--kind", "reliability", "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    capsys.readouterr()
+    assert main(["plot", str(path), "--kind", "reliability", "--json"]) == 0
+    fig = json.loads(capsys.readouterr().out)["figures"][0]
+    stored = cal.scores["reliability"]
+    assert fig["meta"]["reliability"] == json.loads(json.dumps(stored))
+    for panel, key in zip(fig["panels"], ("calibrated", "plain")):
+        ideal = panel["series"][0]
+        assert ideal["x"] == ideal["y"] == [0.0, 100.0]
+        lines = {s["label"].split(" (")[0]: s for s in panel["series"] if s["kind"] == "line"}
+        assert set(lines) == set(stored)
+        for name, s in lines.items():
+            np.testing.assert_allclose(s["x"], [100 * a for a in stored[name]["nominal"]])
+            np.testing.assert_allclose(s["y"], [100 * v for v in stored[name][key]])
+    assert kinds_for(load_result("calibration:default")) == ["reliability"]
+    assert main(["plot", "calibration:default", "-o", str(tmp_path / "default.png")]) == 0
+
+
+def test_reliability_of_a_backtest_is_its_rows_coverage(tmp_path, capsys):
+    rec = keep(tmp_path, capsys, ["backtest", "dataset:chinchilla_epoch", "--cuts", "2", "--bootstrap", "30"],
+               "bt.json", "backtest")
+    assert kinds_for(rec) == ["backtest", "reliability"]
+    d = rec.to_dict()
+    fig = figure("reliability", rec)
+    (panel,) = fig.panels
+    pooled = [s for s in panel.series if s.kind == "line"][0]
+    np.testing.assert_allclose(pooled.x, [100 * a for a in d["reliability"]["nominal"]])
+    np.testing.assert_allclose(pooled.y, [100 * v for v in d["reliability"]["observed"]])
+    per_cut = [s for s in panel.series if s.kind == "dashed" and s.label.startswith("cut")]
+    assert len(per_cut) == 2
+    star = [s for s in panel.series if s.kind == "star"][0]
+    assert star.x == (95.0,) and star.y == (100 * d["coverage"],)
+    save(rec, tmp_path / "rel.png", "reliability")
+    plain = keep(tmp_path, capsys, ["backtest", "dataset:chinchilla_epoch", "--cuts", "2"], "plain.json", "backtest")
+    with pytest.raises(ScalingLawsError, match="--bootstrap"):
+        figure("reliability", plain)
+
+
 def test_selection_from_a_ranking_and_from_an_auto_fit(tmp_path):
     from scalinglaws.decide import compare_laws, fit_auto
 
@@ -178,7 +223,7 @@ def test_records_are_recognised_by_their_format_never_by_their_keys(tmp_path):
     from scalinglaws.records import KINDS
 
     # every saved class is read back for exactly one format kind, and each kind is one this version writes
-    classes = [target.split(":")[1] for kind, target in LOADERS.items() if kind != "fit"]
+    classes = [target.split(":")[1] for kind, target in LOADERS.items() if "." not in target.split(":")[1]]
     assert sorted(classes) == sorted({n for n in dir(saved_records) if isinstance(getattr(saved_records, n), type)
                                       and issubclass(getattr(saved_records, n), saved_records.Saved)} - {"Saved"})
     assert set(LOADERS) <= set(KINDS)
@@ -199,7 +244,7 @@ def test_records_are_recognised_by_their_format_never_by_their_keys(tmp_path):
                                        r"scalinglaws.backtest/1. Re-run",
              "scalinglaws.nothing/1": r"format 'scalinglaws.nothing/1', which no command of this version writes",
              "csv": r"format 'csv', which no command of this version writes \(readable: .*scalinglaws.plan/1",
-             "scalinglaws.calibration/1": r"holds a 'scalinglaws.calibration/1' record, which cannot be drawn yet"}
+             "scalinglaws.store/1": r"holds a 'scalinglaws.store/1' record, which cannot be drawn yet"}
     for fmt, message in cases.items():
         (tmp_path / "x.json").write_text(json.dumps({"format": fmt, **bt}))
         with pytest.raises(ScalingLawsError, match=message) as err:

@@ -81,21 +81,40 @@ def test_every_decision_record_gets_its_section(records):
                                                     "tt.json")])
     kinds = [s.kind for s in rep.sections]
     # the auto fit is a law of flops alone: it gets no compute-optimal plan section
-    assert kinds == ["backtest", "ranking", "fit", "selection", "comparison", "downstream", "testtime"]
+    assert kinds == ["backtest", "reliability", "ranking", "fit", "selection", "comparison", "downstream",
+                     "testtime"]
     figs = {s.kind: [f.kind for f in s.figures] for s in rep.sections}
     assert figs["backtest"] == ["backtest"] and figs["ranking"] == ["selection"] and figs["selection"] == ["selection"]
+    assert figs["reliability"] == ["reliability"]
     assert figs["comparison"] == ["comparison"] and figs["downstream"] == ["downstream"]
     bt = json.loads(paths["bt.json"].read_text())
     sec = rep.sections[0]
     for c in bt["cuts"]:
         assert f"{100 * c['rel_error']:.2f}%" in sec.body
     sel = json.loads(paths["auto.json"].read_text())["extra"]["selection"]
-    assert sel["winner"] in rep.sections[3].body
-    down = rep.sections[5]
+    assert sel["winner"] in rep.sections[4].body
+    down = rep.sections[6]
     assert any("logiqa__acc not forecast" in w for w in down.warnings)
     assert "at chance" in down.body
     tt = json.loads(paths["tt.json"].read_text())
-    assert f"{tt['ceiling']['accuracy']:.3f}" in rep.sections[6].body
+    assert f"{tt['ceiling']['accuracy']:.3f}" in rep.sections[7].body
+    rel = bt["reliability"]
+    assert f"{100 * rel['observed'][rel['nominal'].index(0.8)]:.0f}%" in rep.sections[1].body
+
+
+def test_a_calibration_gets_its_reliability_section(records, tmp_path):
+    from scalinglaws.fitting.calibration import resolve
+
+    _, paths = records
+    path = resolve("default").save(tmp_path / "calibration.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = build_report([str(path), "calibration:default", str(paths["rank.json"])])
+    kinds = [s.kind for s in rep.sections]
+    assert kinds == ["reliability", "reliability", "ranking"]  # a ranking made without a bootstrap has none
+    assert [f.kind for f in rep.sections[0].figures] == ["reliability"]
+    assert "calibration.json" in rep.sections[0].title and "default calibration" in rep.sections[1].title
+    assert "chinchilla_epoch" in rep.sections[0].body
 
 
 def test_group_names_are_escaped(records, tmp_path):

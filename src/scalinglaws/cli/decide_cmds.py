@@ -23,8 +23,8 @@ def _floats(text: str, option: str) -> list[float]:
 
 
 @app.command("backtest")
-@use(BINDING, FIT, DATA, JSON, help={"bootstrap": "Resamples of each cut's fit, for interval coverage (0: errors "
-                                                  "and bias only)."})
+@use(BINDING, FIT, DATA, CALIBRATION, JSON,
+     help={"bootstrap": "Resamples of each cut's fit, for interval coverage (0: errors and bias only)."})
 def backtest_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     law: str = typer.Option("chinchilla", "--law", "-l", help="A law name, or all (every built-in law, ranked)."),
@@ -32,15 +32,17 @@ def backtest_cmd(
     cuts: int = typer.Option(4, "--cuts", help="Number of cuts, spread over 50-85% of the runs kept for fitting."),
     cut: list[float] = typer.Option([], "--cut", help="Cut at this value of --by instead (repeatable)."),
     priors: bool = typer.Option(False, "--priors", help="With --law all: also the laws with published exponents."),
-    *, inputs, target, options, where, rename, as_json,
+    *, inputs, target, options, where, rename, calibration, as_json,
 ):
-    """Fit below each cut in scale, predict the runs above it: relative error, bias and interval coverage."""
+    """Fit below each cut in scale, predict the runs above it: relative error, bias and interval coverage.
+
+    --json prints the record with every held-out row of every cut (run, observed, prediction, interval, pit)."""
     from ..decide import backtest, compare_laws
 
     cut_spec = list(cut) if cut else cuts
     update, bar = progress_bar(not as_json, "laws backtested" if law == "all" else "cuts")
     common = dict(options=options, by=by, cuts=cut_spec, inputs=inputs, target=target, where=where, rename=rename,
-                  progress=update)
+                  calibration=calibration, progress=update)
     with bar:
         if law == "all":  # every law fitted as `fit` would: not law selection's quicker budget
             result = compare_laws(data, candidates="all", priors="published" if priors else None, quick=False,
@@ -83,6 +85,12 @@ def show_backtest(bt) -> None:
               + (f", bias {100 * bt.bias:+.2f}% (log scale; + means too high)" if bt.bias is not None else "")
               + (f", {_pct(bt.coverage, 0)} of held-out rows inside their interval" if bt.coverage is not None
                  else ""))
+    rel = bt.reliability()
+    if rel is not None:
+        shown = [(a, o) for a, o in zip(rel["nominal"], rel["observed"]) if a in (0.5, 0.8, 0.95)]
+        con.print("held-out rows inside their " + " / ".join(_pct(a, 0) for a, _ in shown) + " intervals: "
+                  + " / ".join(_pct(o, 0) for _, o in shown)
+                  + f" (calibration {bt.calibration}; every level: --json, then plot --kind reliability)")
     for c in bt.cuts:
         if c.error:
             con.print(f"[dim]cut {num(c.cut)}: {c.error}[/dim]")
@@ -94,12 +102,15 @@ def show_ranking(ranking) -> None:
     con = console()
     con.print(f"Laws ranked by backtested error on {ranking.source} (cuts on {ranking.by}):")
     table = Table(header_style="bold", box=None)
-    for c in ("", "law", "params", "mean |err|", "bias", "per cut"):
+    level = next((b.level for b in ranking.backtests if b.level is not None), None)
+    for c in ("", "law", "params", "mean |err|", "bias") + ((f"{_pct(level, 0)} cov.",) if level else ()) + (
+            "per cut",):
         table.add_column(c, justify="right" if c not in ("law", "per cut") else "left")
     for i, b in enumerate(ranking.backtests, 1):
         per = " ".join(_pct(c.rel_error, 1) if c.ok else "failed" for c in b.cuts)
+        cov = (_pct(b.coverage, 0),) if level else ()
         table.add_row(str(i), b.label, str(b.n_params), _pct(b.score if b.fitted else None),
-                      f"{100 * b.bias:+.2f}%" if b.bias is not None else "–", per)
+                      f"{100 * b.bias:+.2f}%" if b.bias is not None else "–", *cov, per)
     con.print(table)
     for s in ranking.skipped:
         con.print(f"[dim]skipped {s['label']}: {s['reason']}[/dim]")

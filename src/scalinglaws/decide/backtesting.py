@@ -10,6 +10,13 @@ Cuts are made on runs, never on rows: every row of a run (all checkpoints of one
 side, with the run's scale taken as its largest value of the cut column. Per cut the record holds the relative
 error |pred - obs| / obs of the held-out rows, the bias (mean log(pred/obs): positive means the law predicted too
 high a loss), and with a bootstrap the share of held-out rows inside their prediction interval (coverage).
+
+Every held-out row is kept (`Rows`): its run, observation, prediction, extrapolation factor and, with a bootstrap,
+its calibrated prediction interval at the backtest's level (made as `predict` makes it, fitting/interval.py) and
+where the observation fell in that interval's predictive distribution (its pit). The pits give the coverage at
+every level at once: the reliability of the intervals (observed against nominal coverage, Gneiting, Balabdaoui &
+Raftery 2007). These rows are the one record of a rolling backtest's held-out runs: learning a calibration
+(calibrate.py) reads its rows from `held_out_rows` too.
 """
 
 from __future__ import annotations
@@ -29,6 +36,61 @@ from ..runs import Runs, read_runs
 AXES = ("flops", "params", "tokens")  # the default cut column is the first of these the table has
 DEFAULT_CUTS = 4
 TRAIN_SHARE = (0.5, 0.85)  # the cuts keep between half and 85% of the runs for fitting
+RELIABILITY = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)  # nominal levels of a reliability picture
+
+
+def _frozen(values, dtype=float) -> np.ndarray:
+    a = np.array(values, dtype=dtype)
+    a.setflags(write=False)
+    return a
+
+
+def _column(values) -> list:
+    """A JSON-ready column: floats, None where not finite (NaN is not JSON)."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """The held-out rows of one cut, column by column (read-only arrays, one entry per row)."""
+
+    run: tuple[str, ...]
+    observed: np.ndarray
+    prediction: np.ndarray  # NaN where the law gives no finite value
+    extrapolation: np.ndarray  # factor beyond the fitted runs' range (fitting.data.extrapolation), 1 inside it
+    beyond_cut: np.ndarray  # the row's run scale / the cut: > 1 for every held-out row
+    lower: np.ndarray | None = None  # the calibrated prediction interval at the backtest's level (with a bootstrap)
+    upper: np.ndarray | None = None
+    pit: np.ndarray | None = None  # where each observation fell in its interval's distribution, in [0, 1]
+
+    def __len__(self) -> int:
+        return len(self.observed)
+
+    def inside(self) -> np.ndarray | None:
+        """Whether each observation lies inside its interval (None without intervals)."""
+        if self.lower is None:
+            return None
+        return (self.observed >= self.lower) & (self.observed <= self.upper)
+
+    def coverage(self) -> float | None:
+        inside = self.inside()
+        return None if inside is None or not len(inside) else float(np.mean(inside))
+
+    def reliability(self, levels: Sequence[float] = RELIABILITY) -> tuple[float, ...] | None:
+        """Share of rows inside their central interval at each level, from the pits (None without them)."""
+        from ..fitting.interval import covered
+
+        if self.pit is None or not len(self):
+            return None
+        return tuple(float(np.mean(covered(self.pit, a))) for a in levels)
+
+    def to_dict(self) -> dict:
+        d = {"run": list(self.run), "observed": _column(self.observed), "prediction": _column(self.prediction),
+             "extrapolation": _column(self.extrapolation), "beyond_cut": _column(self.beyond_cut)}
+        for name in ("lower", "upper", "pit"):
+            if getattr(self, name) is not None:
+                d[name] = _column(getattr(self, name))
+        return d
 
 
 @dataclass(frozen=True)
@@ -49,6 +111,7 @@ class Cut:
     params: Mapping[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     error: str | None = None  # why this cut could not be fitted
+    rows: Rows | None = None  # every held-out row (None: the fit failed)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +122,13 @@ class Cut:
                 "test_rows": self.test_rows, "extrapolation": self.extrapolation, "rel_error": self.rel_error,
                 "median_rel_error": self.median_rel_error, "max_rel_error": self.max_rel_error, "bias": self.bias,
                 "coverage": self.coverage, "converged": self.converged, "params": dict(self.params),
-                "warnings": list(self.warnings), "error": self.error}
+                "warnings": list(self.warnings), "error": self.error,
+                "reliability": None if self.rows is None else _list(self.rows.reliability()),
+                "rows": None if self.rows is None else self.rows.to_dict()}
+
+
+def _list(values) -> list | None:
+    return None if values is None else list(values)
 
 
 @dataclass(frozen=True)
@@ -74,6 +143,7 @@ class Backtest:
     n_params: int  # parameters fitted (fixed ones not counted)
     level: float | None
     source: str
+    calibration: str | None = None  # the model-error term of the intervals: "default", a file, "none" (None: none made)
 
     @property
     def fitted(self) -> tuple[Cut, ...]:
@@ -102,11 +172,24 @@ class Backtest:
             return None
         return float(sum(v * n for v, n in cov) / sum(n for _, n in cov))
 
+    def reliability(self, levels: Sequence[float] = RELIABILITY) -> dict | None:
+        """Observed coverage at each nominal level, every fitted cut's held-out rows pooled (None without a
+        bootstrap)."""
+        from ..fitting.interval import covered
+
+        pits = [c.rows.pit for c in self.fitted if c.rows is not None and c.rows.pit is not None]
+        if not pits:
+            return None
+        pit = np.concatenate(pits)
+        return {"nominal": list(levels), "observed": [float(np.mean(covered(pit, a))) for a in levels],
+                "rows": int(len(pit))}
+
     def to_dict(self) -> dict:
         return {"format": format_of("backtest"), "law": self.law, "label": self.label, "by": self.by,
                 "target": self.target, "n_params": self.n_params, "score": _finite(self.score), "bias": self.bias,
-                "coverage": self.coverage, "level": self.level, "complete": self.complete,
-                "source": self.source, "cuts": [c.to_dict() for c in self.cuts]}
+                "coverage": self.coverage, "level": self.level, "calibration": self.calibration,
+                "reliability": self.reliability(), "complete": self.complete, "source": self.source,
+                "cuts": [c.to_dict() for c in self.cuts]}
 
 
 def _finite(v: float) -> float | None:
@@ -176,27 +259,50 @@ def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source:
 
 
 # -- scoring --------------------------------------------------------------------------------------------------------
-def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None) -> Cut:
-    """Predict the held-out rows with a fit on the rows below the cut and summarise the errors."""
+def held_out_rows(fit, test: Runs, by: str, cut: float, level: float | None = None, calibration=None) -> Rows:
+    """The held-out rows of one cut: what a fit below it predicts for each larger run's row, and what was seen.
+
+    A row's extrapolation factor is the one its interval's model term grows with (beyond the range of the law's
+    inputs the fit saw); a run larger in `by` may still lie inside that range in every input (a larger budget
+    from a size and a token count each seen), so `beyond_cut` also records its run's scale over the cut.
+
+    level: with a fit that has a bootstrap, also the prediction interval at this level, with `calibration`'s
+    model-error term (a Calibration or None), and each observation's pit; None: points only.
+    """
+    from ..fitting.data import evaluate, extrapolation
+    from ..fitting.prediction import predict
+
+    obs = np.asarray(test[fit.target], dtype=float)
+    runs = tuple(str(r) for r in np.asarray(test.run_ids, dtype=str))
+    index, scale = run_scale(test, by)
+    beyond = _frozen(scale[index] / cut)
+    if level is None or fit.bootstrap is None:
+        return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(evaluate(fit, test)),
+                    extrapolation=_frozen(extrapolation(fit, test)), beyond_cut=beyond)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # extrapolation is the point here; its size is recorded instead
-        pred = fit.predict(test, level=level)
-    obs = np.asarray(test[fit.target], dtype=float)
-    p = np.asarray(pred.prediction, dtype=float)
+        pred = predict(fit, test, level=level, calibration=calibration, observed=obs)
+    return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(pred.prediction),
+                extrapolation=_frozen(pred.extrapolation), beyond_cut=beyond, lower=_frozen(pred.lower),
+                upper=_frozen(pred.upper), pit=_frozen(pred.pit))
+
+
+def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None,
+              calibration=None) -> Cut:
+    """Predict the held-out rows with a fit on the rows below the cut, keep them, and summarise the errors."""
+    rows = held_out_rows(fit, test, by, cut, level, calibration)
+    obs, p = rows.observed, rows.prediction
     _, scale = run_scale(test, by)
     good = np.isfinite(p) & (p > 0)
     rel = np.where(good, np.abs(p - obs) / obs, np.inf)
     with np.errstate(all="ignore"):
         logr = np.where(good, np.log(np.where(good, p, 1.0) / obs), np.nan)
-    coverage = None
-    if pred.lower is not None:
-        inside = (obs >= pred.lower) & (obs <= pred.upper)
-        coverage = float(np.mean(inside))
     bias = float(np.nanmean(logr)) if np.isfinite(logr).any() else None
     return Cut(cut=cut, train_runs=train_runs, test_runs=len(scale), test_rows=len(test),
                extrapolation=float(scale.max() / cut), rel_error=float(np.mean(rel)),
                median_rel_error=float(np.median(rel)), max_rel_error=float(np.max(rel)), bias=bias,
-               coverage=coverage, converged=fit.converged, params=dict(fit.params), warnings=tuple(fit.warnings))
+               coverage=rows.coverage(), converged=fit.converged, params=dict(fit.params),
+               warnings=tuple(fit.warnings), rows=rows)
 
 
 def failed_cut(cut: float, train_runs: int, test: Runs, by: str, why: str) -> Cut:
@@ -238,21 +344,23 @@ def folds(runs: Runs, by: str, cuts: int | Sequence[float]) -> list[tuple[float,
 def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: str | None = None,
              cuts: int | Sequence[float] = DEFAULT_CUTS, inputs: Mapping[str, str] | None = None,
              target: str | None = None, where: Sequence[str] = (), rename=None, prior=None,
-             max_rows: int | None = None, progress=None, **option_values) -> Backtest:
-    """Rollout backtest of one law: fit below each cut of `by`, score the runs above it.
+             max_rows: int | None = None, calibration="default", progress=None, **option_values) -> Backtest:
+    """Rollout backtest of one law: fit below each cut of `by`, score the runs above it, keep every held-out row.
 
     options: how every fold is fitted (fitting/options.py), as keywords or a FitOptions record, exactly as for
-        `fit`; with a bootstrap, each cut also scores the coverage of its intervals.
+        `fit`; with a bootstrap, each cut also keeps every held-out row's prediction interval at the options'
+        level and scores their coverage.
+    calibration: the model-error term of those intervals, as for `predict`: "default", "none", a calibration
+        file, or a Calibration.
     by: the column that orders runs by scale (default: flops, else params, else tokens).
     cuts: how many cuts (spread over 50-85% of the runs kept for fitting), or the cut values themselves.
     prior: a `Prior` (see priors.py) fixing some parameters at published values.
     max_rows: thin each fold's training rows to about this many (see `thin`); None keeps them all.
     progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
     """
-    from ..fitting import fit
+    from ..fitting.calibration import resolve
     from ..fitting.data import bind_inputs
     from ..laws import get_law
-    from .priors import fit_with_prior
 
     opts = FitOptions.of(options, **option_values)
     law = get_law(law)
@@ -266,19 +374,31 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
     out = []
     all_folds = folds(runs, by, cuts)
     level = opts.level if opts.bootstrap else None
+    cal = resolve(calibration) if level is not None else None
     for c, train, test, n_train in all_folds:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # recorded in each cut's warnings instead of repeated per fold
-                kw = dict(inputs=inputs, target=target, options=opts)
-                train = thin(train, max_rows)
-                f = fit(train, law, **kw) if prior is None else fit_with_prior(train, law, prior, **kw)
-            out.append(score_cut(f, test, by, c, n_train, level))
+            f = fit_fold(train, law, options=opts, inputs=inputs, target=target, prior=prior, max_rows=max_rows)
+            out.append(score_cut(f, test, by, c, n_train, level, cal))
         except ScalingLawsError as exc:
             out.append(failed_cut(c, n_train, test, by, str(exc)))
         if progress is not None:
             progress(len(out), len(all_folds))
     n_params = law.n_params - (len(prior.values) if prior is not None else 0)
     label = law.name if prior is None else prior.label
+    used = None if level is None else ("none" if cal is None else cal.origin)
     return Backtest(law=law.name, label=label, by=by, target=target, cuts=tuple(out), n_params=n_params,
-                    level=level, source=runs.source)
+                    level=level, source=runs.source, calibration=used)
+
+
+def fit_fold(train: Runs, law, *, options: FitOptions, inputs=None, target=None, prior=None,
+             max_rows: int | None = None):
+    """The fit of one fold: the law fitted to the rows below the cut (thinned to about `max_rows`), as every
+    backtest fits it; a fold that cannot be fitted raises ScalingLawsError."""
+    from ..fitting import fit
+    from .priors import fit_with_prior
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # recorded in each cut's warnings instead of repeated per fold
+        kw = dict(inputs=inputs, target=target, options=options)
+        train = thin(train, max_rows)
+        return fit(train, law, **kw) if prior is None else fit_with_prior(train, law, prior, **kw)

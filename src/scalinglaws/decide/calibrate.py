@@ -1,8 +1,9 @@
 """Learning the model-error term of prediction intervals from rolling backtests across many ladders.
 
 For each ladder (a runs table, the laws to check, the column that orders runs by scale), every law is fitted with a
-bootstrap below each rollout cut (backtest.py's folds) and the held-out larger runs are kept row by row: the
-observation, the point forecast, its extrapolation factor, and samples of the plain interval (bootstrap draws with
+bootstrap below each rollout cut and the held-out larger runs are kept row by row, as every backtest keeps them
+(backtesting.py's folds, fit_fold and held_out_rows): the observation, the point forecast, its extrapolation
+factor; learning adds samples of the plain interval (bootstrap draws with
 resampled residuals, fitting/interval.py) in the residual space. A Calibration (fitting/calibration.py) adds
 τ·ε to those samples, τ = τ0 + τs·s + τ1·ln f (s: the fit's residual scale, f: the extrapolation factor); learning
 chooses τ0, τs, τ1 and the tails of ε (normal or Student-t) to minimise the weighted interval score (Gneiting &
@@ -29,12 +30,13 @@ import numpy as np
 from ..errors import ScalingLawsError
 from ..fitting import space as spaces
 from ..fitting.calibration import Calibration
-from ..fitting.data import evaluate, extrapolation
+from ..fitting.data import evaluate
 from ..fitting.interval import predictive, robust_scale, student
+from ..fitting.options import FitOptions
 from ..runs import read_runs
+from .backtesting import RELIABILITY, default_axis, fit_fold, folds, held_out_rows
 
 LEVELS = (0.5, 0.8, 0.95)
-RELIABILITY = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)  # nominal levels of the reliability picture
 LEARN_PAIRS = 1000  # samples per held-out row while learning (the shipped intervals use fitting.interval.PAIRS)
 LEARN_ROWS = 400  # held-out rows per ladder that learning looks at (an even subsample of longer ones)
 DFS = (None, 5.0, 3.0)  # normal, then heavier tails
@@ -100,12 +102,13 @@ class HeldOut:
 
 def held_out(ladder: Ladder, *, bootstrap: int = 100, seed: int = 0, max_rows: int | None = 300,
              progress: Callable[[int, int], None] | None = None) -> HeldOut | None:
-    """Backtest every law of the ladder with a bootstrap and keep each held-out row (None: nothing could be fitted)."""
-    from ..fitting import fit
-    from .backtesting import default_axis, folds, thin
+    """Backtest every law of the ladder with a bootstrap and keep each held-out row (None: nothing could be fitted).
 
+    The folds are fitted and their rows read as every backtest does (backtesting.fit_fold, held_out_rows); what
+    learning adds per row is the plain interval's samples and the fit's residual scale."""
     runs = read_runs(ladder.source)
     by = ladder.by or default_axis(runs)
+    options = FitOptions(bootstrap=bootstrap, seed=seed)
     parts = []
     all_folds = folds(runs, by, ladder.cuts)
     total, done = len(all_folds) * len(ladder.laws), 0
@@ -113,26 +116,24 @@ def held_out(ladder: Ladder, *, bootstrap: int = 100, seed: int = 0, max_rows: i
         for c, train, test, _ in all_folds:
             done += 1
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    f = fit(thin(train, max_rows), law, bootstrap=bootstrap, seed=seed, target=ladder.target,
-                            inputs=ladder.inputs)
+                f = fit_fold(train, law, options=options, inputs=ladder.inputs, target=ladder.target,
+                             max_rows=max_rows)
             except ScalingLawsError:
                 continue
             finally:
                 if progress is not None:
                     progress(done, total)  # a cut that could not be fitted is done too
-            obs = np.asarray(test[f.target], dtype=float)
-            point = evaluate(f, test)
+            rows = held_out_rows(f, test, by, c)
             curves = evaluate(f, test, f.bootstrap.array())
             space = spaces.of(f.loss)
             base = spaces.forward(predictive(curves, residuals=f.residuals, space=space, seed=f.seed,
                                              pairs=LEARN_PAIRS), space).T  # (m, K)
+            obs, point = rows.observed, rows.prediction
             ok = np.isfinite(obs) & np.isfinite(point) & (np.isfinite(base).mean(axis=1) > 0.9)
             if not ok.any():
                 continue
             noise = robust_scale(f.residuals)
-            parts.append((law, c, obs[ok], point[ok], extrapolation(f, test)[ok], base[ok], space, noise))
+            parts.append((law, c, obs[ok], point[ok], rows.extrapolation[ok], base[ok], space, noise))
     if not parts:
         return None
     k = min(p[5].shape[1] for p in parts)

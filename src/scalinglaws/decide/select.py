@@ -102,10 +102,11 @@ def rank(results: Sequence[Backtest], tolerance: float = TOLERANCE) -> list[Back
 def compare_laws(data, *, options: FitOptions | None = None, candidates=None, priors="published",
                  by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS,
                  inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
-                 rename=None, quick: bool = True, progress=None, **option_values) -> Ranking:
+                 rename=None, quick: bool = True, calibration="default", progress=None, **option_values) -> Ranking:
     """Backtest every applicable candidate on the same cuts, ranked (see `rank`), with the skipped ones and why.
 
     options: how every backtest fit is made (fitting/options.py), as keywords or a FitOptions record, as for `fit`.
+    calibration: the model-error term of the backtests' intervals (with a bootstrap), as for `backtest`.
     quick: law selection's budget: each backtest fit uses at most BACKTEST_STARTS starts and about BACKTEST_ROWS
         rows (training curves thinned, see `thin`). False fits with the options' starts and every row.
     progress: called as progress(candidates done, candidates) after each candidate (the CLI's progress bar).
@@ -135,7 +136,7 @@ def compare_laws(data, *, options: FitOptions | None = None, candidates=None, pr
             continue
         law_inputs = {k: v for k, v in (inputs or {}).items() if k in law.inputs}
         results.append(backtest(runs, law, options=opts, by=by, cuts=cuts, inputs=law_inputs, target=target,
-                                prior=prior, max_rows=max_rows))
+                                prior=prior, max_rows=max_rows, calibration=calibration))
     if progress is not None:
         progress(len(candidate_list), len(candidate_list))
     if not results:

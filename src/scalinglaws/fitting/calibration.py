@@ -85,6 +85,11 @@ class Calibration:
                    source=tuple(str(s) for s in d.get("source", ())), scores=dict(d.get("scores", {})),
                    origin=origin)
 
+    @classmethod
+    def load(cls, path) -> Calibration:
+        """A saved calibration file (`scalinglaws calibrate -o`), checked as `resolve` checks it."""
+        return _read(str(path))
+
     def save(self, path) -> Path:
         from ..files import write_atomic
 

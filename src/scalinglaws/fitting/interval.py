@@ -14,6 +14,12 @@ recorded in the interval's `method`:
 
 A confidence interval (where the law's curve lies) holds the parameters alone.
 
+Given the values later observed at the points, the interval also says where each fell in its predictive
+distribution (`pit`, the probability integral transform; Dawid 1984): the level p at which the samples' percentile
+equals the observation, so that it lies inside the central interval at level a exactly when |2p − 1| ≤ a. One
+number per point then measures coverage at every level at once (a reliability diagram, Gneiting, Balabdaoui &
+Raftery 2007).
+
 One fixed set of (draw, residual, ε) triples serves every point, drawn from the fit's seed: the same fit gives the
 same interval at a point whether it is asked for alone (`predict`), along a figure's path, or in a report, to the
 last bit, and a band is as smooth as the curves it is made of.
@@ -44,6 +50,7 @@ class Interval:
     kind: str  # "prediction" or "confidence"
     method: Mapping  # how it was made: the sources of error behind it, each with its size
     warnings: tuple[str, ...] = field(default=())
+    pit: np.ndarray | None = None  # (m,) with observations: where each fell in its predictive distribution, [0, 1]
 
 
 def check_level(level: float) -> float:
@@ -116,6 +123,29 @@ def student(eps: np.ndarray, df: float | None, seed: int, stream: int = 5) -> np
     return eps / np.sqrt(rng.chisquare(df, size=eps.shape) / df)
 
 
+def position(samples: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(c,) the level p in [0, 1] at which the percentile of each column of samples (k, c) equals its observation
+    (c,): the inverse of np.nanquantile's linear rule, so that y >= quantile(q) exactly when p >= q. NaN samples are
+    left out; NaN where a column has none or its observation is not finite."""
+    s = np.asarray(samples, dtype=float)
+    y = np.asarray(observed, dtype=float)[None, :]
+    n = np.sum(~np.isnan(s), axis=0)  # (c,)
+    below = s < y
+    c = below.sum(axis=0)
+    with np.errstate(all="ignore"):
+        lo = np.where(below, s, -np.inf).max(axis=0)  # the largest sample below y
+        hi = np.where(s >= y, s, np.inf).min(axis=0)  # the smallest at or above it
+        p = (c - 1 + (y[0] - lo) / (hi - lo)) / np.maximum(n - 1, 1)
+    p = np.where(c == 0, 0.0, np.where(c >= n, 1.0, p))
+    return np.where((n > 0) & np.isfinite(y[0]), np.clip(p, 0.0, 1.0), np.nan)
+
+
+def covered(pit, level: float) -> np.ndarray:
+    """Whether each observation with this `pit` lies inside its central interval at `level` (NaN: not)."""
+    p = np.asarray(pit, dtype=float)
+    return (p >= (1 - level) / 2) & (p <= (1 + level) / 2)
+
+
 def model_term(calibration, m: int, extrapolation, residuals, space: str):
     """(τ (m,) or None, df, the record of it): the calibration's model-error term at m points of a fit with these
     residuals, or None where no calibration applies to the fit's residual space."""
@@ -130,9 +160,10 @@ def model_term(calibration, m: int, extrapolation, residuals, space: str):
 
 def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", residuals=(), space: str = "log",
              seed: int = 0, point: np.ndarray | None = None, extrapolation: np.ndarray | None = None,
-             calibration=None, parameters: str = "bootstrap over runs") -> Interval:
+             calibration=None, parameters: str = "bootstrap over runs", observed=None) -> Interval:
     """Percentile interval at m points from (B, m) parameter draws' curves, with noise and model error added for
     a prediction interval (see the module's docstring). `calibration` is a Calibration (calibration.py) or None.
+    observed: (m,) values seen at the points: the interval's `pit` then says where each fell (see `position`).
     """
     level, kind = check_level(level), check_kind(kind)
     curves = np.atleast_2d(np.asarray(curves, dtype=float))
@@ -148,6 +179,8 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
         tau, df, method["model"] = model_term(calibration, m, extrapolation, resid, space)
     lower = np.full(m, np.nan)
     upper = np.full(m, np.nan)
+    obs = None if observed is None else np.broadcast_to(np.asarray(observed, dtype=float), (m,))
+    pit = None if obs is None else np.full(m, np.nan)
     step = max(1, BLOCK // PAIRS)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
@@ -159,9 +192,11 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
             else:
                 s = curves[:, cols]
             lower[cols], upper[cols] = np.nanquantile(s, q, axis=0)
+            if obs is not None:
+                pit[cols] = position(s, obs[cols])
     notes = degenerate(lower, upper, point, space)
     method["pairs"] = int(min(PAIRS, B * max(1, resid.size))) if kind == "prediction" else int(B)
-    return Interval(lower=lower, upper=upper, level=level, kind=kind, method=method, warnings=notes)
+    return Interval(lower=lower, upper=upper, level=level, kind=kind, method=method, warnings=notes, pit=pit)
 
 
 def degenerate(lower: np.ndarray, upper: np.ndarray, point, space: str) -> tuple[str, ...]:

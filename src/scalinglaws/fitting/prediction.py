@@ -37,6 +37,7 @@ class Predictions:
     target: str
     warnings: tuple[str, ...] = ()
     method: Mapping | None = None  # how the interval was made (interval.py): its sources of error and their sizes
+    pit: np.ndarray | None = None  # given observations: where each fell in its interval's distribution (interval.py)
 
     def __len__(self) -> int:
         return len(self.prediction)
@@ -49,6 +50,8 @@ class Predictions:
             row["lower"] = None if self.lower is None else _float(self.lower[i])
             row["upper"] = None if self.upper is None else _float(self.upper[i])
             row["extrapolation"] = float(self.extrapolation[i])
+            if self.pit is not None:
+                row["pit"] = _float(self.pit[i])
             out.append(row)
         return out
 
@@ -102,11 +105,13 @@ def _targets(fit, at) -> Runs:
 
 
 def predict(fit, at, *, level: float | None = None, interval: str = "prediction",
-            calibration="default") -> Predictions:
+            calibration="default", observed=None) -> Predictions:
     """Predictions of `fit` at rows `at`, with an interval from its bootstrap draws (interval.py makes it).
 
     calibration: the model-error term of prediction intervals: "default" (learned from backtests on the bundled
     ladders), "none", a calibration file, or a Calibration.
+    observed: the values later seen at those rows (a backtest's held-out runs): with a bootstrap, `pit` then says
+    where each fell in its interval's predictive distribution, from the same samples as the interval.
     """
     from . import space as spaces
     from .calibration import resolve
@@ -124,7 +129,7 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
         notes.append(f"{int(far.sum())} prediction{'s' if far.sum() > 1 else ''} extrapolate up to "
                      f"{factor.max():.3g}× beyond the fitted data's range: treat them as rough")
         warnings.warn(notes[-1], ExtrapolationWarning, stacklevel=3)
-    lower = upper = None
+    lower = upper = pit = None
     used_level = None
     method = None
     if fit.bootstrap is not None:
@@ -133,12 +138,12 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
         made = make_interval(curves, level=used_level, kind=interval, residuals=fit.residuals,
                              space=spaces.of(fit.loss), seed=fit.seed, point=point, extrapolation=factor,
                              calibration=resolve(calibration) if interval == "prediction" else None,
-                             parameters=f"bootstrap over runs ({fit.bootstrap.n} draws)")
-        lower, upper, method = made.lower, made.upper, dict(made.method)
+                             parameters=f"bootstrap over runs ({fit.bootstrap.n} draws)", observed=observed)
+        lower, upper, pit, method = made.lower, made.upper, made.pit, dict(made.method)
         for note in made.warnings:
             notes.append(note)
             warnings.warn(note, ExtrapolationWarning, stacklevel=3)
     cols = {c: runs[c] for c in runs.names}
     return Predictions(inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,
                        level=used_level, interval=interval, target=fit.target, warnings=tuple(notes),
-                       method=method)
+                       method=method, pit=pit)

@@ -83,6 +83,7 @@ FIGURES: dict[str, Kind] = {}
 # printed, which the figure kinds draw as they draw the live record.
 LOADERS = {
     "fit": "scalinglaws.fitting.record:Fit.load",
+    "calibration": "scalinglaws.fitting.calibration:Calibration.load",
     "plan": "scalinglaws.plots.saved:Plan",
     "approaches": "scalinglaws.plots.saved:Approaches",
     "curve_forecast": "scalinglaws.plots.saved:CurveForecast",
@@ -94,6 +95,9 @@ LOADERS = {
     "downstream": "scalinglaws.plots.saved:Downstream",
     "testtime": "scalinglaws.plots.saved:TestTimeForecast",
 }
+
+# Names that stand for a record shipped with the package -> "module:attribute" holding its path.
+SHIPPED = {"calibration:default": "scalinglaws.fitting.calibration:DEFAULT_PATH"}
 
 _loaded = False
 
@@ -165,6 +169,9 @@ def load_result(source):
     """
     if not isinstance(source, (str, Path)):
         return source
+    if str(source) in SHIPPED:  # calibration:default, the shipped calibration
+        module, attr = SHIPPED[str(source)].split(":")
+        source = getattr(importlib.import_module(module), attr)
     path = Path(str(source))
     if path.suffix.lower() == ".json" and path.is_file():
         data = _json(path)
