@@ -10,6 +10,12 @@ Cuts are made on runs, never on rows: every row of a run (all checkpoints of one
 side, with the run's scale taken as its largest value of the cut column. Per cut the record holds the relative
 error |pred - obs| / obs of the held-out rows, the bias (mean log(pred/obs): positive means the law predicted too
 high a loss), and with a bootstrap the share of held-out rows inside their prediction interval (coverage).
+
+Training curves of one run, or of one model size, have no larger run to hold out: there the future is the rest of
+each curve, and a backtest `within` runs cuts the rows by their own value of the cut column (a step): it fits every
+curve up to the cut and predicts the later rows. A curve law's held-out rows are predicted from their whole run's
+schedule (its features at a row read every learning rate before it) and its early-transient rows are not scored,
+as they are not fitted.
 """
 
 from __future__ import annotations
@@ -131,7 +137,8 @@ def default_axis(runs: Runs, law_inputs: Sequence[str] = ()) -> str:
                         f"{', '.join(AXES)}")
 
 
-def check_axis(runs: Runs, by: str) -> None:
+def check_axis(runs: Runs, by: str, positive: bool = True) -> None:
+    """A numeric cut column, positive (a scale) or, for cuts within runs (positive=False), non-negative (a step)."""
     if by not in runs:
         raise ArgumentError("by", f"by={by!r}: "
                             + runs.missing_message(by, "Choose a numeric column such as flops or params"))
@@ -139,10 +146,11 @@ def check_axis(runs: Runs, by: str) -> None:
     if col.dtype.kind != "f":
         raise ArgumentError("by", f"by={by!r}: column '{by}' holds labels; backtests cut on a numeric scale column "
                             "such as flops, params or tokens")
-    bad = np.flatnonzero(~(col > 0))
+    bad = np.flatnonzero(~(col > 0) if positive else ~(col >= 0))
     if bad.size:
-        raise ArgumentError("by", f"by={by!r}: column '{by}' must be positive to order runs by scale, but is "
-                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}>0')")
+        word, cond = ("positive", ">0") if positive else ("non-negative", ">=0")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' must be {word} to order runs by scale, but is "
+                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}{cond}')")
 
 
 def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source: str) -> list[float]:
@@ -175,21 +183,32 @@ def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source:
 
 
 # -- scoring --------------------------------------------------------------------------------------------------------
-def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None) -> Cut:
-    """Predict the held-out rows with a fit on the rows below the cut and summarise the errors."""
+def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None, *,
+              context: tuple[Runs, np.ndarray] | None = None) -> Cut:
+    """Predict the held-out rows with a fit on the rows below the cut and summarise the errors.
+
+    context: (rows, scored) to predict at `rows` (the held-out rows' whole runs: a curve law's features read each
+    run's schedule from its start) and score at rows[scored] only; then `test` is rows[scored].
+    """
+    if context is not None:
+        test = context[0].take(context[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # extrapolation is the point here; its size is recorded instead
-        pred = fit.predict(test, level=level)
+        pred = fit.predict(test if context is None else context[0], level=level)
     obs = np.asarray(test[fit.target], dtype=float)
     p = np.asarray(pred.prediction, dtype=float)
+    lower, upper = pred.lower, pred.upper
+    if context is not None:
+        p = p[context[1]]
+        lower, upper = (None, None) if lower is None else (lower[context[1]], upper[context[1]])
     _, scale = run_scale(test, by)
     good = np.isfinite(p) & (p > 0)
     rel = np.where(good, np.abs(p - obs) / obs, np.inf)
     with np.errstate(all="ignore"):
         logr = np.where(good, np.log(np.where(good, p, 1.0) / obs), np.nan)
     coverage = None
-    if pred.lower is not None:
-        inside = (obs >= pred.lower) & (obs <= pred.upper)
+    if lower is not None:
+        inside = (obs >= lower) & (obs <= upper)
         coverage = float(np.mean(inside))
     bias = float(np.nanmean(logr)) if np.isfinite(logr).any() else None
     return Cut(cut=cut, train_runs=train_runs, test_runs=len(scale), test_rows=len(test),
@@ -223,21 +242,39 @@ def thin(runs: Runs, max_rows: int | None) -> Runs:
     return runs.take(np.sort(np.concatenate(keep)))
 
 
-def folds(runs: Runs, by: str, cuts: int | Sequence[float]) -> list[tuple[float, Runs, Runs, int]]:
-    """(cut, training rows, held-out rows, training run count) for every cut."""
-    check_axis(runs, by)
+def folds(runs: Runs, by: str, cuts: int | Sequence[float], *, within: bool = False
+          ) -> list[tuple[float, Runs, Runs, int]]:
+    """(cut, training rows, held-out rows, training run count) for every cut. within=True cuts each run's rows by
+    their own value of `by` (a training curve's steps), so that a run can lie on both sides."""
+    check_axis(runs, by, positive=not within)
     index, scale = run_scale(runs, by)
+    values = np.asarray(runs[by], dtype=float) if within else scale
     out = []
-    for c in choose_cuts(scale, cuts, by, runs.source):
-        below = scale[index] <= c
-        out.append((c, runs.take(below), runs.take(~below), int((scale <= c).sum())))
+    for c in choose_cuts(values, cuts, by, runs.source):
+        below = values <= c if within else scale[index] <= c
+        n_train = len(np.unique(index[below])) if within else int((scale <= c).sum())
+        out.append((c, runs.take(below), runs.take(~below), n_train))
     return out
+
+
+def _in_context(runs: Runs, test: Runs, law, binding, opts, by: str, cut: float, within: bool):
+    """(the held-out rows' whole runs, which of their rows are scored) for a curve law (see the module docstring);
+    None for other laws, whose held-out rows are predicted alone."""
+    if law.features is None:
+        return None
+    ids = np.asarray(runs.run_ids, dtype=str)
+    ctx = runs.take(np.isin(ids, np.unique(np.asarray(test.run_ids, dtype=str))))
+    scored = np.asarray(ctx[by], dtype=float) > cut if within else np.ones(len(ctx), dtype=bool)
+    if opts.transient is not None or law.transient != "none":
+        keep, _ = law.transient_rows(ctx, opts.transient, binding)
+        scored &= keep
+    return ctx, scored
 
 
 def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: str | None = None,
              cuts: int | Sequence[float] = DEFAULT_CUTS, inputs: Mapping[str, str] | None = None,
              target: str | None = None, where: Sequence[str] = (), rename=None, prior=None,
-             max_rows: int | None = None, progress=None, **option_values) -> Backtest:
+             max_rows: int | None = None, progress=None, within: bool = False, **option_values) -> Backtest:
     """Rollout backtest of one law: fit below each cut of `by`, score the runs above it.
 
     options: how every fold is fitted (fitting/options.py), as keywords or a FitOptions record, exactly as for
@@ -247,6 +284,8 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
     prior: a `Prior` (see priors.py) fixing some parameters at published values.
     max_rows: thin each fold's training rows to about this many (see `thin`); None keeps them all.
     progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
+    within: cut each run's rows by their value of `by` (training curves: fit each curve up to a step, predict the
+        rest of it) instead of holding out whole runs.
     """
     from ..fitting import fit
     from ..fitting.data import bind_inputs
@@ -263,7 +302,7 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
     runs, opts = weights_in_rows(runs, opts)
     by = by or default_axis(runs, list(binding.values()))
     out = []
-    all_folds = folds(runs, by, cuts)
+    all_folds = folds(runs, by, cuts, within=within)
     level = opts.level if opts.bootstrap else None
     for c, train, test, n_train in all_folds:
         try:
@@ -272,7 +311,8 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
                 kw = dict(inputs=inputs, target=target, options=opts)
                 train = thin(train, max_rows)
                 f = fit(train, law, **kw) if prior is None else fit_with_prior(train, law, prior, **kw)
-            out.append(score_cut(f, test, by, c, n_train, level))
+            context = _in_context(runs, test, law, binding, opts, by, c, within)
+            out.append(score_cut(f, test, by, c, n_train, level, context=context))
         except ScalingLawsError as exc:
             out.append(failed_cut(c, n_train, test, by, str(exc)))
         if progress is not None:
