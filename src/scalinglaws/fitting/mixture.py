@@ -36,7 +36,7 @@ class Member:
     inputs: Mapping[str, str]
     params: Mapping[str, float]
     weight: float
-    law_source: Mapping | None = None  # how to rebuild a formula law (record.law_named)
+    law_source: Mapping | None = None  # how to rebuild a formula law (laws.recorded_law)
 
     def to_dict(self) -> dict:
         d = {"label": self.label, "law": self.law, "inputs": dict(self.inputs), "params": dict(self.params),
@@ -70,7 +70,7 @@ def mixed(fit, runs: Runs, curves: np.ndarray, notes: list[str]):
     """(stacked curves (ΣB, m), per-draw probabilities (ΣB,), the interval record's parameters) for a fit whose
     record holds a law mixture, from its own draws' curves (B, m) at rows `runs`; (curves, None, None) for a fit of
     one law. A member whose law needs a column the rows lack is left out, with a note, the weights renormalised."""
-    from .record import law_named
+    from ..laws import recorded_law
 
     members = members_of(fit)
     if not members:
@@ -85,7 +85,7 @@ def mixed(fit, runs: Runs, curves: np.ndarray, notes: list[str]):
         if missing:
             notes.append(f"{m.label} is left out of the law mixture here: its law needs {', '.join(missing)}")
             continue
-        law = law_named(m.law, m.law_source)
+        law = recorded_law(m.law, m.law_source)
         pk = evaluate_law(law, m.inputs, runs, [[m.params[n] for n in law.param_names]])[0]
         with np.errstate(all="ignore"):
             parts.append(spaces.inverse(spaces.forward(pk, space)[None, :] + zb, space))

@@ -221,23 +221,10 @@ def validate_record(d: Mapping, source: str) -> None:
 
 def law_of(fit):
     """The Law a fit was made with: from the registry, or rebuilt from the formula it records."""
-    law = law_named(fit.law, fit.law_source)
+    from ..laws import recorded_law
+
+    law = recorded_law(fit.law, fit.law_source)
     if law.param_names != list(fit.params):
         raise ScalingLawsError(f"the fit's parameters {list(fit.params)} do not match law '{fit.law}' "
                                f"({law.param_names}): the fit was made with another definition. Refit")
     return law
-
-
-def law_named(name: str, source: Mapping | None = None):
-    """A law by the name and source a record keeps: rebuilt from its formula, or from the registry."""
-    from ..laws import LAWS, formula_law
-
-    if source and source.get("kind") == "formula":
-        params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
-                  for k, v in source.get("params", {}).items()}
-        return formula_law(source["expr"], name=name, inputs=source.get("inputs"), params=params,
-                           target=source.get("target", "loss"))
-    if name in LAWS:
-        return LAWS[name]
-    raise ScalingLawsError(f"the fit uses law '{name}', which is not registered in this process. Register it "
-                           "with scalinglaws.register_law(...) before loading the fit")
