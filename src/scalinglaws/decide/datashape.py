@@ -3,7 +3,8 @@
   run_curve      one run's training curve: rows of step, lr and loss (a run column, or none)
   size_curves    training curves of several runs of one model size (other schedules, other lengths)
   ladder_curves  training curves of several model sizes
-  line           a ladder along one scale axis: of params, tokens and flops only one varies across the runs
+  line           a ladder along one scale axis: of params, tokens and flops only one varies (across the runs, or
+                 along the checkpoints of fewer than three runs, which are then cut within)
   points         final points of a ladder in params and tokens
 
 A table is curve data when it has step and lr columns. On curves the laws of loss along a curve under its
@@ -33,6 +34,7 @@ COSTLY = {"line": ("bnsl2",), "points": ("farseer", "bnsl2")}  # ten times the c
 ONE_INPUT = ("x",)  # the symbol of the laws of one input (power, bnsl, bnsl2), bound to a line's axis
 AXES = ("params", "tokens", "flops")
 TIME = "step"
+MIN_SCALES = 3  # a backtest across runs needs this many distinct run scales (backtesting.choose_cuts)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class DataShape:
         if self.kind == "ladder_curves":
             return f"{self.runs} training curves of {self.sizes} model sizes"
         if self.kind == "line":
+            if self.within:
+                return f"{self.rows} checkpoints of {self.runs} run{'s' if self.runs != 1 else ''} along {self.by}"
             return f"a ladder of {self.runs} runs along {self.by} alone"
         if self.rows > self.runs:
             return f"a ladder of {self.runs} runs in params and tokens, {self.rows} checkpoints"
@@ -106,8 +110,10 @@ def describe(runs: Runs, by: str | None = None) -> DataShape:
     sizes = _per_run(runs, "params")
     n_sizes = 0 if sizes is None else len(np.unique(sizes))
     if TIME in runs and "lr" in runs:
-        if n_sizes > 1:
-            return DataShape("ladder_curves", n_runs, n_rows, n_sizes, by or "params", within=(by == TIME))
+        if n_sizes > 1:  # below MIN_SCALES sizes nothing can be held out along params: cut along the steps
+            within = by == TIME or (by is None and n_sizes < MIN_SCALES)
+            return DataShape("ladder_curves", n_runs, n_rows, n_sizes, by or (TIME if within else "params"),
+                             within=within)
         kind = "run_curve" if n_runs == 1 else "size_curves"
         return DataShape(kind, n_runs, n_rows, n_sizes, by or TIME, within=by in (None, TIME, "tokens"))
     varies = {c: _varies(runs, c) for c in AXES}
@@ -115,7 +121,9 @@ def describe(runs: Runs, by: str | None = None) -> DataShape:
         return DataShape("points", n_runs, n_rows, n_sizes, by or _first(runs), within=False)
     axis = next((c for c in AXES if varies[c]), None)
     if axis is not None and (by is None or by == axis):
-        return DataShape("line", n_runs, n_rows, n_sizes, axis, within=False)
+        # the checkpoints of fewer than MIN_SCALES runs (one run's curve of loss against tokens): cut within them
+        few = len(np.unique(_per_run(runs, axis))) < MIN_SCALES
+        return DataShape("line", n_runs, n_rows, n_sizes, axis, within=few)
     return DataShape("points", n_runs, n_rows, n_sizes, by or _first(runs), within=False)
 
 
