@@ -23,9 +23,9 @@ backtest score s as w ∝ exp(-s / s_best), a softmax over scores in units of th
 the best weighs e^-1 ≈ 0.37 times as much). The fit's prediction intervals then include the laws' disagreement
 (fitting/mixture.py); its point predictions stay the winner's.
 
-Cost: each candidate is fitted once per cut, and the mixture's laws once more at the end. Backtest fits (and the
-runners-up's refits) use at most `BACKTEST_STARTS` multi-start candidates, and backtest fits about `BACKTEST_ROWS`
-rows; the winner's refit uses the usual search, so `--law auto` costs a few seconds on the bundled ladders
+Cost: each candidate is fitted once per cut, and the mixture's laws once more at the end. Backtest fits and the
+runners-up's refits use at most `BACKTEST_STARTS` multi-start candidates and about `BACKTEST_ROWS` rows; the
+winner's refit uses the usual search and every row, so `--law auto` costs a few seconds on the bundled ladders
 (benchmarks/bench_auto.py measures it).
 """
 
@@ -45,7 +45,7 @@ from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import get_law
 from ..runs import Runs, read_runs
 from . import datashape
-from .backtesting import Backtest, backtest
+from .backtesting import Backtest, backtest, thin
 from .divergence import Guard
 from .priors import Prior, fit_with_prior, published
 from .verdict import finite, selection_record
@@ -300,12 +300,12 @@ def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
     return replace(result, extra={**result.extra, "selection": selection})
 
 
-def _fit(plan: _Plan, cand: Candidate, opts: FitOptions, progress=None):
+def _fit(plan: _Plan, cand: Candidate, opts: FitOptions, progress=None, max_rows: int | None = None):
     from ..fitting import fit
 
     kw = dict(inputs=dict(cand.inputs), target=plan.target, options=opts, progress=progress)
     law = get_law(cand.law)
-    rows = plan.rows(cand)
+    rows = thin(plan.rows(cand), max_rows)
     return fit_with_prior(rows, law, cand.prior, **kw) if cand.prior else fit(rows, law, **kw)
 
 
@@ -319,7 +319,7 @@ def weights(scores: Sequence[float]) -> np.ndarray:
 def _mixture(plan: _Plan, ranking: Ranking, cand: Candidate, result, quick: FitOptions):
     """(members, the runners-up refused and why): the winner and the runners-up within MIX_TOLERANCE of the best
     score that see the same rows and read only the winner's columns, each refitted to all of them on law
-    selection's budget, weighted by `weights`."""
+    selection's budget (its starts, and about BACKTEST_ROWS rows), weighted by `weights`."""
     by_label = {c.label: c for c in plan.candidates}
     win = ranking.best
     columns = set(cand.inputs.values())
@@ -340,7 +340,7 @@ def _mixture(plan: _Plan, ranking: Ranking, cand: Candidate, result, quick: FitO
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a runner-up's own fit warnings would drown the winner's
-                f = _fit(plan, other, quick)
+                f = _fit(plan, other, quick, max_rows=BACKTEST_ROWS)
         except ScalingLawsError as exc:
             refused.append({"label": b.label, "reason": f"could not be refitted to all the data: {exc}"})
             continue
