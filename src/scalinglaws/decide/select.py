@@ -292,7 +292,7 @@ def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
     diverged = plan.guard(cand).check(result.get_law(), result.inputs, result.params)
     if diverged:
         warnings.warn(f"the chosen law {win.label}, fitted to all the data, {diverged}: its forecasts run away; "
-                      "choose another law (--law NAME) or add runs", FitWarning, stacklevel=2)
+                      "choose another law or add runs", FitWarning, stacklevel=2)
     members, refused = _mixture(plan, ranking, cand, result, quick)
     selection = selection_record(plan, ranking, win, cand, diverged=diverged, refused=refused,
                                  mixture=mixture_record(members, WEIGHTING) if len(members) > 1 else None,
