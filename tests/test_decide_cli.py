@@ -36,9 +36,10 @@ def samples_csv(tmp_path):
 
 def test_fit_auto_then_predict(cli, tmp_path):
     fit_file = tmp_path / "auto.json"
-    code, out, err = cli("fit", EPOCH, "--law", "auto", "-o", str(fit_file))
+    code, out, err = cli("fit", EPOCH, "--law", "auto", "--cuts", "2", "-o", str(fit_file))
     assert code == 0, err
-    assert "law chosen by backtest" in out and "lowest backtested error" in out
+    assert out.startswith("law chosen by backtest for final points of 245 runs in params and tokens (2 cuts along "
+                          "flops)") and "lowest backtested error" in out
     rec = json.loads(fit_file.read_text())
     sel = rec["extra"]["selection"]
     assert sel["winner"] in {c["label"] for c in sel["candidates"]} and rec["law"] == sel["winner"].split("@")[0]
@@ -46,6 +47,53 @@ def test_fit_auto_then_predict(cli, tmp_path):
     assert code == 0, err
     pred = json.loads(out)["predictions"][0]["prediction"]
     assert 1.8 < pred < 2.2
+
+
+@pytest.fixture(scope="module")
+def curve_csvs(tmp_path_factory):
+    """One run's training curve, and three curves of one model size, as CSV files (every fourth checkpoint)."""
+    import scalinglaws as sl
+
+    r = sl.load_dataset("multipower_lr_curves")
+    folder = tmp_path_factory.mktemp("curves")
+    out = {}
+    size = "25M_cosine_24000|25M_constant_24000|25M_wsd_20000_24000"
+    for name, runs in (("one", "25M_cosine_24000"), ("size", size)):
+        sub = r.where(f"run={runs}")
+        sub = sub.take(np.arange(0, len(sub), 4))
+        lines = ["run,step,lr,loss"] + [f"{a},{b:g},{c:.6g},{d:.6f}" for a, b, c, d in
+                                        zip(sub["run"], sub["step"], sub["lr"], sub["loss"])]
+        out[name] = folder / f"{name}.csv"
+        out[name].write_text("\n".join(lines) + "\n")
+    return {k: str(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("case, says", [
+    ("one", "law chosen by backtest for one run's training curve of 43 checkpoints (2 cuts within each curve along "
+            "step)"),
+    ("size", "law chosen by backtest for 3 training curves of one model size (2 cuts within each curve along step)"),
+])
+def test_fit_auto_on_training_curves(cli, curve_csvs, case, says, tmp_path):
+    code, out, err = cli("fit", curve_csvs[case], "--law", "auto", "--cuts", "2", "--starts", "32", "-o",
+                         str(tmp_path / "fit.json"))
+    assert code == 0, err
+    assert " ".join(out.split()).startswith(says)
+    rec = json.loads((tmp_path / "fit.json").read_text())
+    assert rec["law"] in ("lr_annealing", "multipower") and rec["extra"]["selection"]["by"] == "step"
+
+
+def test_fit_auto_on_a_ladder_along_one_axis(cli, crossing_csv):
+    code, out, err = cli("fit", crossing_csv, "--law", "auto", "--where", "family=ref", "--cuts", "2", "--json")
+    assert code == 0, err
+    sel = json.loads(out)["extra"]["selection"]
+    assert sel["shape"]["kind"] == "line" and sel["headline"].startswith(
+        "law chosen by backtest for a ladder of 12 runs along flops alone (2 cuts along flops): ")
+
+
+def test_by_and_cuts_belong_to_auto(cli):
+    code, out, err = cli("fit", EPOCH, "--law", "power", "--cuts", "2")
+    assert code == 1 and err.strip() == ("Error: --cuts applies to --law auto, which backtests the candidate laws; "
+                                         "leave it out with a named law, or use `scalinglaws backtest`")
 
 
 def test_backtest_json_and_table(cli):
@@ -71,7 +119,8 @@ def test_backtest_all_ranks_the_laws(cli, crossing_csv):
     rec = json.loads(out)
     labels = [b["label"] for b in rec["ranking"]]
     assert "power" in labels and rec["best"] == labels[0]
-    assert {s["law"] for s in rec["skipped"]} >= {"chinchilla", "kaplan"}  # no params or tokens in this table
+    # flops is the only scale of this table: a ladder along one axis, where only the laws of one input compete
+    assert rec["shape"]["kind"] == "line" and set(labels) <= {"power", "bnsl", "bnsl2"}
 
 
 def test_compare_reports_the_crossover(cli, crossing_csv):

@@ -4,6 +4,7 @@ parameters are ordinary fits that save, load and predict."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -134,3 +135,211 @@ def test_same_data_and_seed_give_the_same_record():
     a = fit_auto(runs, candidates=["power", "chinchilla"], seed=3).to_json()
     b = fit_auto(runs, candidates=["power", "chinchilla"], seed=3).to_json()
     assert a == b
+
+
+# -- the runs' shape decides the candidates, the rows each sees and the cuts --------------------------------------
+@pytest.fixture(scope="module")
+def lr_curves():
+    return sl.load_dataset("multipower_lr_curves")
+
+
+def every(runs, k: int):
+    return runs.take(np.arange(0, len(runs), k))  # fewer checkpoints of the same curves: a quicker test
+
+
+QUICK = dict(cuts=2, starts=64)
+
+
+def test_auto_on_one_runs_curve_fits_curve_laws_cut_along_its_steps(lr_curves):
+    one = every(lr_curves.where("run=25M_cosine_24000"), 3)
+    f = fit_auto(one, **QUICK)
+    sel = f.extra["selection"]
+    assert sel["shape"]["kind"] == "run_curve" and sel["method"] == "backtest along the curves" and sel["by"] == "step"
+    assert {c["label"] for c in sel["candidates"]} == {"lr_annealing", "multipower"}
+    assert all(one["step"].min() < c < one["step"].max() for c in sel["cuts"])  # cuts inside the one curve
+    assert f.law == sel["winner"] and f.law in ("lr_annealing", "multipower")
+    assert f.n_runs == 1 and sel["candidates"][0]["score"] < 0.01  # the rest of a cosine curve, within 1%
+    assert sel["headline"].startswith("law chosen by backtest for one run's training curve")
+    assert f"): {f.law}: lowest backtested error" in sel["headline"]
+
+
+def test_a_curve_without_a_run_column_is_one_run(lr_curves):
+    one = every(lr_curves.where("run=25M_cosine_24000"), 3)
+    f = fit_auto({k: one[k] for k in ("step", "lr", "loss")}, candidates=["lr_annealing"], **QUICK)
+    assert f.extra["selection"]["shape"]["kind"] == "run_curve" and f.n_runs == 1
+    assert any("no run column" in n for n in f.data["notes"])
+
+
+def test_auto_on_curves_of_one_model_size(lr_curves):
+    three = every(lr_curves.where("run=25M_cosine_24000|25M_constant_24000|25M_wsd_20000_24000"), 4)
+    f = fit_auto(three, candidates=["lr_annealing", "power"], **QUICK)
+    sel = f.extra["selection"]
+    assert sel["shape"]["kind"] == "size_curves" and sel["shape"]["runs"] == 3 and sel["shape"]["within"]
+    assert "3 training curves of one model size" in sel["headline"]
+    assert f.law == "lr_annealing" and f.n_runs == 3 and f.n_points > 0.9 * len(three)  # curves, not their ends
+    # a law of final losses sees one row per run: of one model size, nothing to extrapolate along
+    assert [s["label"] for s in sel["skipped"]] == ["power"] and "final row" in sel["skipped"][0]["reason"]
+
+
+def test_auto_on_a_ladder_along_one_axis():
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1e7, 1e10, 10)
+    runs = sl.read_runs({"run": [f"r{i}" for i in range(10)], "params": n,
+                         "loss": (1.7 + 300 * n ** -0.3) * np.exp(rng.normal(0, 0.003, 10))})
+    f = fit_auto(runs, **QUICK)
+    sel = f.extra["selection"]
+    assert sel["shape"]["kind"] == "line" and sel["by"] == "params" and "along params alone" in sel["headline"]
+    assert {c["label"] for c in sel["candidates"]} == {"power", "bnsl"}
+    assert f.law == "power" and dict(f.inputs) == {"x": "params"}
+    assert f.params["alpha"] == pytest.approx(0.3, rel=0.2)
+
+
+def test_auto_on_final_points_is_a_rollout_over_runs():
+    f = fit_auto(chinchilla_runs(0), candidates=["power", "chinchilla"], priors=None, **QUICK)
+    sel = f.extra["selection"]
+    assert sel["shape"]["kind"] == "points" and sel["method"] == "rollout backtest" and sel["by"] == "flops"
+    assert sel["headline"].startswith("law chosen by backtest for final points of 40 runs in params and tokens")
+    assert "chinchilla: lowest backtested error" in sel["headline"]
+
+
+def test_laws_of_final_losses_see_one_point_per_curve():
+    """Checkpoints before a run's end lie above the loss of a run trained to that length (its learning rate has
+    not annealed): fitted to them a law of (N, D) is biased; fitted to each curve's final row it recovers the
+    truth."""
+    base = chinchilla_runs(0)
+    rows = {k: [] for k in ("run", "params", "tokens", "step", "lr", "loss")}
+    for i in range(len(base)):
+        for share in (0.25, 0.5, 0.75, 1.0):
+            n, d = base["params"][i], share * base["tokens"][i]
+            law = TRUTH["E"] + TRUTH["A"] * n ** -TRUTH["alpha"] + TRUTH["B"] * d ** -TRUTH["beta"]
+            for k, v in (("run", base["run"][i]), ("params", n), ("tokens", d), ("step", 1000 * share),
+                         ("lr", 1e-3), ("loss", base["loss"][i] if share == 1.0 else law + 0.05)):
+                rows[k].append(v)
+    f = fit_auto(rows, candidates=["chinchilla"], priors=None, **QUICK)
+    sel = f.extra["selection"]
+    assert sel["shape"]["kind"] == "ladder_curves" and sel["by"] == "params"
+    assert sel["candidates"][0]["rows"] == "each run's final row"
+    assert f.n_points == f.n_runs == len(base) and any("final row" in n for n in f.data["notes"])
+    for k, v in TRUTH.items():
+        assert f.params[k] == pytest.approx(v, rel=0.15)
+
+
+# -- runaway laws ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def runaway():
+    """A law that fits a flops ladder exactly as a power law does, and predicts 1e36 beyond 3e21 FLOPs."""
+    from scalinglaws.laws import LAWS, Law, Param, register_law
+
+    def fn(x, p):
+        c = x["x"]
+        return p["E"] + p["A"] * (c / 1e18) ** -p["alpha"] + np.where(c > 3e21, 1e36, 0.0)
+
+    inf = float("inf")
+    law = register_law(Law(name="runaway", formula="power, then 1e36 beyond 3e21", inputs={"x": "flops"},
+                           params=(Param("E", (0, inf), (0.5, 3)), Param("A", (0, inf), (0.1, 10)),
+                                   Param("alpha", (0, inf), (0.05, 1))), fn=fn, linear=("E", "A")), replace=True)
+    yield law
+    del LAWS["runaway"]
+
+
+def flops_ladder():
+    rng = np.random.default_rng(0)
+    c = np.geomspace(1e18, 1e21, 10)
+    return sl.read_runs({"run": [f"r{i}" for i in range(10)], "flops": c,
+                         "loss": (1.8 + 2.0 * (c / 1e18) ** -0.2) * np.exp(rng.normal(0, 0.002, 10))})
+
+
+def test_a_law_that_runs_away_is_rejected_with_its_reason(runaway):
+    f = fit_auto(flops_ladder(), candidates=["runaway", "power"], **QUICK)
+    sel = f.extra["selection"]
+    assert f.law == "power" and sel["diverged"] is None
+    rejected = {r["label"]: r["reason"] for r in sel["rejected"]}
+    assert "1e+36" in rejected["runaway"] and "10× the largest run's scale" in rejected["runaway"]
+    assert [c["label"] for c in sel["candidates"]][-1] == "runaway"  # ranked last, though it backtests as well
+    assert "rejected as runaway: runaway" in sel["headline"]
+    ranking = compare_laws(flops_ladder(), candidates=["runaway", "power"], **QUICK)
+    assert ranking.best.label == "power" and "1e+36" in ranking.rejected["runaway"]
+    json.dumps(ranking.to_dict(), allow_nan=False)
+
+
+def test_a_chosen_law_that_runs_away_warns_and_is_flagged(runaway):
+    with pytest.warns(sl.FitWarning, match="runs away"):
+        f = fit_auto(flops_ladder(), candidates=["runaway"], **QUICK)
+    sel = f.extra["selection"]
+    assert f.law == "runaway" and "1e+36" in sel["diverged"] and "WARNING" in sel["headline"]
+    json.loads(f.to_json())  # the record stays valid JSON
+
+
+def test_the_guard_names_what_is_absurd():
+    from scalinglaws.decide.datashape import describe
+    from scalinglaws.decide.divergence import Guard
+
+    runs = flops_ladder()
+    guard = Guard.of(runs, "loss", describe(runs))
+    assert guard.why([2.0, 3.0], "here") is None
+    assert "not a finite number" in guard.why([2.0, np.nan], "here")
+    assert "below zero" in guard.why([-0.1], "here")
+    assert "over 10× the largest observed loss" in guard.why([1e36], "here")
+
+
+# -- the law mixture behind the intervals ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mixed_fit():
+    # on Epoch's ladder Chinchilla's law with either paper's exponents backtests within 50% of the other's
+    return fit_auto("dataset:chinchilla_epoch", candidates=["chinchilla"], bootstrap=40, cuts=2)
+
+
+def test_close_runners_up_form_a_law_mixture(mixed_fit):
+    sel = mixed_fit.extra["selection"]
+    mix = sel["mixture"]
+    assert mix["format"] == "scalinglaws.mixture/1" and "exp(-score / best score)" in mix["weighting"]
+    labels = [m["label"] for m in mix["members"]]
+    assert labels[0] == sel["winner"] and len(labels) == 2 and "intervals mix 2 laws" in sel["headline"]
+    scores = {c["label"]: c["score"] for c in sel["candidates"]}
+    w = [m["weight"] for m in mix["members"]]
+    assert sum(w) == pytest.approx(1)
+    assert w[0] / w[1] == pytest.approx(np.exp((scores[labels[1]] - scores[labels[0]]) / min(scores.values())))
+    assert mix["members"][0]["params"] == dict(mixed_fit.params)
+    assert scores["chinchilla"] > 1.5 * min(scores.values()) and "chinchilla" not in labels  # too far behind
+
+
+def test_the_headline_says_when_published_exponents_are_fixed(mixed_fit):
+    sel = mixed_fit.extra["selection"]
+    assert sel["winner"] == "chinchilla@besiroglu2024" and mixed_fit.law == "chinchilla"
+    assert sel["fixed"]["values"] == {"alpha": 0.3478, "beta": 0.3658} and sel["fixed"]["exponents"]
+    assert ("chinchilla with published exponents fixed (alpha=0.3478, beta=0.3658; Besiroglu et al. 2024)"
+            in sel["headline"])
+    assert "estimated from these very runs" in sel["headline"]  # Epoch's refit of these runs: the backtest leaks
+    free = fit_auto(chinchilla_runs(0), candidates=["chinchilla"], priors=None, **QUICK).extra["selection"]
+    assert free["fixed"] is None and "fixed" not in free["headline"]
+
+
+def test_a_mixture_interval_spans_the_laws_disagreement(mixed_fit, tmp_path):
+    from scalinglaws.fitting.data import evaluate_law
+
+    at = {"params": np.array([7e11]), "tokens": np.array([1.4e13])}  # far out, where the laws part
+    pred = mixed_fit.predict(at)
+    assert pred.method["parameters"]["source"].startswith("law mixture (2 candidates)")
+    assert pred.method["parameters"]["draws"] == 80
+    alone = replace(mixed_fit, extra={}).predict(at)
+    assert pred.prediction[0] == alone.prediction[0]  # the point stays the chosen law's
+    conf = mixed_fit.predict(at, interval="confidence")
+    points = [evaluate_law(sl.get_law(m["law"]), m["inputs"], at, [list(m["params"].values())])[0, 0]
+              for m in mixed_fit.extra["selection"]["mixture"]["members"]]
+    assert conf.lower[0] < min(points) and max(points) < conf.upper[0]
+    assert pred.upper[0] - pred.lower[0] > alone.upper[0] - alone.lower[0]
+    back = sl.Fit.load(mixed_fit.save(tmp_path / "mixed.json"))
+    again = back.predict(at)
+    assert (again.lower[0], again.upper[0]) == (pred.lower[0], pred.upper[0])
+
+
+def test_the_figure_band_of_a_mixture_is_predict(mixed_fit):
+    from scalinglaws.plots.fitdata import bands
+
+    path = {"params": np.geomspace(1e9, 7e11, 5), "tokens": np.geomspace(2e10, 1.4e13, 5)}
+    bd = bands(mixed_fit, path)
+    pred = mixed_fit.predict({k: v[-1:] for k, v in path.items()})
+    conf = mixed_fit.predict({k: v[-1:] for k, v in path.items()}, interval="confidence")
+    assert np.allclose(bd["prediction"][:, -1], [pred.lower[0], pred.upper[0]], rtol=1e-9, atol=0)
+    assert np.allclose(bd["confidence"][:, -1], [conf.lower[0], conf.upper[0]], rtol=1e-9, atol=0)
+    assert bd["method"]["parameters"]["source"].startswith("law mixture (2 candidates)")

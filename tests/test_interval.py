@@ -175,3 +175,26 @@ def test_prediction_with_observations_says_where_each_fell(skewed_fit):
     plain = predict(skewed_fit, runs, level=0.8)
     assert plain.pit is None and np.array_equal(plain.lower, pred.lower)
     assert "pit" in pred.records()[0] and "pit" not in plain.records()[0]
+
+
+def test_weighted_draws_make_a_mixture_interval():
+    """Draws that carry probabilities: a law mixture's interval follows the weights, not the count of draws."""
+    from scalinglaws.errors import ArgumentError
+    from scalinglaws.fitting.interval import weighted_quantile
+
+    rng = np.random.default_rng(0)
+    a = 2.0 + 0.01 * rng.standard_normal((200, 1))  # two laws' draws at one point, 0.5 apart
+    b = 2.5 + 0.01 * rng.standard_normal((200, 1))
+    curves = np.vstack([a, b])
+    even = np.full(400, 1 / 400)
+    conf = interval(curves, level=0.9, kind="confidence", weights=even)
+    assert conf.lower[0] < 2.02 and conf.upper[0] > 2.48  # spans both laws
+    mostly_a = np.r_[np.full(200, 0.97 / 200), np.full(200, 0.03 / 200)]
+    conf = interval(curves, level=0.9, kind="confidence", weights=mostly_a)
+    assert conf.upper[0] < 2.03  # b's 3% lies beyond the 95th percentile
+    pred = interval(curves, level=0.9, residuals=np.zeros(5), weights=even, seed=0)
+    assert pred.lower[0] < 2.02 and pred.upper[0] > 2.48
+    q = weighted_quantile(np.array([[1.0], [2.0], [np.nan], [3.0]]), np.array([0.25, 0.25, 0.25, 0.25]), [0.5, 1.0])
+    assert q[:, 0].tolist() == [2.0, 3.0]  # the NaN sample is left out and the rest renormalised
+    with pytest.raises(ArgumentError, match="one non-negative probability per draw"):
+        interval(curves, level=0.9, weights=even[:10])

@@ -72,3 +72,44 @@ def test_bad_targets(boot_fit):
         boot_fit.predict(params=[-1e9], tokens=[1e10])
     with pytest.raises(ScalingLawsError, match="interval must be 'prediction' or 'confidence'"):
         boot_fit.predict(params=[1e9], tokens=[1e10], interval="both")
+
+
+def test_a_bound_with_no_value_is_null_in_json(cli, tmp_path):
+    """Where the law or its draws give no finite value (here a power of a negative number) `predict --json` writes
+    null, never NaN (JSON has none), and says so; the table shows a dash."""
+    import json
+
+    rng = np.random.default_rng(0)
+    x = np.geomspace(2e18, 1e21, 12)
+    y = (1.8 + 50 * (x - 1e18) ** -0.1) * np.exp(rng.normal(0, 0.002, 12))
+    data = tmp_path / "runs.csv"
+    data.write_text("run,flops,loss\n" + "".join(f"r{i},{a:.6g},{b:.6f}\n" for i, (a, b) in enumerate(zip(x, y))))
+    fit_file = tmp_path / "fit.json"
+    code, _, err = cli("fit", str(data), "--law", "E + A*(C-1e18)**-alpha", "--input", "C=flops", "--bootstrap",
+                       "20", "-o", str(fit_file))
+    assert code == 0, err
+    code, out, err = cli("predict", str(fit_file), "--at", "flops=5e17,2e21", "--json")
+    assert code == 0, err
+
+    def no_nan(token):
+        raise AssertionError(f"{token} in the JSON")
+
+    rec = json.loads(out, parse_constant=no_nan)
+    rows = rec["predictions"]
+    assert rows[0]["lower"] is None and rows[0]["upper"] is None and rows[0]["prediction"] is None
+    assert rows[1]["lower"] < rows[1]["prediction"] < rows[1]["upper"]
+    assert any("written as null" in w for w in rec["warnings"]) and "written as null" in err
+    code, out, _ = cli("predict", str(fit_file), "--at", "flops=5e17")
+    assert code == 0 and "[–, –]" in out
+
+
+def test_an_interval_record_with_no_finite_value_is_json():
+    import json
+
+    from scalinglaws.fitting.prediction import Predictions
+
+    p = Predictions(inputs={"flops": np.array([1e20])}, prediction=np.array([np.inf]), lower=np.array([np.nan]),
+                    upper=np.array([np.nan]), extrapolation=np.array([1.0]), level=0.95, interval="prediction",
+                    target="loss", method={"model": {"tau": [np.nan, np.inf]}})
+    d = json.loads(json.dumps(p.to_dict(), allow_nan=False))
+    assert d["predictions"][0]["upper"] is None and d["interval_method"]["model"]["tau"] == [None, None]

@@ -29,7 +29,7 @@ KINDS = {
     # saved files
     "fit": 1, "calibration": 1, "store": 1,
     # fitting and prediction
-    "predictions": 1,
+    "predictions": 1, "mixture": 1,
     # decisions (decide/)
     "backtest": 1, "ranking": 1, "comparison": 1, "downstream": 1, "testtime": 1,
     # planning (plan/)

@@ -6,7 +6,7 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
-from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, use
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, SELECTION, use
 
 
 def _pct(v, digits: int = 2) -> str:
@@ -23,16 +23,18 @@ def _floats(text: str, option: str) -> list[float]:
 
 
 @app.command("backtest")
-@use(BINDING, FIT, DATA, CALIBRATION, JSON,
-     help={"bootstrap": "Resamples of each cut's fit, for interval coverage (0: errors and bias only)."})
+@use(BINDING, FIT, DATA, SELECTION, CALIBRATION, JSON, cuts=4,
+     help={"bootstrap": "Resamples of each cut's fit, for interval coverage (0: errors and bias only).",
+           "by": "Column that orders runs by scale: flops (default), params or tokens; with --law all, by the "
+                 "data's shape (step within training curves of one model size).",
+           "cuts": "Number of cuts, spread over 50-85% of the runs kept for fitting."})
 def backtest_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
-    law: str = typer.Option("chinchilla", "--law", "-l", help="A law name, or all (every built-in law, ranked)."),
-    by: str = typer.Option(None, "--by", help="Column that orders runs by scale: flops (default), params or tokens."),
-    cuts: int = typer.Option(4, "--cuts", help="Number of cuts, spread over 50-85% of the runs kept for fitting."),
+    law: str = typer.Option("chinchilla", "--law", "-l", help="A law name, or all (the laws of the data's shape, "
+                            "ranked)."),
     cut: list[float] = typer.Option([], "--cut", help="Cut at this value of --by instead (repeatable)."),
     priors: bool = typer.Option(False, "--priors", help="With --law all: also the laws with published exponents."),
-    *, inputs, target, options, where, rename, calibration, as_json,
+    *, inputs, target, options, where, rename, by, cuts, calibration, as_json,
 ):
     """Fit below each cut in scale, predict the runs above it: relative error, bias and interval coverage.
 
@@ -97,10 +99,13 @@ def show_backtest(bt) -> None:
 
 
 def show_ranking(ranking) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     con = console()
-    con.print(f"Laws ranked by backtested error on {ranking.source} (cuts on {ranking.by}):")
+    shape = f" ({ranking.shape.text})" if ranking.shape is not None else ""
+    along = "within each curve along" if ranking.shape is not None and ranking.shape.within else "on"
+    con.print(f"Laws ranked by backtested error on {ranking.source}{shape}, cuts {along} {ranking.by}:")
     table = Table(header_style="bold", box=None)
     level = next((b.level for b in ranking.backtests if b.level is not None), None)
     for c in ("", "law", "params", "mean |err|", "bias") + ((f"{_pct(level, 0)} cov.",) if level else ()) + (
@@ -109,21 +114,36 @@ def show_ranking(ranking) -> None:
     for i, b in enumerate(ranking.backtests, 1):
         per = " ".join(_pct(c.rel_error, 1) if c.ok else "failed" for c in b.cuts)
         cov = (_pct(b.coverage, 0),) if level else ()
+        if b.label in ranking.rejected:
+            per = "[red]rejected[/red] " + per
         table.add_row(str(i), b.label, str(b.n_params), _pct(b.score if b.fitted else None),
                       f"{100 * b.bias:+.2f}%" if b.bias is not None else "–", *cov, per)
     con.print(table)
+    for label, why in ranking.rejected.items():
+        con.print(f"[yellow]rejected {escape(label)}: {escape(why)}[/yellow]")
     for s in ranking.skipped:
-        con.print(f"[dim]skipped {s['label']}: {s['reason']}[/dim]")
+        con.print(f"[dim]skipped {escape(s['label'])}: {escape(s['reason'])}[/dim]")
+
+
+def show_headline(selection) -> None:
+    """The line `fit --law auto` prints first: which law it chose, for what data, and why (decide/verdict.py)."""
+    from rich.markup import escape
+
+    console().print(f"[bold]{escape(selection['headline'])}[/bold]")
 
 
 def show_selection(selection) -> None:
-    """The line `fit --law auto` prints under the fit: which law won and why."""
+    """The lines `fit --law auto` prints under the fit: the runners-up, and the candidates rejected or skipped."""
+    from rich.markup import escape
+
     con = console()
-    con.print(f"law chosen by backtest ({len(selection['cuts'])} cuts on {selection['by']}): "
-              f"[bold]{selection['winner']}[/bold]: {selection['reason']}")
     others = ", ".join(f"{c['label']} {_pct(c['score'])}" for c in selection["candidates"][1:6])
     if others:
-        con.print(f"[dim]runners-up: {others}[/dim]")
+        con.print(f"[dim]runners-up: {escape(others)}[/dim]")
+    for r in selection.get("rejected", []):
+        con.print(f"[yellow]rejected {escape(r['label'])}: {escape(r['reason'])}[/yellow]")
+    for s in selection.get("skipped", []):
+        con.print(f"[dim]skipped {escape(s['label'])}: {escape(s['reason'])}[/dim]")
 
 
 @app.command("compare")

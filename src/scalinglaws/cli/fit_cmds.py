@@ -8,11 +8,13 @@ import typer
 
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json, parse_at, parse_param_overrides, progress_bar
-from .options import BINDING, CALIBRATION, DATA, FIT, JSON, use
+from .options import BINDING, CALIBRATION, DATA, FIT, JSON, SELECTION, use
 
 
 @app.command("fit")
-@use(BINDING, FIT, DATA, JSON)
+@use(BINDING, FIT, DATA, SELECTION, JSON, help={
+    "by": "With --law auto: the column the backtests cut along (default: by the data's shape).",
+    "cuts": "With --law auto: the number of backtest cuts (default 3)."})
 def fit_cmd(
     data: str = typer.Argument(..., help=DATA_HELP),
     law: str = typer.Option("chinchilla", "--law", "-l", help="Law name (see `scalinglaws laws`), a formula such "
@@ -20,9 +22,10 @@ def fit_cmd(
     param: list[str] = typer.Option([], "--param", help="Formula laws: NAME=LO:HI start range, NAME=LO:HI:log, or "
                                     "NAME=bounds:LO:HI."),
     output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
-    *, inputs, target, options, where, rename, as_json,
+    *, inputs, target, options, where, rename, by, cuts, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
+    from ..errors import ScalingLawsError
     from ..fitting import fit
     from ..laws import LAWS, formula_law, looks_like_formula
 
@@ -39,7 +42,10 @@ def fit_cmd(
         from ..decide import fit_auto as fit
 
         update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
-        extra = {"selection_progress": update}
+        extra = {"selection_progress": update, "by": by, **({} if cuts is None else {"cuts": cuts})}
+    elif by is not None or cuts is not None:
+        raise ScalingLawsError(f"{'--by' if by is not None else '--cuts'} applies to --law auto, which backtests "
+                               "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")
     else:
         update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
     with bar:
@@ -50,10 +56,16 @@ def fit_cmd(
     if as_json:
         emit_json(result.to_dict())
         return
+    selection = result.extra.get("selection")
+    if selection:
+        from .decide_cmds import show_headline
+
+        show_headline(selection)
     show_fit(result)
-    if "selection" in result.extra:
+    if selection:
         from .decide_cmds import show_selection
-        show_selection(result.extra["selection"])
+
+        show_selection(selection)
     if output is not None:
         console().print(f"saved to {output}")
 

@@ -109,13 +109,20 @@ BINDING = Group("binding", (
     flag("target", str, None, "--target", "-t", help="Column to fit (default: the law's, usually loss)."),
 ), lambda v: {"inputs": parse_pairs(v["input_"], "--input"), "target": v["target"]})
 
+SELECTION = Group("selection", (
+    flag("by", str, None, "--by", help="Column backtests cut along (default: by the data's shape: flops, else params "
+         "or tokens, for a ladder; params across model sizes of training curves; step within curves of one size)."),
+    flag("cuts", int, None, "--cuts", help="Number of backtest cuts, spread over 50-85% of the runs (or of each "
+         "curve's checkpoints) kept for fitting (default 3 for --law auto)."),
+))
+
 CALIBRATION = Group("calibration", (
     flag("calibration", str, "default", "--calibration", help=CALIBRATION_HELP),
 ), _calibration)
 
 JSON = Group("json", (flag("as_json", bool, False, "--json", help=JSON_HELP),))
 
-GROUPS = (FIT, RESAMPLING, DATA, BINDING, CALIBRATION, JSON)
+GROUPS = (FIT, RESAMPLING, DATA, BINDING, SELECTION, CALIBRATION, JSON)
 
 
 def use(*groups: Group, help: Mapping[str, str] | None = None, **defaults) -> Callable:

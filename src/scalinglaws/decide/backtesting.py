@@ -17,6 +17,12 @@ where the observation fell in that interval's predictive distribution (its pit).
 every level at once: the reliability of the intervals (observed against nominal coverage, Gneiting, Balabdaoui &
 Raftery 2007). These rows are the one record of a rolling backtest's held-out runs: learning a calibration
 (calibrate.py) reads its rows from `held_out_rows` too.
+
+Training curves of one run, or of one model size, have no larger run to hold out: there the future is the rest of
+each curve, and a backtest `within` runs cuts the rows by their own value of the cut column (a step): it fits every
+curve up to the cut and predicts the later rows. A curve law's held-out rows are predicted from their whole run's
+schedule (its features at a row read every learning rate before it) and its early-transient rows are not scored,
+as they are not fitted.
 """
 
 from __future__ import annotations
@@ -215,7 +221,8 @@ def default_axis(runs: Runs, law_inputs: Sequence[str] = ()) -> str:
                         f"{', '.join(AXES)}")
 
 
-def check_axis(runs: Runs, by: str) -> None:
+def check_axis(runs: Runs, by: str, positive: bool = True) -> None:
+    """A numeric cut column, positive (a scale) or, for cuts within runs (positive=False), non-negative (a step)."""
     if by not in runs:
         raise ArgumentError("by", f"by={by!r}: "
                             + runs.missing_message(by, "Choose a numeric column such as flops or params"))
@@ -223,10 +230,11 @@ def check_axis(runs: Runs, by: str) -> None:
     if col.dtype.kind != "f":
         raise ArgumentError("by", f"by={by!r}: column '{by}' holds labels; backtests cut on a numeric scale column "
                             "such as flops, params or tokens")
-    bad = np.flatnonzero(~(col > 0))
+    bad = np.flatnonzero(~(col > 0) if positive else ~(col >= 0))
     if bad.size:
-        raise ArgumentError("by", f"by={by!r}: column '{by}' must be positive to order runs by scale, but is "
-                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}>0')")
+        word, cond = ("positive", ">0") if positive else ("non-negative", ">=0")
+        raise ArgumentError("by", f"by={by!r}: column '{by}' must be {word} to order runs by scale, but is "
+                            f"{col[bad[0]]:g} at {runs.locate(bad[0])}. Drop such rows (where '{by}{cond}')")
 
 
 def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source: str) -> list[float]:
@@ -259,7 +267,8 @@ def choose_cuts(scale: np.ndarray, cuts: int | Sequence[float], by: str, source:
 
 
 # -- scoring --------------------------------------------------------------------------------------------------------
-def held_out_rows(fit, test: Runs, by: str, cut: float, level: float | None = None, calibration=None) -> Rows:
+def held_out_rows(fit, test: Runs, by: str, cut: float, level: float | None = None, calibration=None, *,
+                  context: tuple[Runs, np.ndarray] | None = None) -> Rows:
     """The held-out rows of one cut: what a fit below it predicts for each larger run's row, and what was seen.
 
     A row's extrapolation factor is the one its interval's model term grows with (beyond the range of the law's
@@ -268,29 +277,39 @@ def held_out_rows(fit, test: Runs, by: str, cut: float, level: float | None = No
 
     level: with a fit that has a bootstrap, also the prediction interval at this level, with `calibration`'s
     model-error term (a Calibration or None), and each observation's pit; None: points only.
+    context: (rows, scored) to predict at `rows` (the held-out rows' whole runs: a curve law's features read each
+    run's schedule from its start) and keep rows[scored] only; then `test` is rows[scored].
     """
     from ..fitting.data import evaluate, extrapolation
     from ..fitting.prediction import predict
 
+    at, keep = (test, slice(None)) if context is None else context
+    if context is not None:
+        test = at.take(keep)
     obs = np.asarray(test[fit.target], dtype=float)
     runs = tuple(str(r) for r in np.asarray(test.run_ids, dtype=str))
     index, scale = run_scale(test, by)
     beyond = _frozen(scale[index] / cut)
     if level is None or fit.bootstrap is None:
-        return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(evaluate(fit, test)),
-                    extrapolation=_frozen(extrapolation(fit, test)), beyond_cut=beyond)
+        return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(evaluate(fit, at)[keep]),
+                    extrapolation=_frozen(extrapolation(fit, at)[keep]), beyond_cut=beyond)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # extrapolation is the point here; its size is recorded instead
-        pred = predict(fit, test, level=level, calibration=calibration, observed=obs)
-    return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(pred.prediction),
-                extrapolation=_frozen(pred.extrapolation), beyond_cut=beyond, lower=_frozen(pred.lower),
-                upper=_frozen(pred.upper), pit=_frozen(pred.pit))
+        pred = predict(fit, at, level=level, calibration=calibration,
+                       observed=np.asarray(at[fit.target], dtype=float))
+    return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(np.asarray(pred.prediction)[keep]),
+                extrapolation=_frozen(np.asarray(pred.extrapolation)[keep]), beyond_cut=beyond,
+                lower=_frozen(np.asarray(pred.lower)[keep]), upper=_frozen(np.asarray(pred.upper)[keep]),
+                pit=_frozen(np.asarray(pred.pit)[keep]))
 
 
 def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None,
-              calibration=None) -> Cut:
-    """Predict the held-out rows with a fit on the rows below the cut, keep them, and summarise the errors."""
-    rows = held_out_rows(fit, test, by, cut, level, calibration)
+              calibration=None, *, context: tuple[Runs, np.ndarray] | None = None) -> Cut:
+    """Predict the held-out rows with a fit on the rows below the cut, keep them, and summarise the errors
+    (context: as for `held_out_rows`)."""
+    rows = held_out_rows(fit, test, by, cut, level, calibration, context=context)
+    if context is not None:
+        test = context[0].take(context[1])
     obs, p = rows.observed, rows.prediction
     _, scale = run_scale(test, by)
     good = np.isfinite(p) & (p > 0)
@@ -330,21 +349,40 @@ def thin(runs: Runs, max_rows: int | None) -> Runs:
     return runs.take(np.sort(np.concatenate(keep)))
 
 
-def folds(runs: Runs, by: str, cuts: int | Sequence[float]) -> list[tuple[float, Runs, Runs, int]]:
-    """(cut, training rows, held-out rows, training run count) for every cut."""
-    check_axis(runs, by)
+def folds(runs: Runs, by: str, cuts: int | Sequence[float], *, within: bool = False
+          ) -> list[tuple[float, Runs, Runs, int]]:
+    """(cut, training rows, held-out rows, training run count) for every cut. within=True cuts each run's rows by
+    their own value of `by` (a training curve's steps), so that a run can lie on both sides."""
+    check_axis(runs, by, positive=not within)
     index, scale = run_scale(runs, by)
+    values = np.asarray(runs[by], dtype=float) if within else scale
     out = []
-    for c in choose_cuts(scale, cuts, by, runs.source):
-        below = scale[index] <= c
-        out.append((c, runs.take(below), runs.take(~below), int((scale <= c).sum())))
+    for c in choose_cuts(values, cuts, by, runs.source):
+        below = values <= c if within else scale[index] <= c
+        n_train = len(np.unique(index[below])) if within else int((scale <= c).sum())
+        out.append((c, runs.take(below), runs.take(~below), n_train))
     return out
+
+
+def _in_context(runs: Runs, test: Runs, law, binding, opts, by: str, cut: float, within: bool):
+    """(the held-out rows' whole runs, which of their rows are scored) for a curve law (see the module docstring);
+    None for other laws, whose held-out rows are predicted alone."""
+    if law.features is None:
+        return None
+    ids = np.asarray(runs.run_ids, dtype=str)
+    ctx = runs.take(np.isin(ids, np.unique(np.asarray(test.run_ids, dtype=str))))
+    scored = np.asarray(ctx[by], dtype=float) > cut if within else np.ones(len(ctx), dtype=bool)
+    if opts.transient is not None or law.transient != "none":
+        keep, _ = law.transient_rows(ctx, opts.transient, binding)
+        scored &= keep
+    return ctx, scored
 
 
 def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: str | None = None,
              cuts: int | Sequence[float] = DEFAULT_CUTS, inputs: Mapping[str, str] | None = None,
              target: str | None = None, where: Sequence[str] = (), rename=None, prior=None,
-             max_rows: int | None = None, calibration="default", progress=None, **option_values) -> Backtest:
+             max_rows: int | None = None, calibration="default", progress=None, within: bool = False,
+             **option_values) -> Backtest:
     """Rollout backtest of one law: fit below each cut of `by`, score the runs above it, keep every held-out row.
 
     options: how every fold is fitted (fitting/options.py), as keywords or a FitOptions record, exactly as for
@@ -357,6 +395,8 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
     prior: a `Prior` (see priors.py) fixing some parameters at published values.
     max_rows: thin each fold's training rows to about this many (see `thin`); None keeps them all.
     progress: called as progress(cuts done, cuts) after each cut (the CLI's progress bar).
+    within: cut each run's rows by their value of `by` (training curves: fit each curve up to a step, predict the
+        rest of it) instead of holding out whole runs.
     """
     from ..fitting.calibration import resolve
     from ..fitting.data import bind_inputs
@@ -372,13 +412,14 @@ def backtest(data, law="chinchilla", *, options: FitOptions | None = None, by: s
     runs, opts = weights_in_rows(runs, opts)
     by = by or default_axis(runs, list(binding.values()))
     out = []
-    all_folds = folds(runs, by, cuts)
+    all_folds = folds(runs, by, cuts, within=within)
     level = opts.level if opts.bootstrap else None
     cal = resolve(calibration) if level is not None else None
     for c, train, test, n_train in all_folds:
         try:
             f = fit_fold(train, law, options=opts, inputs=inputs, target=target, prior=prior, max_rows=max_rows)
-            out.append(score_cut(f, test, by, c, n_train, level, cal))
+            context = _in_context(runs, test, law, binding, opts, by, c, within)
+            out.append(score_cut(f, test, by, c, n_train, level, cal, context=context))
         except ScalingLawsError as exc:
             out.append(failed_cut(c, n_train, test, by, str(exc)))
         if progress is not None:

@@ -60,17 +60,25 @@ def point(fit) -> np.ndarray:
 def evaluate(fit, at=None, theta=None, *, x: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """The fit's law at rows `at` (or at law inputs `x` already computed): (n,) at the point estimate, or (K, n)
     for (K, P) parameter rows `theta`. Predictions that are not finite come back as NaN, without warnings."""
-    law = fit.get_law()
-    if x is None:
-        x = law_inputs(law, as_runs(at), fit.inputs)
     single = theta is None
-    theta = point(fit)[None] if single else np.atleast_2d(np.asarray(theta, dtype=float))
+    out = evaluate_law(fit.get_law(), fit.inputs, at, point(fit)[None] if single else theta, x=x)
+    return out[0] if single else out
+
+
+def evaluate_law(law, binding: Mapping[str, str], at, theta, *, x: Mapping[str, np.ndarray] | None = None
+                 ) -> np.ndarray:
+    """(K, n): a law bound to columns by `binding` at (K, P) parameter rows, at rows `at` (or inputs `x`). The
+    evaluator behind `evaluate`, for laws held beside a fit without a Fit of their own (a law mixture's members,
+    mixture.py; a backtest cut's parameters)."""
+    if x is None:
+        x = law_inputs(law, as_runs(at), binding)
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
     with np.errstate(all="ignore"):
         out = np.asarray(law(x, theta), dtype=float)
     n = len(next(iter(x.values()))) if x else out.shape[-1]
     out = np.broadcast_to(out.reshape((-1,) + out.shape[-1:]) if out.ndim else out, (theta.shape[0], n)).copy()
     out[~np.isfinite(out)] = np.nan
-    return out[0] if single else out
+    return out
 
 
 def extrapolation(fit, at) -> np.ndarray:

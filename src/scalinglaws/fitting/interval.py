@@ -20,6 +20,10 @@ equals the observation, so that it lies inside the central interval at level a e
 number per point then measures coverage at every level at once (a reliability diagram, Gneiting, Balabdaoui &
 Raftery 2007).
 
+The draws may carry probabilities (`weights`): a law mixture (mixture.py) stacks the curves of several laws and
+weighs each by its law's share, so that a sample comes from law k with its weight's probability; the prediction
+interval's triples pick draws by those probabilities, the confidence interval takes weighted percentiles.
+
 One fixed set of (draw, residual, ε) triples serves every point, drawn from the fit's seed: the same fit gives the
 same interval at a point whether it is asked for alone (`predict`), along a figure's path, or in a report, to the
 last bit, and a band is as smooth as the curves it is made of.
@@ -74,24 +78,26 @@ def robust_scale(residuals) -> float:
     return 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else 0.0
 
 
-def triples(n_draws: int, n_resid: int, seed: int, pairs: int = PAIRS):
-    """(draw index (k,), residual index (k,), ε (k,)): one fixed set for every point of a fit's intervals."""
+def triples(n_draws: int, n_resid: int, seed: int, pairs: int = PAIRS, weights: np.ndarray | None = None):
+    """(draw index (k,), residual index (k,), ε (k,)): one fixed set for every point of a fit's intervals.
+    weights: (n_draws,) probabilities of the draws (a law mixture); None picks them evenly."""
     rng = np.random.default_rng([int(seed), 3])
     k = min(pairs, n_draws * max(1, n_resid))
-    b = rng.integers(0, n_draws, k)
+    b = rng.integers(0, n_draws, k) if weights is None else rng.choice(n_draws, size=k, p=weights)
     r = rng.integers(0, max(1, n_resid), k)
     eps = rng.standard_normal(k)
     return b, r, eps
 
 
 def predictive(curves: np.ndarray, *, residuals, space: str, seed: int, tau: np.ndarray | None = None,
-               df: float | None = None, pairs: int = PAIRS, aligned: bool = False) -> np.ndarray:
+               df: float | None = None, pairs: int = PAIRS, aligned: bool = False,
+               weights: np.ndarray | None = None) -> np.ndarray:
     """Samples (k, m) of where observations at m points land, given (B, m) curves of the parameter draws.
 
     aligned=True keeps one sample per draw, in draw order (k = B), for callers that carry each draw further (a
     downstream link fitted per draw); otherwise k = min(pairs, B·residuals) fixed triples (see `triples`).
     tau: (m,) model-error scale per point in the residual space (None: none); df: its Student-t degrees of freedom
-    (None: normal).
+    (None: normal). weights: (B,) probabilities of the draws (a law mixture), not with aligned=True.
     """
     curves = np.atleast_2d(np.asarray(curves, dtype=float))
     resid = np.asarray(residuals, dtype=float)
@@ -103,7 +109,7 @@ def predictive(curves: np.ndarray, *, residuals, space: str, seed: int, tau: np.
         r = rng.integers(0, max(1, resid.size), B)
         eps = rng.standard_normal(B)
     else:
-        b, r, eps = triples(B, resid.size, seed, pairs)
+        b, r, eps = triples(B, resid.size, seed, pairs, weights)
     if df is not None and np.isfinite(df):
         eps = student(eps, df, seed)
     z = spaces.forward(curves[b], space)  # (k, m)
@@ -160,9 +166,12 @@ def model_term(calibration, m: int, extrapolation, residuals, space: str):
 
 def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", residuals=(), space: str = "log",
              seed: int = 0, point: np.ndarray | None = None, extrapolation: np.ndarray | None = None,
-             calibration=None, parameters: str = "bootstrap over runs", observed=None) -> Interval:
+             calibration=None, parameters: str | Mapping = "bootstrap over runs",
+             weights: np.ndarray | None = None, observed=None) -> Interval:
     """Percentile interval at m points from (B, m) parameter draws' curves, with noise and model error added for
     a prediction interval (see the module's docstring). `calibration` is a Calibration (calibration.py) or None.
+    parameters: where the draws come from: the record's words, or a mapping of its fields (a law mixture's).
+    weights: (B,) non-negative probabilities of the draws (a law mixture, mixture.py); None: all alike.
     observed: (m,) values seen at the points: the interval's `pit` then says where each fell (see `position`).
     """
     level, kind = check_level(level), check_kind(kind)
@@ -171,8 +180,14 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
     q = [(1 - level) / 2, (1 + level) / 2]
     resid = np.asarray(residuals, dtype=float)
     resid = resid[np.isfinite(resid)]
-    method: dict = {"level": level, "kind": kind, "space": space,
-                    "parameters": {"source": parameters, "draws": int(B)}}
+    source = {"source": parameters} if isinstance(parameters, str) else dict(parameters)
+    method: dict = {"level": level, "kind": kind, "space": space, "parameters": {**source, "draws": int(B)}}
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (B,) or not np.all(weights >= 0) or not weights.sum() > 0:
+            raise ArgumentError("weights", f"weights must be one non-negative probability per draw ({B} draws), "
+                                "not all zero")
+        weights = weights / weights.sum()
     tau = df = None
     if kind == "prediction":
         method["noise"] = {"source": "resampled residuals of the fit", "residuals": int(resid.size)}
@@ -188,7 +203,12 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
             cols = slice(lo, min(m, lo + step))
             if kind == "prediction":
                 s = predictive(curves[:, cols], residuals=resid, space=space, seed=seed,
-                               tau=None if tau is None else tau[cols], df=df)
+                               tau=None if tau is None else tau[cols], df=df, weights=weights)
+            elif weights is not None:
+                lower[cols], upper[cols] = weighted_quantile(curves[:, cols], weights, q)
+                if obs is not None:
+                    pit[cols] = weighted_position(curves[:, cols], weights, obs[cols])
+                continue
             else:
                 s = curves[:, cols]
             lower[cols], upper[cols] = np.nanquantile(s, q, axis=0)
@@ -197,6 +217,36 @@ def interval(curves: np.ndarray, *, level: float, kind: str = "prediction", resi
     notes = degenerate(lower, upper, point, space)
     method["pairs"] = int(min(PAIRS, B * max(1, resid.size))) if kind == "prediction" else int(B)
     return Interval(lower=lower, upper=upper, level=level, kind=kind, method=method, warnings=notes, pit=pit)
+
+
+def weighted_quantile(samples: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
+    """(len(q), m) quantiles of (k, m) samples that carry probabilities `weights` (k,): the smallest value whose
+    cumulative probability reaches q (the inverse of the weighted empirical distribution), NaN samples left out
+    and the rest renormalised per point; NaN where a point has no finite sample."""
+    s = np.asarray(samples, dtype=float)
+    order = np.argsort(s, axis=0, kind="stable")  # NaN last
+    ss = np.take_along_axis(s, order, axis=0)
+    w = np.where(np.isnan(ss), 0.0, np.asarray(weights, dtype=float)[order])
+    cw = np.cumsum(w, axis=0)
+    total = cw[-1]
+    out = np.full((len(q), s.shape[1]), np.nan)
+    ok = total > 0
+    for i, qi in enumerate(q):
+        idx = np.argmax(cw >= qi * total - 1e-12 * total, axis=0)
+        out[i, ok] = ss[idx[ok], np.flatnonzero(ok)]
+    return out
+
+
+def weighted_position(samples: np.ndarray, weights: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(c,) the probability that samples (k, c) carrying `weights` (k,) lie at or below each observation: the pit
+    of a weighted sample (NaN samples left out and the rest renormalised; NaN where none or y is not finite)."""
+    s = np.asarray(samples, dtype=float)
+    y = np.asarray(observed, dtype=float)
+    w = np.where(np.isnan(s), 0.0, np.asarray(weights, dtype=float)[:, None])
+    total = w.sum(axis=0)
+    with np.errstate(all="ignore"):
+        p = np.where(s <= y[None, :], w, 0.0).sum(axis=0) / total
+    return np.where((total > 0) & np.isfinite(y), p, np.nan)
 
 
 def degenerate(lower: np.ndarray, upper: np.ndarray, point, space: str) -> tuple[str, ...]:

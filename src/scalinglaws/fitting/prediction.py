@@ -5,6 +5,10 @@ interval="prediction" (default): where a new run at these inputs will land: the 
     with extrapolation (the calibration learned from backtests). interval.py makes it; its record says how.
 interval="confidence": where the law's curve itself lies: percentiles of the draws' predictions only.
 
+A fit made by law selection may hold a law mixture (mixture.py): its intervals then include the candidate laws'
+disagreement. `draw_curves` is the one place that turns a fit's draws into curves at rows, for `predict` and the
+figures' bands alike.
+
 Every prediction also reports how far it extrapolates: the largest factor by which an input lies outside the range
 the fit saw. Beyond EXTRAPOLATION_WARN the prediction is flagged and an ExtrapolationWarning is issued.
 """
@@ -79,11 +83,13 @@ def _float(v) -> float | None:
 
 
 def _plain(obj):
+    """JSON-ready builtins; a number that is not finite becomes None (JSON has no NaN)."""
     if isinstance(obj, Mapping):
         return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple, np.ndarray)):
         return [_plain(v) for v in obj]
-    return obj.item() if isinstance(obj, np.generic) else obj
+    obj = obj.item() if isinstance(obj, np.generic) else obj
+    return None if isinstance(obj, float) and not np.isfinite(obj) else obj
 
 
 def _targets(fit, at) -> Runs:
@@ -134,16 +140,33 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
     method = None
     if fit.bootstrap is not None:
         used_level = check_level(fit.bootstrap.level if level is None else level)
-        curves = evaluate(fit, runs, fit.bootstrap.array())  # (B, m)
+        curves, weights, source = draw_curves(fit, runs, notes)
         made = make_interval(curves, level=used_level, kind=interval, residuals=fit.residuals,
                              space=spaces.of(fit.loss), seed=fit.seed, point=point, extrapolation=factor,
                              calibration=resolve(calibration) if interval == "prediction" else None,
-                             parameters=f"bootstrap over runs ({fit.bootstrap.n} draws)", observed=observed)
+                             parameters=source, weights=weights, observed=observed)
         lower, upper, pit, method = made.lower, made.upper, made.pit, dict(made.method)
         for note in made.warnings:
             notes.append(note)
             warnings.warn(note, ExtrapolationWarning, stacklevel=3)
+    bad = int(np.sum(~np.isfinite(point)))
+    if bad:
+        notes.append(f"{bad} prediction{'s' if bad > 1 else ''} of the law {'are' if bad > 1 else 'is'} not a "
+                     "finite number (the law has no value there): written as null")
+        warnings.warn(notes[-1], ExtrapolationWarning, stacklevel=3)
     cols = {c: runs[c] for c in runs.names}
     return Predictions(inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,
                        level=used_level, interval=interval, target=fit.target, warnings=tuple(notes),
                        method=method, pit=pit)
+
+
+def draw_curves(fit, runs: Runs, notes: list[str] | None = None):
+    """(curves (B, m) of the fit's bootstrap draws at rows `runs`, their probabilities (None: all alike), where they
+    come from, for the interval's record): the fit's own draws, or with a law mixture (mixture.py) the draws of
+    every member. Notes on members left out go to `notes`."""
+    from .data import evaluate
+    from .mixture import mixed
+
+    curves = evaluate(fit, runs, fit.bootstrap.array())  # (B, m)
+    stacked, weights, source = mixed(fit, runs, curves, [] if notes is None else notes)
+    return stacked, weights, source or f"bootstrap over runs ({fit.bootstrap.n} draws)"

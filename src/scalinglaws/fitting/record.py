@@ -213,19 +213,9 @@ def validate_record(d: Mapping, source: str) -> None:
 
 def law_of(fit):
     """The Law a fit was made with: from the registry, or rebuilt from the formula it records."""
-    from ..laws import LAWS, formula_law
+    from ..laws import recorded_law
 
-    src = fit.law_source
-    if src and src.get("kind") == "formula":
-        params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
-                  for k, v in src.get("params", {}).items()}
-        law = formula_law(src["expr"], name=fit.law, inputs=src.get("inputs"), params=params,
-                          target=src.get("target", "loss"))
-    elif fit.law in LAWS:
-        law = LAWS[fit.law]
-    else:
-        raise ScalingLawsError(f"the fit uses law '{fit.law}', which is not registered in this process. Register it "
-                               "with scalinglaws.register_law(...) before loading the fit")
+    law = recorded_law(fit.law, fit.law_source)
     if law.param_names != list(fit.params):
         raise ScalingLawsError(f"the fit's parameters {list(fit.params)} do not match law '{fit.law}' "
                                f"({law.param_names}): the fit was made with another definition. Refit")

@@ -41,4 +41,18 @@ def get_law(spec) -> Law:
                            "them), or give a formula such as 'E + A*N**-alpha'")
 
 
-__all__ = ["LAWS", "Law", "Param", "formula_law", "get_law", "make_bnsl", "register_law"]
+def recorded_law(name: str, source=None) -> Law:
+    """A law by the name and source a record keeps (a fit file, a law mixture's member): rebuilt from its formula,
+    or found in the registry."""
+    if source and source.get("kind") == "formula":
+        params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
+                  for k, v in source.get("params", {}).items()}
+        return formula_law(source["expr"], name=name, inputs=source.get("inputs"), params=params,
+                           target=source.get("target", "loss"))
+    if name in LAWS:
+        return LAWS[name]
+    raise ScalingLawsError(f"the fit uses law '{name}', which is not registered in this process. Register it "
+                           "with scalinglaws.register_law(...) before loading the fit")
+
+
+__all__ = ["LAWS", "Law", "Param", "formula_law", "get_law", "make_bnsl", "recorded_law", "register_law"]

@@ -240,11 +240,13 @@ def bands(fit, columns: dict, level: float | None = None, calibration="default")
     from ..fitting.calibration import resolve
     from ..fitting.data import extrapolation
     from ..fitting.interval import interval
+    from ..fitting.prediction import draw_curves
 
     level = fit.bootstrap.level if level is None else level
     runs = Runs({k: np.asarray(v, dtype=float) for k, v in columns.items()})
-    curves = law_at(fit, runs, fit.bootstrap.array())  # (B, m)
-    kw = dict(level=level, residuals=fit.residuals, space=spaces.of(fit.loss), seed=fit.seed)
+    curves, weights, source = draw_curves(fit, runs)  # (B, m): the draws `predict` reads, a law mixture's too
+    kw = dict(level=level, residuals=fit.residuals, space=spaces.of(fit.loss), seed=fit.seed, weights=weights,
+              parameters=source)
     conf = interval(curves, kind="confidence", **kw)
     pred = interval(curves, kind="prediction", extrapolation=extrapolation(fit, runs),
                     calibration=resolve(calibration), **kw)
