@@ -11,12 +11,13 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.curves.forecast import forecast_run, forecast_schedule
-from scalinglaws.curves.restrict import refit_free, restrict
+from scalinglaws.curves.restrict import refit_free
 from scalinglaws.curves.schedules import Schedule
 from scalinglaws.curves.shapes import best_schedule, candidates
 from scalinglaws.errors import ScalingLawsError
 from scalinglaws.fitting.data import law_inputs
 from scalinglaws.laws import LAWS
+from scalinglaws.laws.fixed import fix_params
 
 TRUTH = np.array([3.0, 0.5, 0.45, 0.4])  # lr_annealing: L0, A, alpha, C
 
@@ -169,7 +170,7 @@ def test_restricted_law_and_quick_refits():
     law = LAWS["lr_annealing"]
     x = law_inputs(law, sl.read_runs(rows), dict(law.inputs))
     y = law(x, TRUTH[None])[0]
-    small = restrict(law, {"C": 0.4, "alpha": 0.45})
+    small = fix_params(law, {"C": 0.4, "alpha": 0.45})
     assert small.param_names == ["L0", "A"] and small.linear == ("L0", "A")
     np.testing.assert_allclose(small(x, np.array([[3.0, 0.5]])), y[None], rtol=1e-14)
     out = refit_free(law, x, [y, y * 1.01], [TRUTH * [1.1, 0.9, 1, 1]] * 2, ["L0", "A"])

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
+from ..laws.fixed import fix_params
 from ..laws.transient import parse_rule
 from ..records import format_of
 from ..runs import Runs, read_runs
-from .restrict import refit_free, restrict
+from .restrict import refit_free
 from .schedules import as_schedule
 
 KNOTS = 2000  # schedule knots per run: linear interpolation between them is within 1e-6 of the schedule
@@ -290,7 +291,7 @@ def _fit_partial(law, obs: Runs, prior, transient, seed: int, plan_lr: np.ndarra
                 "or forecast once the decay has begun")
         amp, *rest = law.anneal_params  # no decay seen or planned: the annealing term is 0
         fixed = {amp: 0.0, **{k: _mid(law, k) for k in rest}}
-    work = restrict(law, fixed) if fixed else law
+    work = fix_params(law, fixed) if fixed else law
     target = prior.target if prior is not None else law.target
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

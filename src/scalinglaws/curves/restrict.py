@@ -1,40 +1,20 @@
-"""A law with some parameters held fixed, and quick refits of the free ones.
+"""Quick refits of a law's free parameters.
 
 Forecasting a run in flight refits only the parameters its own partial curve pins down and takes the rest from a
-prior fit of finished runs. `restrict` builds that smaller law (same features, same gradient, fewer parameters)
-so the ordinary engine fits it; `refit_free` refits the free parameters for many alternative values of the fixed
-ones (a prior's bootstrap draws) or many resampled curves, each a small robust least-squares problem started from
-the point estimate.
+prior fit of finished runs (the smaller law, from laws/fixed.py, is what the ordinary engine fits). `refit_free`
+refits the free parameters for many alternative values of the fixed ones (a prior's bootstrap draws) or many
+resampled curves, each a small robust least-squares problem started from the point estimate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 import numpy as np
 
 from ..laws.spec import Law
 
 HUBER = 1e-3  # the engine's default: Huber on log residuals with δ = 1e-3
-
-
-def restrict(law: Law, fixed: Mapping[str, float]) -> Law:
-    """`law` with the parameters in `fixed` held at those values; the others keep their specs."""
-    fixed = {k: float(v) for k, v in fixed.items()}
-    free = tuple(p for p in law.params if p.name not in fixed)
-
-    def fn(x, p):
-        return law.fn(x, {**p, **fixed})
-
-    grad = None
-    if law.grad is not None:
-        def grad(x, p):
-            g = law.grad(x, {**p, **fixed})
-            return {p_.name: g[p_.name] for p_ in free}
-
-    return replace(law, name=f"{law.name} (with {', '.join(fixed)} fixed)", params=free, fn=fn, grad=grad,
-                   linear=tuple(n for n in law.linear if n not in fixed), source=None)
 
 
 def refit_free(law: Law, x: Mapping[str, np.ndarray], ys: Sequence[np.ndarray], starts: Sequence[np.ndarray],

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ScalingLawsError
-from ..laws import Law, get_law
+from ..laws import get_law
+from ..laws.fixed import fix_params
 
 
 @dataclass(frozen=True)
@@ -71,36 +72,6 @@ PUBLISHED: tuple[Prior, ...] = (
 def published(law_names=None) -> list[Prior]:
     """The published priors, optionally only those for the named laws."""
     return [p for p in PUBLISHED if law_names is None or p.law in law_names]
-
-
-def fix_params(law: Law, values: Mapping[str, float]) -> Law:
-    """The law with the named parameters replaced by constants: a smaller Law over the remaining parameters."""
-    unknown = [n for n in values if n not in law.param_names]
-    if unknown:
-        raise ScalingLawsError(f"law '{law.name}' has no parameter {', '.join(unknown)} to fix (its parameters: "
-                               f"{', '.join(law.param_names)})")
-    const = {k: float(v) for k, v in values.items()}
-    for p in law.params:
-        if p.name in const and not p.bounds[0] <= const[p.name] <= p.bounds[1]:
-            raise ScalingLawsError(f"prior value {p.name}={const[p.name]:g} lies outside the parameter's bounds "
-                                   f"{p.bounds} in law '{law.name}'")
-    kept = tuple(p for p in law.params if p.name not in const)
-    if not kept:
-        raise ScalingLawsError("a prior must leave at least one parameter free to fit")
-    base_fn, base_grad = law.fn, law.grad
-
-    def fn(x, p):
-        return base_fn(x, {**p, **const})
-
-    def grad_fixed(x, p):
-        g = base_grad(x, {**p, **const})
-        return {q.name: g[q.name] for q in kept}
-
-    return Law(name=f"{law.name} with {','.join(const)} fixed", formula=law.formula, inputs=law.inputs, params=kept,
-               fn=fn, grad=grad_fixed if base_grad is not None else None,
-               linear=tuple(n for n in law.linear if n not in const), reference=law.reference,
-               notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed", target=law.target,
-               complex_step=law.complex_step, features=law.features, transient=law.transient)
 
 
 def fit_with_prior(data, law, prior: Prior, **kwargs):
