@@ -27,7 +27,7 @@ from .errors import ScalingLawsError
 # would misread bumps its version.
 KINDS = {
     # saved files
-    "fit": 1, "calibration": 1, "store": 1,
+    "fit": 1, "calibration": 1, "anneal_prior": 1, "store": 1,
     # fitting and prediction
     "predictions": 1, "mixture": 1,
     # decisions (decide/)

@@ -95,6 +95,9 @@ FIT = Group("fit", (
     flag("level", float, 0.95, "--level", help="Coverage of the intervals."),
     flag("seed", int, 0, "--seed", help="Seed for the start design and the bootstrap."),
     flag("starts", int, None, "--starts", help="Candidate starts (default: 256 per nonlinear parameter)."),
+    flag("borrow", str, "default", "--borrow", help="A curve law's annealing term when no run's learning rate "
+         "decays: default (a prior from the bundled curves that anneal), none, or a prior or fit FILE "
+         "(docs/curves.md)."),
 ), _fit_options)
 
 RESAMPLING = Group("resampling", tuple(p for p in FIT.flags if p.name in ("bootstrap", "level", "seed")))

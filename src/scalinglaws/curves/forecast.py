@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
+from ..fitting.prediction import borrowed_words
 from ..laws.fixed import fix_params
 from ..laws.transient import parse_rule
 from ..records import format_of
@@ -188,7 +189,8 @@ def forecast_run(data, *, run: str | None = None, schedule=None, prior=None, law
         resid = np.asarray(point.residuals, dtype=float)
         rng = np.random.default_rng([seed, 3])
         fixed = {k: theta[law.param_names.index(k)] for k in law.param_names if k not in point.params}
-        source = "refits of the run's own parameters under the prior's bootstrap draws"
+        source = "refits of the run's own parameters under the prior's bootstrap draws" + (
+            borrowed_words(prior) if prior is not None else "")
         if prior is not None and prior.bootstrap is not None:  # refit the run's parameters under every draw
             boots = prior.bootstrap.array()[:draws]
             starts = [_full(law, point.params, {k: b[law.param_names.index(k)] for k in fixed}) for b in boots]

@@ -71,9 +71,10 @@ class Downstream:
     interval: str
     bootstrap: int
     tasks: tuple[TaskForecast, ...]
+    method: Mapping | None = None  # how the intervals were made: each step's draws, noise and model term
 
     def to_dict(self) -> dict:
-        return {"format": format_of("downstream"), "via": self.via, "law": self.law,
+        return {"format": format_of("downstream"), "via": self.via, "law": self.law, "method": self.method,
                 "law_params": dict(self.law_params), "loss_error": self.loss_error, "axis": self.axis,
                 "train_runs": self.train_runs, "train_rows": self.train_rows,
                 "level": self.level, "interval": self.interval, "bootstrap": self.bootstrap,
@@ -185,6 +186,7 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
 
     # step 1 at the targets: point forecast of L and its draws (B, m)
     l_point = l_draws = None
+    model = {"source": "not included: a one-step forecast on log compute has no fitted loss law"}
     if targets is not None:
         if loss_fit is not None:
             l_point = evaluate(loss_fit, targets)
@@ -192,8 +194,8 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
             if interval == "prediction":
                 # one observation per draw (each goes on through its own link draw), by the one interval path
                 space = spaces.of(loss_fit.loss)
-                tau, df, _ = model_term(resolve(calibration), len(l_point), extrapolation(loss_fit, targets),
-                                        loss_fit.residuals, space)
+                tau, df, model = model_term(resolve(calibration), len(l_point),
+                                            extrapolation(loss_fit, targets), loss_fit.residuals, space)
                 l_draws = predictive(l_draws, residuals=loss_fit.residuals, space=space, seed=seed, aligned=True,
                                      tau=tau, df=df)
             if via in targets and np.all(np.isfinite(targets[via])):
@@ -209,7 +211,19 @@ def forecast_downstream(data, tasks: str | Sequence[str], *, via: str | None = N
     return Downstream(via=via, law=None if loss_fit is None else loss_fit.law,
                       law_params={} if loss_fit is None else dict(loss_fit.params), loss_error=loss_error, axis=axis,
                       train_runs=fit_rows.n_runs, train_rows=len(fit_rows), level=level, interval=interval,
-                      bootstrap=bootstrap, tasks=tuple(out))
+                      bootstrap=bootstrap, tasks=tuple(out),
+                      method=_method(loss_fit, via, bootstrap, level, interval, model if targets is not None else None))
+
+
+def _method(loss_fit, via, bootstrap: int, level: float, interval: str, model) -> dict:
+    """How the forecasts' intervals were made, in the words of the one interval maker's records."""
+    step1 = ({"law": loss_fit.law, "parameters": f"bootstrap over runs ({loss_fit.bootstrap.n} draws)",
+              "noise": "resampled residuals of the fit" if interval == "prediction" else "none",
+              "model": model if interval == "prediction" else None}
+             if loss_fit is not None else {"law": None, "parameters": "none: L = -log10(compute), exact"})
+    return {"level": level, "kind": interval, "step1": {"to": via, **step1},
+            "step2": {"parameters": f"the link's bootstrap over runs ({bootstrap} draws), draw b on step 1's draw b",
+                      "noise": "resampled residuals of the link" if interval == "prediction" else "none"}}
 
 
 def _default_law(rows: Runs, inputs):

@@ -10,14 +10,15 @@ Law selection (select.py) weighs these fits against free ones by their backteste
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError
 from ..laws import get_law
 from ..laws.fixed import fix_params
+from ..runs import read_runs
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,31 @@ def fit_with_prior(data, law, prior: Prior, **kwargs):
     return replace(f, law=base.name, formula=base.formula, params=params, bootstrap=boot,
                    law_source=base.source, extra=extra)
 
+
+def learn_anneal_prior(data, law: str = "lr_annealing", *, by: str = "size", where: Sequence[str] = (),
+                       **fit_options):
+    """An annealing prior (fitting/borrow.py AnnealPrior) from curves that anneal: the curve law fitted to each
+    group of runs (one model size: every schedule of it), its annealing parameters kept, carried to the groups'
+    common peak learning rate. fit_options go to each fit. The prior a fit of curves that never anneal borrows."""
+    from ..fitting import fit
+    from ..fitting.borrow import BORROWED, AnnealPrior, to_peak
+
+    names = BORROWED.get(law)
+    if names is None:
+        raise ArgumentError("law", f"law={law!r}: an annealing prior is learned for {', '.join(BORROWED)}")
+    runs = read_runs(data, where=where, require=[by], purpose="it names the groups fitted one by one")
+    groups = list(dict.fromkeys(str(g) for g in np.asarray(runs[by]).tolist()))
+    sources, labels, peaks = [], [], []
+    for g in groups:
+        rows = runs.take(np.asarray([str(v) for v in np.asarray(runs[by]).tolist()]) == g)
+        f = fit(rows, law, borrow="none", **fit_options)
+        if f.extra.get("not_identified"):
+            raise ScalingLawsError(f"the runs with {by}={g} never anneal: they cannot teach the annealing term")
+        sources.append(tuple(float(f.params[n]) for n in names))
+        labels.append(f"{by}={g}")
+        peaks.append(float(np.max(rows[f.inputs["lr"]])))
+    peak = float(np.exp(np.mean(np.log(peaks))))
+    carried = tuple(tuple(to_peak(law, dict(zip(names, s)), peak / p)[n] for n in names)
+                    for s, p in zip(sources, peaks))
+    return AnnealPrior(law=law, names=names, sources=carried, labels=tuple(labels), peak_lr=peak,
+                       origin="learned", fitted_on=(runs.source,))

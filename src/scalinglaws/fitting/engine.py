@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import FitWarning, ScalingLawsError
 from ..laws import Law, get_law
 from ..runs import Runs, fit_columns, read_runs
+from . import borrow as borrowing
 from . import space as spaces
 from .bootstrap import run_bootstrap
 from .data import bind_inputs, law_inputs
@@ -94,9 +95,20 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
                                              weights=opts.weights, transient=opts.transient, space=objective.space)
+    notes: list[str] = []
+    unidentified = borrowing.needed(law, runs, binding)
+    if unidentified:  # no run anneals: borrow the annealing term, or say that nothing pins it down
+        prior = borrowing.resolve(opts.borrow, law)
+        if prior is not None:
+            missing = [n for n in unidentified if n not in prior.names]
+            if missing:
+                raise ScalingLawsError(f"the annealing prior ({prior.origin}) lacks {', '.join(missing)}, which "
+                                       "these runs cannot identify: give a prior with every annealing parameter")
+            return borrowing.borrowed_fit(fit, data, law, prior, runs, binding, options=opts, inputs=inputs,
+                                          target=target, where=where, rename=rename, progress=progress)
+        notes.append(borrowing.not_identified_note(unidentified, borrowing.decay_seen(runs, binding)))
     problem = Problem(law, x, y, objective, w)
     rng = np.random.default_rng(seed)
-    notes: list[str] = []
 
     k = opts.starts or n_candidates(law.n_params - len(law.linear))
     theta0, f0 = candidates(problem, k, rng)
@@ -150,6 +162,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
               "ranges": runs.ranges(list(binding.values()) + [target]), "notes": list(runs.notes),
               "where": list(runs.filters)},
         residuals=tuple(float(r) for r in residuals), bootstrap=boot, law_source=law.source,
+        extra={"not_identified": list(unidentified)} if unidentified else {},
     )
 
 

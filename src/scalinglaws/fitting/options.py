@@ -44,6 +44,8 @@ class FitOptions:
     seed: int = 0  # seeds the start design and the bootstrap
     starts: int | None = None  # multi-start candidates (None: 256 per nonlinear parameter, 256 to 4,096)
     space: str = "log"  # where residuals are measured (space.py): "log", "linear" or "logit"
+    borrow: object = "default"  # a curve law's annealing term when no run anneals (borrow.py): "default" (the
+    # shipped prior), "none", a prior or fit file, or a borrow.AnnealPrior
 
     def __post_init__(self) -> None:
         # the objective's own record checks the loss, its threshold and its asymmetry
@@ -60,6 +62,7 @@ class FitOptions:
                                                        what="a non-negative integer"))
         object.__setattr__(self, "level", check_level(self.level))
         object.__setattr__(self, "seed", _integer("seed", self.seed, minimum=0, what="a non-negative integer"))
+        object.__setattr__(self, "borrow", _borrow(self.borrow))
         if self.starts is not None:
             object.__setattr__(self, "starts", _integer("starts", self.starts, minimum=1,
                                                         what="a positive integer or None"))
@@ -96,6 +99,19 @@ class FitOptions:
 
 
 NAMES = tuple(f.name for f in fields(FitOptions))
+
+
+def _borrow(b):
+    from .borrow import AnnealPrior
+
+    if isinstance(b, AnnealPrior):
+        return b
+    if hasattr(b, "__fspath__"):
+        b = str(b)
+    if not isinstance(b, str) or not b.strip():
+        raise ArgumentError("borrow", f"borrow must be 'default', 'none', a prior or fit file, or an AnnealPrior; "
+                            f"got {b!r}")
+    return b
 
 
 def _weights(w):

@@ -169,4 +169,15 @@ def draw_curves(fit, runs: Runs, notes: list[str] | None = None):
 
     curves = evaluate(fit, runs, fit.bootstrap.array())  # (B, m)
     stacked, weights, source = mixed(fit, runs, curves, [] if notes is None else notes)
-    return stacked, weights, source or f"bootstrap over runs ({fit.bootstrap.n} draws)"
+    return stacked, weights, source or f"bootstrap over runs ({fit.bootstrap.n} draws){borrowed_words(fit)}"
+
+
+def borrowed_words(fit) -> str:
+    """What an interval made from this fit's draws says of the borrowed parameters ('' when none)."""
+    b = fit.extra.get("borrowed") if isinstance(fit.extra, Mapping) else None
+    if not b:
+        return ""
+    p = b["prior"]
+    n = len(p["sources"])
+    return (f"; {', '.join(b['params'])} drawn from an annealing prior ({n} source fit{'s' if n > 1 else ''}, "
+            f"{p['origin']}, spread {p['spread']:.2f} in log)")
