@@ -156,6 +156,7 @@ def test_testtime_table_and_json(cli, samples_csv):
     rec = json.loads(out)
     assert [r["k"] for r in rec["forecast"]] == [1, 100, 1000] and rec["best"]["k"] >= 1
     assert rec["ceiling"]["accuracy"] < rec["ceiling"]["coverage"]
+    assert rec["method"]["parameters"]["source"].startswith("bootstrap over problems (30 draws)")
     code, out, _ = cli("testtime", samples_csv, "--k", "1,1000", "--bootstrap", "20")
     assert code == 0 and "beyond the samples measured" in out
 

@@ -78,12 +78,17 @@ def test_two_steps_recover_a_known_ladder(seed):
     assert task.link_params["ceiling"] == pytest.approx(0.95, abs=0.05)
     inside = [r["lower"] <= r["observed"] <= r["upper"] for r in task.rows]
     assert np.mean(inside) >= 0.7
+    # the record says how its intervals were made: both steps' draws, their noise, and step 1's model term
+    m = res.to_dict()["method"]
+    assert m["kind"] == "prediction" and m["step1"]["parameters"] == "bootstrap over runs (60 draws)"
+    assert "calibration" in m["step1"]["model"]["source"] and "link's bootstrap" in m["step2"]["parameters"]
 
 
 def test_one_step_forecast_in_log_compute():
     res = forecast_downstream(synthetic_ladder(0), "acc", train=["flops<2e21"], at={"flops": [1e22, 1e23]},
                               chance=0.25, link="sigmoid", bootstrap=40)
     assert res.via is None and res.law is None
+    assert res.method["step1"]["parameters"].startswith("none: L = -log10(compute)")
     rows = res.tasks[0].rows
     assert rows[0]["prediction"] < rows[1]["prediction"] <= 1.0
     assert rows[0]["observed"] is None

@@ -68,6 +68,7 @@ class Rows:
     lower: np.ndarray | None = None  # the calibrated prediction interval at the backtest's level (with a bootstrap)
     upper: np.ndarray | None = None
     pit: np.ndarray | None = None  # where each observation fell in its interval's distribution, in [0, 1]
+    method: Mapping | None = None  # how the intervals were made (fitting/interval.py's record), as predict says
 
     def __len__(self) -> int:
         return len(self.observed)
@@ -96,6 +97,8 @@ class Rows:
         for name in ("lower", "upper", "pit"):
             if getattr(self, name) is not None:
                 d[name] = _column(getattr(self, name))
+        if self.method is not None:
+            d["interval_method"] = self.method
         return d
 
 
@@ -300,7 +303,7 @@ def held_out_rows(fit, test: Runs, by: str, cut: float, level: float | None = No
     return Rows(run=runs, observed=_frozen(obs), prediction=_frozen(np.asarray(pred.prediction)[keep]),
                 extrapolation=_frozen(np.asarray(pred.extrapolation)[keep]), beyond_cut=beyond,
                 lower=_frozen(np.asarray(pred.lower)[keep]), upper=_frozen(np.asarray(pred.upper)[keep]),
-                pit=_frozen(np.asarray(pred.pit)[keep]))
+                pit=_frozen(np.asarray(pred.pit)[keep]), method=pred.method)
 
 
 def score_cut(fit, test: Runs, by: str, cut: float, train_runs: int, level: float | None,

@@ -81,7 +81,8 @@ class PairComparison:
                 "upper": self.upper, "p_better": self.p_better, "multiplier": _num(self.multiplier),
                 "multiplier_lower": _num(self.multiplier_lower), "multiplier_upper": _num(self.multiplier_upper),
                 "multipliers": [{k: _num(v) for k, v in m.items()} for m in self.multipliers],
-                "crossovers": [dict(c) for c in self.crossovers], "verdict": self.verdict}
+                "crossovers": [dict(c) for c in self.crossovers], "verdict": self.verdict,
+                "interval_method": PAIR_METHOD}
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,12 @@ class Comparison:
                 "at": dict(self.at), "level": self.level, "metric": self.metric, "frontier": self.frontier,
                 "baseline": self.baseline, "best": self.best, "search": list(self.search),
                 "groups": [g.to_dict() for g in self.groups], "pairs": [p.to_dict() for p in self.pairs]}
+
+
+# how a pair's intervals are made (`_pair`): of the difference and the multiplier, not of a new run's loss
+PAIR_METHOD = {"kind": "confidence", "parameters": "the two groups' bootstrap draws over runs, draw b against draw b",
+               "how": "percentile interval of the per-draw difference at the target, and of the per-draw compute "
+                      "multiplier", "noise": "none: a difference of expected losses", "model": None}
 
 
 def _num(v):

@@ -181,6 +181,7 @@ class TestTimeForecast:
     ceiling: dict  # coverage and verified-accuracy limits as k grows, with intervals
     best: dict | None  # the k with the highest utility
     fit_error: float  # mean |fitted - measured coverage| over the measured k
+    method: dict | None = None  # how the intervals were made
 
     __test__ = False  # not a pytest class, despite the name
 
@@ -189,7 +190,7 @@ class TestTimeForecast:
                 "params": self.params,
                 "intervals": self.intervals, "level": self.level, "verifier": {"fpr": self.fpr, "tpr": self.tpr},
                 "observed": list(self.observed), "forecast": list(self.forecast), "ceiling": self.ceiling,
-                "best": self.best, "fit_error": self.fit_error}
+                "best": self.best, "fit_error": self.fit_error, "method": self.method}
 
 
 def _counts(runs, problem: str, samples: str | None, correct: str):
@@ -279,4 +280,14 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
     return TestTimeForecast(problems=len(n), samples=(int(n.min()), int(n.max())),
                             params={m: float(v) for m, v in zip(names, theta)}, intervals=intervals, level=level,
                             fpr=fpr, tpr=tpr, observed=observed, forecast=tuple(rows), ceiling=ceiling, best=best,
-                            fit_error=float(np.mean(np.abs(cov_fit - cov_obs))))
+                            fit_error=float(np.mean(np.abs(cov_fit - cov_obs))),
+                            method=_method(len(all_theta) - 1, level))
+
+
+def _method(draws: int, level: float) -> dict:
+    """How the forecast's intervals were made: confidence intervals of expectations over problems."""
+    source = (f"bootstrap over problems ({draws} draws), each refitted by maximum likelihood" if draws else
+              "none: no bootstrap, so every bound equals the estimate")
+    return {"level": level, "kind": "confidence", "parameters": {"source": source, "draws": draws},
+            "noise": "none: coverage and accuracy are expectations over the problems",
+            "model": {"source": "not included: the difficulty law is taken as true beyond the samples drawn"}}

@@ -50,6 +50,7 @@ class ConstrainedPlan:
     convention: str
     extrapolation: float = 1.0
     warnings: tuple[str, ...] = ()
+    interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
 
     def to_dict(self) -> dict:
         return {"format": format_of("constrained_plan"), **self.__dict__, "warnings": list(self.warnings)}
@@ -115,4 +116,4 @@ def data_constrained(fit, flops: float, unique_tokens: float, *, repetition: dic
         intervals=surface.intervals(factor, params=n, tokens=d, epochs=epochs, loss=loss, tokens_per_param=d / n,
                                     loss_penalty=loss - l0),
         level=surface.level, convention=f"C = {k:g}·N·D (N as counted in the fitted data)", extrapolation=factor,
-        warnings=tuple(notes))
+        warnings=tuple(notes), interval_method=surface.interval_method(factor))

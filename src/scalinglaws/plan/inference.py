@@ -52,6 +52,7 @@ class InferencePlan:
     convention: str
     extrapolation: float = 1.0
     warnings: tuple[str, ...] = ()
+    interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
 
     def to_dict(self) -> dict:
         return {"format": format_of("inference_plan"), **self.__dict__, "warnings": list(self.warnings)}
@@ -126,7 +127,7 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
                                     **({} if loss is not None and mode == "match" else {"loss": ell})),
         level=surface.level,
         convention=f"{surface.convention}; serving {s:g}·N FLOP per token", extrapolation=factor,
-        warnings=tuple(notes))
+        warnings=tuple(notes), interval_method=surface.interval_method(factor))
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,13 @@ class Overtraining:
     intervals: tuple[dict | None, ...]
     level: float | None
     convention: str
+    interval_method: tuple[dict | None, ...] = ()  # per row, how its intervals were made
 
     def to_dict(self) -> dict:
         return {"format": format_of("overtraining"), "flops": self.flops, "optimal_ratio": self.optimal_ratio,
                 "optimal_loss": self.optimal_loss,
                 "rows": list(self.rows), "intervals": list(self.intervals), "level": self.level,
-                "convention": self.convention}
+                "convention": self.convention, "interval_method": list(self.interval_method)}
 
 
 def overtraining(fit, flops: float, ratios: Sequence[float] = (5, 10, 20, 50, 100, 200, 500), *,
@@ -159,7 +161,7 @@ def overtraining(fit, flops: float, ratios: Sequence[float] = (5, 10, 20, 50, 10
                          calibration=calibration)
     k = surface.flops_per_param
     n_opt, d_opt, l_opt, _ = optimum(surface, C)
-    rows, ivs = [], []
+    rows, ivs, how = [], [], []
     for r in rs:
         n = np.full(surface.rows, np.sqrt(C / (k * r)))
         loss = surface.loss(n[:, None], r * n[:, None])[:, 0]
@@ -171,8 +173,10 @@ def overtraining(fit, flops: float, ratios: Sequence[float] = (5, 10, 20, 50, 10
         rows.append({"ratio": float(r), "params": float(n[0]), "tokens": float(r * n[0]), "loss": float(loss[0]),
                      "excess_loss": float(loss[0] - l_opt[0]), "params_same_loss": float(n_same[0]),
                      "compute_overhead": float(overhead[0])})
+        how.append(surface.interval_method(surface.extrapolation(float(n[0]), float(r * n[0]))))
         ivs.append(surface.intervals(surface.extrapolation(float(n[0]), float(r * n[0])), loss=loss,
                                      excess_loss=loss - l_opt, params_same_loss=n_same,
                                      compute_overhead=overhead))
     return Overtraining(flops=C, optimal_ratio=float(d_opt[0] / n_opt[0]), optimal_loss=float(l_opt[0]),
-                        rows=tuple(rows), intervals=tuple(ivs), level=surface.level, convention=surface.convention)
+                        rows=tuple(rows), intervals=tuple(ivs), level=surface.level, convention=surface.convention,
+                        interval_method=tuple(how))

@@ -38,12 +38,14 @@ class Allocation:
     level: float | None = None
     extrapolation: float = 1.0  # factor beyond the fitted data's range of N, D (and C); 1 inside it
     warnings: tuple[str, ...] = ()
+    interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
 
     def to_dict(self) -> dict:
         return {"format": format_of("allocation"), "flops": self.flops, "params": self.params, "tokens": self.tokens,
                 "loss": self.loss, "tokens_per_param": self.tokens_per_param, "method": self.method, "law": self.law,
                 "convention": self.convention, "intervals": self.intervals, "level": self.level,
-                "extrapolation": self.extrapolation, "warnings": list(self.warnings)}
+                "interval_method": self.interval_method, "extrapolation": self.extrapolation,
+                "warnings": list(self.warnings)}
 
 
 def chinchilla_optimum(p, flops, k: float = FLOPS_PER_PARAM):
@@ -105,7 +107,8 @@ def compute_optimal(fit, flops: float, *, level: float | None = None, flops_per_
         tokens_per_param=float(d[0] / n[0]), method="closed form" if surface.closed_form else "numerical",
         law=surface.law.name, convention=surface.convention,
         intervals=surface.intervals(factor, params=n, tokens=d, loss=loss, tokens_per_param=d / n),
-        level=surface.level, extrapolation=factor, warnings=tuple(notes))
+        level=surface.level, extrapolation=factor, warnings=tuple(notes),
+        interval_method=surface.interval_method(factor))
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,11 @@ class Frontier:
     intervals: dict | None  # {"params": [lo, hi], "tokens": [lo, hi]}
     level: float | None
     method: str
+    interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
 
     def to_dict(self) -> dict:
         return {"format": format_of("frontier"), "exponents": self.exponents, "intervals": self.intervals,
-                "level": self.level,
+                "level": self.level, "interval_method": self.interval_method,
                 "method": self.method, "allocations": [a.to_dict() for a in self.allocations]}
 
 
@@ -161,4 +165,4 @@ def frontier(fit, flops: Sequence[float], *, level: float | None = None,
         warnings.warn(messages[-1] + more, category, stacklevel=2)
     return Frontier(allocations=tuple(allocs), exponents={"params": float(slope_n[0]), "tokens": float(slope_d[0])},
                     intervals=surface.intervals(params=slope_n, tokens=slope_d), level=surface.level,
-                    method=allocs[0].method)
+                    method=allocs[0].method, interval_method=surface.interval_method())

@@ -42,11 +42,13 @@ class Plan:
     frontier: Frontier | None = None
     overtraining: Overtraining | None = None
     warnings: tuple[str, ...] = ()
+    interval_method: dict | None = None  # how the intervals were made (those of the section recommended)
 
     def to_dict(self) -> dict:
         out = {"format": format_of("plan")}
         out.update({k: getattr(self, k) for k in ("objective", "flops", "params", "tokens", "loss", "tokens_per_param",
-                                             "intervals", "level", "extrapolation", "law", "convention")})
+                                             "intervals", "interval_method", "level", "extrapolation", "law",
+                                             "convention")})
         for key in ("compute_optimal", "constrained", "inference", "target", "frontier", "overtraining"):
             section = getattr(self, key)
             out[key] = None if section is None else section.to_dict()
@@ -123,4 +125,5 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
     return Plan(objective=objective, flops=c, params=s.params, tokens=s.tokens, loss=s.loss,
                 tokens_per_param=s.tokens_per_param, intervals=intervals, level=s.level,
                 extrapolation=max(getattr(v, "extrapolation", 1.0) for v in sections.values()),
-                law=surface.law.name, convention=surface.convention, warnings=tuple(notes), **sections)
+                law=surface.law.name, convention=surface.convention, warnings=tuple(notes),
+                interval_method=s.interval_method, **sections)

@@ -145,6 +145,22 @@ class Surface:
         return {name: self.predictive(v, extrapolation) if name == "loss" else self.interval(v)
                 for name, v in quantities.items()}
 
+    def interval_method(self, extrapolation: float = 1.0) -> dict | None:
+        """How `intervals` makes its intervals (None without draws): percentiles over the draws for planned
+        choices, the one interval maker's prediction interval for a planned loss, with its model term here."""
+        if not self.has_draws:
+            return None
+        from ..fitting.interval import model_term
+
+        n = int(np.shape(self.theta)[0] - 1)
+        _, _, model = model_term(self.calibration, 1, np.array([max(1.0, float(extrapolation))]),
+                                 np.asarray(self.residuals, dtype=float), self.space)
+        return {"level": self.level,
+                "choices": {"kind": "confidence", "parameters": f"bootstrap over runs ({n} draws)",
+                            "how": "each quantity computed per draw; percentile interval over the draws"},
+                "loss": {"kind": "prediction", "parameters": f"bootstrap over runs ({n} draws)",
+                         "noise": "resampled residuals of the fit", "model": model}}
+
     def extrapolation(self, n: float, d: float) -> float:
         """How far (N, D) lies outside the fitted data: the largest factor beyond the range of N, D or C; 1 inside."""
         factor = 1.0
