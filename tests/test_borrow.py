@@ -96,3 +96,12 @@ def test_bad_priors_are_refused_in_one_line(tmp_path, capsys):
     assert main(["fit", CONSTANT, "--law", "lr_annealing", "--borrow", str(tmp_path / "other.json")]) != 0
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_multipower_borrows_its_four_annealing_parameters():
+    f = quiet_fit(CONSTANT, "multipower", bootstrap=20)
+    assert set(f.extra["borrowed"]["params"]) == {"B", "C", "beta", "gamma"}
+    cosine = sl.read_runs(ANNEALED + "&total_steps=24000")
+    p = sl.predict(f, cosine)
+    obs = float(cosine["loss"][-1])
+    assert abs(p.prediction[-1] / obs - 1) < 0.03 and p.lower[-1] <= obs <= p.upper[-1]

@@ -117,13 +117,17 @@ def multipower_grad(x, p):
     B, C, beta = _col(p["B"]), _col(p["C"]), _col(p["beta"])
     w = x["w"]
     dG_du = beta * ub / u  # d(1 - u^-β)/du
-    full = np.broadcast_to
+    # a fixed parameter is a scalar (laws/fixed.py): every column takes the shape of the free ones' rows
+    shape = np.broadcast_shapes(np.shape(t), np.shape(drop), np.shape(p["L0"]))
+
+    def full(v):
+        return np.broadcast_to(v, shape)
+
     return {
-        "L0": np.ones_like(drop), "A": full(t, drop.shape), "alpha": full(-p["A"] * t * log_s, drop.shape),
-        "B": -drop,
-        "C": -p["B"] * (w * dG_du * z).sum(axis=-1),
-        "beta": -p["B"] * (w * ub * np.log(u)).sum(axis=-1),
-        "gamma": (B * w * dG_du * C * z * x["leta"]).sum(axis=-1),
+        "L0": full(1.0), "A": full(t), "alpha": full(-p["A"] * t * log_s), "B": full(-drop),
+        "C": full(-p["B"] * (w * dG_du * z).sum(axis=-1)),
+        "beta": full(-p["B"] * (w * ub * np.log(u)).sum(axis=-1)),
+        "gamma": full((B * w * dG_du * C * z * x["leta"]).sum(axis=-1)),
     }
 
 
