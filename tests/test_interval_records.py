@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 
 KEYS = ("method", "interval_method")
@@ -47,9 +48,15 @@ def fits(tmp_path_factory):
         assert main(["fit", "dataset:chinchilla_epoch", "--bootstrap", "40", "-o", str(d / "fit.json")]) == 0
         assert main(["fit", "dataset:multipower_lr_curves?size=100M&schedule=constant", "--law", "lr_annealing",
                      "--bootstrap", "30", "-o", str(d / "curve.json")]) == 0
+    rng = np.random.default_rng(0)
+    ladder = d / "ladder.csv"
+    ladder.write_text("params,problem,samples,correct\n" + "".join(
+        f"{n:g},q{i},2000,{rng.binomial(2000, rng.beta(0.4, 400 / j))}\n"
+        for j, n in enumerate((1e7, 1e8, 1e9, 1e10), start=1) for i in range(40)))
     samples = d / "samples.csv"
     samples.write_text("problem,samples,correct\n" + "".join(f"p{i},100,{(i * 7) % 23}\n" for i in range(60)))
-    return {"fit": str(d / "fit.json"), "curve": str(d / "curve.json"), "samples": str(samples)}
+    return {"fit": str(d / "fit.json"), "curve": str(d / "curve.json"), "samples": str(samples),
+            "ladder": str(ladder)}
 
 
 COMMANDS = {
@@ -60,6 +67,7 @@ COMMANDS = {
     "downstream": ["downstream", "dataset:pythia_evals", "--where", "shots=0", "--via", "lambada_openai__loss",
                    "--task", "piqa__acc", "--bootstrap", "30", "--at", "params=1.2e10", "--at", "tokens=3e11"],
     "testtime": ["testtime", "{samples}", "--k", "1,100", "--bootstrap", "30"],
+    "emergence": ["emergence", "{ladder}", "--test", "params>1e9", "--k", "1,10", "--bootstrap", "30"],
     "curve (borrowed annealing)": ["curve", "{curve}", "--schedule", "cosine:peak=3e-4,total=48000,warmup=2160"],
     "backtest": ["backtest", "dataset:chinchilla_epoch", "--cuts", "2", "--bootstrap", "20"],
 }

@@ -313,6 +313,74 @@ def show_downstream(res) -> None:
             con.print(f"mean |error| {t.mean_abs_error:.3f} accuracy points{extra}")
 
 
+@app.command("emergence")
+@use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of each size's problems for intervals.",
+                                                  "seed": "Seed for the bootstrap."})
+def emergence_cmd(
+    data: str = typer.Argument(..., help="Per-problem sample counts of several model sizes: columns params (or "
+                               "--scale), problem, samples, correct."),
+    at: list[str] = typer.Option([], "--at", help="A size to forecast, e.g. --at params=2.8e9 (repeatable)."),
+    test: list[str] = typer.Option([], "--test", help="Held-out rows to forecast and score, e.g. 'params>1.4e9'."),
+    train: list[str] = typer.Option([], "--train", help="Rows to fit (default: all but --test)."),
+    k: str = typer.Option("1", "--k", help="Sample counts to forecast pass@k at, comma-separated (1: pass rate)."),
+    scale: str = typer.Option("params", "--scale", help="Column of model size."),
+    problem: str = typer.Option("problem", "--problem", help="Column naming the problem."),
+    samples: str = typer.Option("samples", "--samples", help="Column with samples drawn per problem."),
+    correct: str = typer.Option("correct", "--correct", help="Column with correct samples per problem."),
+    interval: str = typer.Option("prediction", "--interval", help="prediction | confidence."),
+    *, bootstrap, level, seed, where, rename, as_json,
+):
+    """Forecast a task's pass rate at larger sizes from many samples per problem, where small models' greedy
+    accuracy is 0: log(-log pass@k) linear in log size (Hu et al. 2023)."""
+    from ..decide.emergence import forecast_emergence
+
+    sizes = {}
+    for item in at:
+        key, _, value = item.partition("=")
+        sizes.setdefault(key.strip(), []).extend(_floats(value, "--at"))
+    result = forecast_emergence(data, at=sizes or None, test=test, train=train, k=[int(v) for v in _floats(k, "--k")],
+                                scale=scale, problem=problem, samples=samples, correct=correct, where=where,
+                                rename=rename, bootstrap=bootstrap, level=level, interval=interval, seed=seed)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_emergence(result)
+
+
+def show_emergence(res) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    pct = f"{int(round(res.level * 100))}%"
+    law = res.laws[0]
+    con.print(f"task law over {len(res.sizes)} sizes: log(-log pass@{law['k']}) = {law['log_c']:.3f} - "
+              f"{law['alpha']:.3f}·log {res.scale}  (alpha {pct} [{law['alpha_interval'][0]:.3f}, "
+              f"{law['alpha_interval'][1]:.3f}])")
+    table = Table(header_style="bold", box=None)
+    for c in (res.scale, "problems", "solved", "greedy≈", *(f"pass@{kk}" for kk in res.k)):
+        table.add_column(c, justify="right")
+    for s in res.sizes:
+        table.add_row(num(s[res.scale]), str(s["problems"]), f"{100 * s['solved_share']:.0f}%",
+                      f"{100 * s['greedy_proxy']:.0f}%", *(f"{s['pass_at_k'][str(kk)]:.2e}" for kk in res.k))
+    con.print(table)
+    if res.forecast:
+        table = Table(header_style="bold", box=None)
+        for c in (res.scale, "k", "forecast", f"{pct} {res.interval}", "observed"):
+            table.add_column(c, justify="right")
+        for f in res.forecast:
+            seen = "–" if f["observed"] is None else f"{f['observed']:.3g}" + ("" if f["inside"] else " (outside)")
+            table.add_row(num(f["size"]), str(f["k"]), f"{f['prediction']:.3g}",
+                          f"[{f['lower']:.3g}, {f['upper']:.3g}]", seen)
+        con.print(table)
+    cur = res.curvature
+    if cur.get("coefficient") is not None:
+        con.print(f"curvature of log(-log pass rate) in log size: {cur['coefficient']:.3g} {pct} "
+                  f"[{cur['interval'][0]:.3g}, {cur['interval'][1]:.3g}]"
+                  + (" — accelerated emergence" if cur["accelerated"] else ""))
+
+
 @app.command("testtime")
 @use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of problems for intervals.",
                                                   "seed": "Seed for the bootstrap."})

@@ -193,7 +193,8 @@ class TestTimeForecast:
                 "best": self.best, "fit_error": self.fit_error, "method": self.method}
 
 
-def _counts(runs, problem: str, samples: str | None, correct: str):
+def counts(runs, problem: str, samples: str | None, correct: str):
+    """(samples drawn, samples correct) per problem, checked: whole numbers with 0 <= correct <= samples."""
     for col in [problem, correct] + ([samples] if samples else []):
         if col not in runs:
             raise ScalingLawsError(runs.missing_message(col, "Name the columns with --problem, --samples and "
@@ -229,7 +230,7 @@ def forecast_testtime(data, *, problem: str = "problem", samples: str | None = "
     if ks.size == 0 or ks.min() < 1:
         raise ScalingLawsError("--k must be whole numbers of samples, at least 1, e.g. --k 1,10,100")
     runs = read_runs(data, rename=rename, where=where, dedupe=False)  # one row per sample repeats legitimately
-    n, c = _counts(runs, problem, samples, correct)
+    n, c = counts(runs, problem, samples, correct)
     if len(n) < 5:
         raise ScalingLawsError(f"{runs.source} has {len(n)} problems: a difficulty distribution needs at least 5")
     if c.sum() == 0:

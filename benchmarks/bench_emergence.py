@@ -1,0 +1,130 @@
+"""Forecasting abilities small models do not show: pass rates of larger Pythia models from many samples per problem.
+
+Data: ../shared/data/repeated_sampling (per-problem samples drawn and correct; tests only, not bundled).
+
+1. Across size (decide/emergence.py): Pythia at 300B tokens, fitted on 14M-1.4B, forecast at 2.8B, 6.9B and 12B,
+   pass@1, pass@10 and pass@100, on GSM8K and MATH. Scored against the held-out sizes' unbiased pass@k: mean
+   |log(forecast / observed)| and coverage of the 95% prediction intervals. Baseline: extrapolating the measured
+   pass rate directly (a power law in size fitted to the training sizes' mean success rate c/n, least squares in
+   log-log), which is what a user without the task law would do. (The two-step loss link needs a loss per model,
+   which this data has not: it is not scored here.)
+2. Across k (decide/testtime.py): Monkey Business MATH (7 sizes, 10,000 samples per problem): each problem's counts
+   thinned to its first 100 samples (a hypergeometric draw), the difficulty fitted to them, and pass@1000 and
+   pass@10000 forecast; scored against the unbiased estimator on all 10,000. Baseline: a power law in k fitted to
+   -log(coverage) at k = 1..100 and extrapolated.
+
+Run from the repository root:  python benchmarks/bench_emergence.py [--bootstrap 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from scalinglaws.decide.emergence import forecast_emergence
+from scalinglaws.decide.testtime import forecast_testtime, pass_at_k
+from scalinglaws.runs import read_runs
+
+SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = SHARED / "repeated_sampling" / "runs.csv"
+COLS = dict(problem="problem_idx", samples="samples_drawn", correct="samples_correct")
+
+
+def direct(runs, train_sizes, target):
+    """The measured pass rate extrapolated as a power law in size (sizes with a success only)."""
+    x, y = [], []
+    for s in train_sizes:
+        rows = runs.take(np.asarray(runs["params"], dtype=float) == s)
+        rate = float(np.mean(np.asarray(rows["samples_correct"], float) / np.asarray(rows["samples_drawn"], float)))
+        if rate > 0:
+            x.append(np.log(s))
+            y.append(np.log(rate))
+    slope, icpt = np.polyfit(x, y, 1)
+    return float(np.exp(icpt + slope * np.log(target)))
+
+
+def across_size(bootstrap: int) -> None:
+    print("1. across size: fit 14M-1.4B (300B tokens), forecast 2.8B-12B")
+    print(f"   {'benchmark':<9} {'k':>4} {'|log err| law':>14} {'95% cov':>8} {'|log err| direct':>17}")
+    for bench in ("gsm8k", "math"):
+        where = [f"benchmark={bench}", "tokens=3e11"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = forecast_emergence(str(DATA), where=where, train=["params<=1.4e9"], test=["params>1.4e9"],
+                                     k=[1, 10, 100], bootstrap=bootstrap, **COLS)
+        runs = read_runs(str(DATA), where=where, dedupe=False)
+        train_sizes = sorted(set(np.asarray(runs["params"], dtype=float)[np.asarray(runs["params"]) <= 1.4e9]))
+        greedy = max(s["greedy_proxy"] for s in res.sizes)
+        for k in (1, 10, 100):
+            rows = [f for f in res.forecast if f["k"] == k]
+            err = np.mean([abs(np.log(f["prediction"] / f["observed"])) for f in rows])
+            cov = np.mean([f["inside"] for f in rows])
+            line = f"   {bench:<9} {k:>4} {err:>14.3f} {100 * cov:>7.0f}%"
+            if k == 1:
+                d = np.mean([abs(np.log(direct(runs, train_sizes, f["size"]) / f["observed"])) for f in rows])
+                line += f" {d:>17.3f}"
+            print(line)
+        print(f"   {bench}: greedy accuracy (share of problems with c/n > 1/2) at every training size <= {greedy:.3f}")
+
+
+def thinned(n, c, m, rng):
+    """Each problem's correct count among m of its n samples drawn without replacement."""
+    return np.array([rng.hypergeometric(int(ci), int(ni - ci), m) for ni, ci in zip(n, c)], dtype=float)
+
+
+def across_k(bootstrap: int) -> None:
+    print("2. across k: fit each Monkey Business MATH model on 100 samples per problem, forecast k = 1000, 10000")
+    print(f"   {'params':>8} {'k':>6} {'observed':>9} {'forecast':>9} {'95% interval':>18} {'power law in k':>15}")
+    runs = read_runs(str(DATA), where=["sampling_source=monkey_business"], dedupe=False)
+    rng = np.random.default_rng(0)
+    errs, inside, base_errs = [], [], []
+    for size in sorted(set(np.asarray(runs["params"], dtype=float))):
+        rows = runs.take(np.asarray(runs["params"], dtype=float) == size)
+        n = np.asarray(rows["samples_drawn"], dtype=float)
+        c = np.asarray(rows["samples_correct"], dtype=float)
+        c100 = thinned(n, c, 100, rng)
+        if c100.sum() == 0:
+            continue
+        table = {"problem": np.arange(len(n)), "samples": np.full(len(n), 100.0), "correct": c100}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = forecast_testtime(table, k=[1000, 10000], bootstrap=bootstrap)
+        ks = np.arange(1, 101)
+        cov = np.nanmean(pass_at_k(np.full(len(n), 100.0), c100, ks), axis=0)
+        ok = (cov > 0) & (cov < 1)
+        slope, icpt = np.polyfit(np.log(ks[ok]), np.log(-np.log(1 - cov[ok])), 1)
+        for row in f.forecast:
+            k = row["k"]
+            obs = float(np.nanmean(pass_at_k(n, c, [k])[:, 0]))
+            base = float(1 - np.exp(-np.exp(icpt + slope * np.log(k))))
+            errs.append(abs(row["coverage"] - obs))
+            base_errs.append(abs(base - obs))
+            inside.append(row["coverage_lower"] <= obs <= row["coverage_upper"])
+            print(f"   {size:>8.2g} {k:>6} {obs:>9.3f} {row['coverage']:>9.3f} "
+                  f"[{row['coverage_lower']:.3f}, {row['coverage_upper']:.3f}] {base:>15.3f}")
+    print(f"   mean |error| {np.mean(errs):.3f} (power law in k: {np.mean(base_errs):.3f}); 95% intervals hold "
+          f"{100 * np.mean(inside):.0f}% of {len(inside)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bootstrap", type=int, default=100)
+    args = ap.parse_args()
+    if not DATA.exists():
+        print(f"{DATA} is not here: nothing to measure (set SCALINGLAWS_SHARED_DATA)")
+        return 0
+    start = time.perf_counter()
+    across_size(args.bootstrap)
+    across_k(args.bootstrap)
+    print(f"({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
