@@ -129,3 +129,21 @@ def test_math_where_greedy_fails_at_every_training_size():
     assert all(s["greedy_proxy"] == 0 for s in res.sizes)
     first = [f for f in res.forecast if f["size"] == 2.8e9][0]
     assert first["inside"] and abs(np.log(first["prediction"] / first["observed"])) < 0.7
+
+
+def test_the_figure_draws_the_record_and_its_saved_form(tmp_path, cli):
+    from scalinglaws.plots import figure
+    from scalinglaws.plots.registry import load_result
+
+    res = quiet(ladder(5), test=["params>1e9"], k=[1, 10], bootstrap=30)
+    fig = figure("emergence", res)
+    (panel,) = fig.panels
+    bars = [s for s in panel.series if s.kind == "errorbar"]
+    assert len(bars) == 2 and bars[0].y == tuple(f["prediction"] for f in res.forecast if f["k"] == 1)
+    path = tmp_path / "em.json"
+    path.write_text(json.dumps(res.to_dict()))
+    again = figure("emergence", load_result(str(path)))
+    assert again.to_dict() == fig.to_dict()
+    code, out, err = cli("plot", str(path), "-o", str(tmp_path / "em.png"))
+    assert code == 0, err
+    assert (tmp_path / "em.png").stat().st_size > 1000

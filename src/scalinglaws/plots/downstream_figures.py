@@ -16,6 +16,7 @@ from .spec import Figure, Panel, Series, band, errorbars, si
 
 DOWNSTREAM = ("scalinglaws.decide.downstream:Downstream", "scalinglaws.plots.saved:Downstream")
 TESTTIME = ("scalinglaws.decide.testtime:TestTimeForecast", "scalinglaws.plots.saved:TestTimeForecast")
+EMERGENCE = ("scalinglaws.decide.emergence:Emergence", "scalinglaws.plots.saved:Emergence")
 MAX_TASKS = 9  # task panels in one figure
 LINK_POINTS = 120
 
@@ -168,3 +169,48 @@ def testtime_figure(rec, **_) -> Figure:
                + ("with an imperfect verifier, the accuracy of the accepted answer levels off lower (Stroebl et al. "
                   "2024)." if imperfect else "a perfect verifier is assumed."))
     return Figure("testtime", "Test-time scaling: coverage against samples", tuple(panels), caption)
+
+
+@figure_kind("emergence", accepts=EMERGENCE, default=True,
+             title="emergence: pass@k against model size from many samples per problem, the task law and forecasts")
+def emergence_figure(rec, **_) -> Figure:
+    d = rec.to_dict()
+    scale, level = d["scale"], pct(d["level"])
+    sizes, fc = d["sizes"], d["forecast"]
+    lo = min(s[scale] for s in sizes)
+    hi = max([s[scale] for s in sizes] + [f["size"] for f in fc])
+    grid = np.geomspace(lo, hi, 60)
+    series = []
+    for law in d["laws"]:
+        k, g = law["k"], f"pass@{law['k']}"
+        series.append(Series("points", [s[scale] for s in sizes], [s["pass_at_k"][str(k)] for s in sizes], group=g,
+                             label=f"pass@{k} of the fitted sizes", text=[f"{s['problems']} problems, "
+                             f"{100 * s['solved_share']:.0f}% solved at least once" for s in sizes]))
+        curve = np.exp(-np.exp(law["log_c"] + law["slope"] * np.log(grid)))
+        series.append(Series("line", grid, curve, group=g, legend=False))
+        rows = [f for f in fc if f["k"] == k]
+        if rows:
+            series.append(errorbars([f["size"] for f in rows], [f["prediction"] for f in rows],
+                                    [f["lower"] for f in rows], [f["upper"] for f in rows], group=g,
+                                    label=f"pass@{k} forecast, {level} {d['interval']}"))
+            seen = [f for f in rows if f["observed"] is not None and f["observed"] > 0]
+            if seen:
+                series.append(Series("star", [f["size"] for f in seen], [f["observed"] for f in seen], group=g,
+                                     label=f"pass@{k} measured at the held-out sizes"))
+    cur = d["curvature"]
+    notes = []
+    if cur.get("coefficient") is not None:
+        notes.append(f"curvature of log(-log pass rate) in log size {cur['coefficient']:.3g} "
+                     f"[{cur['interval'][0]:.3g}, {cur['interval'][1]:.3g}]"
+                     + (": accelerated emergence" if cur["accelerated"] else ""))
+    greedy = max(s["greedy_proxy"] for s in sizes)
+    notes.append(f"greedy accuracy (problems solved in over half their samples) at most {100 * greedy:.0f}% at "
+                 "the fitted sizes")
+    law = d["laws"][0]
+    panels = (Panel(f"log(-log pass@{law['k']}) = {law['log_c']:.3g} - {law['alpha']:.3g}·log {scale}",
+                    label(scale), "pass@k (share of problems)", tuple(series), notes=tuple(notes)),)
+    caption = ("Pass rates measured by sampling each problem many times (a zero-inflated beta-binomial per size, so "
+               "problems not yet solved count as rare, not impossible) follow a straight line in "
+               "log(-log pass rate) against log size (Hu et al. 2023), which forecasts the sizes to the right; "
+               f"the bars are {level} {d['interval']} intervals from a bootstrap over problems.")
+    return Figure("emergence", "Emergence: pass rates from repeated sampling", panels, caption)

@@ -94,6 +94,7 @@ LOADERS = {
     "comparison": "scalinglaws.plots.saved:Comparison",
     "downstream": "scalinglaws.plots.saved:Downstream",
     "testtime": "scalinglaws.plots.saved:TestTimeForecast",
+    "emergence": "scalinglaws.plots.saved:Emergence",
 }
 
 # Names that stand for a record shipped with the package -> "module:attribute" holding its path.

@@ -64,6 +64,10 @@ class Downstream(Saved):
     """`scalinglaws downstream --json`: task accuracy forecast through a loss, with flagged tasks (decide)."""
 
 
+class Emergence(Saved):
+    """`scalinglaws emergence --json`: a task's pass@k at larger sizes from many samples per problem (decide)."""
+
+
 class TestTimeForecast(Saved):
     """`scalinglaws testtime --json`: coverage of repeated sampling and its ceiling (decide.testtime)."""
 
