@@ -147,3 +147,23 @@ def test_the_figure_draws_the_record_and_its_saved_form(tmp_path, cli):
     code, out, err = cli("plot", str(path), "-o", str(tmp_path / "em.png"))
     assert code == 0, err
     assert (tmp_path / "em.png").stat().st_size > 1000
+
+
+def test_tasks_are_routed_by_how_they_scale(cli):
+    from scalinglaws.decide.trend import assess, scores
+
+    assert scores([0.25, 0.3, 0.35, 0.4, 0.45]) == (pytest.approx(4.0), pytest.approx(1.0))  # steady: B = steps
+    b, s = scores([0.25, 0.25, 0.25, 0.26, 0.6])
+    assert b > 8 and s == pytest.approx(1.0)  # one jump: a breakthrough
+    x = np.geomspace(1e19, 1e23, 40)
+    steady = assess(x, 0.25 + 0.5 * np.linspace(0, 1, 40), 0.25, "steady")
+    jump = assess(x, np.where(x > 3e22, 0.8, 0.25), 0.25, "jump")
+    flat = assess(x, np.full(40, 0.25), 0.25, "flat")
+    inverse = assess(x, 0.75 - 0.5 * np.linspace(0, 1, 40), 0.25, "inverse")
+    assert (steady.route, jump.route, flat.route, inverse.route) == (
+        "loss link", "repeated sampling", "repeated sampling", "none")
+    assert jump.breakthrough and not steady.breakthrough and jump.to_dict()["route"] == "repeated sampling"
+    code, out, err = cli("downstream", "dataset:pythia_evals", "--where", "shots=0", "--via", "lambada_openai__loss",
+                         "--task", "piqa__acc", "--task", "logiqa__acc", "--bootstrap", "30")
+    assert code == 0, err
+    assert "route: loss link" in out and "route: repeated sampling" in out

@@ -274,6 +274,17 @@ def downstream_cmd(
     show_downstream(result)
 
 
+def _route(trend) -> str:
+    """How the task scales (decide/trend.py's scores) and the forecast it can support, in one sentence."""
+    b, sm = trend.get("breakthroughness"), trend.get("smoothness")
+    how = (f"breakthroughness {b:.1f}, smoothness {sm:.2f}" if b is not None and sm is not None else "no scores")
+    advice = {"loss link": "route: loss link",
+              "repeated sampling": "route: repeated sampling (sample each problem many times, then "
+                                   "`scalinglaws emergence`)",
+              "none": "route: none (no law forecasts it)"}[trend["route"]]
+    return f"{how}{'; breaks through' if trend.get('breakthrough') else ''}; {advice}"
+
+
 def show_downstream(res) -> None:
     from rich.table import Table
 
@@ -289,12 +300,16 @@ def show_downstream(res) -> None:
     else:
         con.print(f"one step: accuracy from log {res.axis}; fitted to {res.train_runs} runs")
     for t in res.tasks:
+        route = _route(t.trend)
+        if not t.rows and t.status.startswith("forecast"):
+            con.print(f"{t.task}: link fitted; no rows to forecast (give --at or --test). {t.reason}. {route}")
+            continue
         if not t.rows:
-            con.print(f"[yellow]{t.task}: not forecast ({t.status})[/yellow] {t.reason}")
+            con.print(f"[yellow]{t.task}: not forecast ({t.status})[/yellow] {t.reason}. {route}")
             continue
         scores = ", ".join(f"{k} {v:.3f}" for k, v in t.link_scores.items())
         con.print(f"\n[bold]{t.task}[/bold] (chance {t.chance:g}; {t.link} link"
-                  + (f", chosen by backtest: {scores}" if scores else "") + f"): {t.status}")
+                  + (f", chosen by backtest: {scores}" if scores else "") + f"): {t.status}. {route}")
         table = Table(header_style="bold", box=None)
         cols = ["run"] if "run" in t.rows[0] else [c for c in ("params", "tokens", "flops") if c in t.rows[0]]
         for c in cols + (["L"] if res.via else []) + ["forecast", f"{pct} {res.interval}", "observed"]:

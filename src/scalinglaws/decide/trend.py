@@ -12,6 +12,21 @@ any fit, on accuracy against log scale:
   significantly below the first;
 * non-monotone: some bin is significantly above a later one (a drop after a rise) or below an earlier one in a
   declining trend, by more than 2 combined standard errors plus MARGIN.
+
+Two scores of the bins' means y_1..y_k (in order of scale) say how the task scales, and route it to the forecast it
+can support (`route`):
+
+* breakthroughness B = I(y) / √median((y_(i+1) − y_i)²), with I(y) = sign(argmax − argmin)·(max y − min y): the
+  net rise over a typical step (Srivastava et al. 2022, BIG-bench, appendix B, in the form their analysis code
+  uses). A steady rise over k − 1 equal steps has B = k − 1; a rise made in one step has B far above it. B above
+  BREAKTHROUGH·(k − 1) marks a breakthrough.
+* smoothness S = I(y) / Σ|y_(i+1) − y_i|: the share of all movement between bins that is net progress, 1 for a
+  monotone trend, near 0 for noise. (This is this package's own score: BIG-bench's linearity is a related measure
+  whose exact equation is not used here.)
+
+Routes: "loss link" (a rising trend: the two-step forecast of downstream.py), "repeated sampling" (at chance, flat
+or breaking through: per-problem pass rates from many samples, `scalinglaws emergence`, can see what accuracy
+cannot), "none" (inverse or non-monotone: no law forecasts it).
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ import numpy as np
 MARGIN = 0.01  # accuracy points: differences smaller than this are never called a trend
 ALPHA = 0.01
 MAX_BINS = 8
+BREAKTHROUGH = 2.0  # B above this many times the steady rise's marks a breakthrough
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,47 @@ class Trend:
     def forecastable(self) -> bool:
         return self.status == "rising"
 
+    @property
+    def breakthroughness(self) -> float | None:
+        return scores([b[1] for b in self.bins])[0]
+
+    @property
+    def smoothness(self) -> float | None:
+        return scores([b[1] for b in self.bins])[1]
+
+    @property
+    def breakthrough(self) -> bool:
+        b = self.breakthroughness
+        return b is not None and self.status == "rising" and b > BREAKTHROUGH * (len(self.bins) - 1)
+
+    @property
+    def route(self) -> str:
+        if self.status in ("inverse", "non-monotone", "too few"):
+            return "none"
+        if self.status in ("at chance", "flat") or self.breakthrough:
+            return "repeated sampling"
+        return "loss link"
+
     def to_dict(self) -> dict:
         return {"status": self.status, "reason": self.reason, "spearman": self.spearman, "p_value": self.p_value,
-                "bins": [list(b) for b in self.bins]}
+                "breakthroughness": self.breakthroughness, "smoothness": self.smoothness,
+                "breakthrough": self.breakthrough, "route": self.route, "bins": [list(b) for b in self.bins]}
+
+
+def scores(y) -> tuple[float | None, float | None]:
+    """(breakthroughness, smoothness) of means in order of scale (see the module docstring); None for fewer than
+    three means or no movement at all."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3 or not np.all(np.isfinite(y)):
+        return None, None
+    d = np.diff(y)
+    net = (1.0 if np.argmax(y) > np.argmin(y) else -1.0) * float(y.max() - y.min())
+    typical = float(np.sqrt(np.median(d ** 2)))
+    moved = float(np.abs(d).sum())
+    if moved == 0:
+        return None, None
+    b = min(net / typical, 100.0) if typical > 0 else (100.0 if net > 0 else 0.0)
+    return float(b), float(net / moved)
 
 
 def _bins(scale: np.ndarray, y: np.ndarray):
