@@ -396,6 +396,74 @@ def show_emergence(res) -> None:
                   + (" — accelerated emergence" if cur["accelerated"] else ""))
 
 
+@app.command("choices")
+@use(DATA, JSON)
+def choices_cmd(
+    data: str = typer.Argument(None, help="Per-choice rows: columns params (or --scale), item, loglik, correct (0/1); "
+                               "or leave out and give lm-evaluation-harness samples files with --log."),
+    log: list[str] = typer.Option([], "--log", help="A --log_samples file of one model and its size: "
+                                  "samples_piqa.jsonl=1.6e8 (repeatable)."),
+    at: list[str] = typer.Option([], "--at", help="A size to forecast, e.g. --at params=2.8e9 (repeatable)."),
+    test: list[str] = typer.Option([], "--test", help="Held-out rows to forecast and score, e.g. 'params>1.4e9'."),
+    train: list[str] = typer.Option([], "--train", help="Rows to fit (default: all but --test)."),
+    scale: str = typer.Option("params", "--scale", help="Column of model size."),
+    item: str = typer.Option("item", "--item", help="Column naming the item."),
+    loglik: str = typer.Option("loglik", "--loglik", help="Column of each choice's log-likelihood."),
+    correct: str = typer.Option("correct", "--correct", help="Column: 1 for the correct choice, else 0."),
+    bootstrap: int = typer.Option(200, "--bootstrap", "-b", help="Resamples of items for the interval."),
+    level: float = typer.Option(0.95, "--level", help="Coverage of the interval."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap."),
+    *, where, rename, as_json,
+):
+    """Multiple-choice accuracy at larger sizes from per-choice log-likelihoods: each item's margin (correct
+    choice over the best wrong one) followed in log size, accuracy simulated from it (Schaeffer et al. 2024)."""
+    from ..decide.choices import forecast_choices
+    from ..errors import ScalingLawsError
+    from ..ingest.lmeval_samples import read_choices
+
+    if (data is None) == (not log):
+        raise ScalingLawsError("give either a table of per-choice rows or --log FILE=SIZE files, not both or neither")
+    if log:
+        files = {}
+        for entry in log:
+            path, _, size = entry.rpartition("=")
+            if not path:
+                raise ScalingLawsError(f"--log {entry}: give the file and its model size, e.g. "
+                                       "--log samples_piqa.jsonl=1.6e8")
+            files[path] = _floats(size, "--log")[0]
+        data = read_choices(files, scale=scale)
+    sizes = {}
+    for a in at:
+        key, _, value = a.partition("=")
+        sizes.setdefault(key.strip(), []).extend(_floats(value, "--at"))
+    res = forecast_choices(data, at=sizes or None, test=test, train=train, scale=scale, item=item, loglik=loglik,
+                           correct=correct, where=where, rename=rename, bootstrap=bootstrap, level=level, seed=seed)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    pct = f"{int(round(res.level * 100))}%"
+    con.print(f"{res.items} items over {len(res.sizes)} sizes; margins scatter {res.scatter:.3g} nats about their "
+              "lines")
+    table = Table(header_style="bold", box=None)
+    for c in (res.scale, "accuracy", "p(correct)", "mean margin"):
+        table.add_column(c, justify="right")
+    for s in res.sizes:
+        table.add_row(num(s[res.scale]), f"{s['accuracy']:.3f}", f"{s['p_correct']:.3f}", f"{s['margin']:+.3f}")
+    con.print(table)
+    table = Table(header_style="bold", box=None)
+    for c in (res.scale, "accuracy forecast", f"{pct} interval", "accuracy extrapolated", "observed"):
+        table.add_column(c, justify="right")
+    for f in res.forecast:
+        table.add_row(num(f["size"]), f"{f['accuracy']:.3f}", f"[{f['lower']:.3f}, {f['upper']:.3f}]",
+                      f"{f['direct']:.3f}", "–" if f["observed"] is None else f"{f['observed']:.3f}")
+    con.print(table)
+
+
 @app.command("testtime")
 @use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of problems for intervals.",
                                                   "seed": "Seed for the bootstrap."})
