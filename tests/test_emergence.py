@@ -167,3 +167,20 @@ def test_tasks_are_routed_by_how_they_scale(cli):
                          "--task", "piqa__acc", "--task", "logiqa__acc", "--bootstrap", "30")
     assert code == 0, err
     assert "route: loss link" in out and "route: repeated sampling" in out
+
+
+def test_samples_needed_shrinks_with_more_samples(cli, tmp_path):
+    from scalinglaws.decide.emergence import samples_needed
+
+    res = quiet(ladder(6), train=["params<=1e9"], at={"params": [1e10]}, bootstrap=20)
+    plan = samples_needed(res, 1e10, grid=(300, 3000), reps=6, factor=10.0, seed=1)
+    few, many = plan["grid"]
+    assert few["factor"] > many["factor"] > 1 and plan["enough"] == 300
+    rows = ladder(6)
+    path = tmp_path / "l.csv"
+    path.write_text("params,problem,samples,correct\n" + "".join(
+        f"{a},{b},{c},{d}\n" for a, b, c, d in zip(rows["params"], rows["problem"], rows["samples"], rows["correct"])))
+    code, out, err = cli("emergence", str(path), "--train", "params<=1e9", "--at", "params=1e10", "--bootstrap", "20",
+                         "--plan-samples", "3000", "--factor", "2")
+    assert code == 0, err
+    assert "samples per problem and the pass@1 forecast" in out and "within ×2: 3000 samples per problem" in out

@@ -343,6 +343,10 @@ def emergence_cmd(
     samples: str = typer.Option("samples", "--samples", help="Column with samples drawn per problem."),
     correct: str = typer.Option("correct", "--correct", help="Column with correct samples per problem."),
     interval: str = typer.Option("prediction", "--interval", help="prediction | confidence."),
+    plan_samples: str = typer.Option(None, "--plan-samples", help="Samples per problem to try, e.g. 100,1000,10000: "
+                                     "how wide the first target's forecast would be with that many."),
+    factor: float = typer.Option(None, "--factor", help="With --plan-samples: the width wanted, as a factor either "
+                                 "way (e.g. 1.5)."),
     *, bootstrap, level, seed, where, rename, as_json,
 ):
     """Forecast a task's pass rate at larger sizes from many samples per problem, where small models' greedy
@@ -355,7 +359,9 @@ def emergence_cmd(
         sizes.setdefault(key.strip(), []).extend(_floats(value, "--at"))
     result = forecast_emergence(data, at=sizes or None, test=test, train=train, k=[int(v) for v in _floats(k, "--k")],
                                 scale=scale, problem=problem, samples=samples, correct=correct, where=where,
-                                rename=rename, bootstrap=bootstrap, level=level, interval=interval, seed=seed)
+                                rename=rename, bootstrap=bootstrap, level=level, interval=interval, seed=seed,
+                                plan_samples=[int(v) for v in _floats(plan_samples, "--plan-samples")]
+                                if plan_samples else (), factor=factor)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -389,6 +395,16 @@ def show_emergence(res) -> None:
             table.add_row(num(f["size"]), str(f["k"]), f"{f['prediction']:.3g}",
                           f"[{f['lower']:.3g}, {f['upper']:.3g}]", seen)
         con.print(table)
+    plan = res.samples_plan
+    if plan:
+        con.print(f"samples per problem and the pass@1 forecast at {num(plan['size'])} they allow (95% of "
+                  f"{plan['reps']} simulated ladders):")
+        for r in plan["grid"]:
+            con.print(f"  {r['samples']:>8}: " + (r.get("note") or f"{r['median']:.3g} [{r['lower']:.3g}, "
+                                                                   f"{r['upper']:.3g}], within ×{r['factor']:.2f}"))
+        if plan["factor"] is not None:
+            con.print(f"  within ×{plan['factor']:g}: " + (f"{plan['enough']} samples per problem" if plan["enough"]
+                                                           else "not reached on this grid"))
     cur = res.curvature
     if cur.get("coefficient") is not None:
         con.print(f"curvature of log(-log pass rate) in log size: {cur['coefficient']:.3g} {pct} "

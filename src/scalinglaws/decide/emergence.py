@@ -58,9 +58,11 @@ class Emergence:
     forecast: tuple[Mapping, ...]  # per target size and k: prediction, lower, upper, observed
     method: Mapping
     warnings: tuple[str, ...] = ()
+    samples_plan: Mapping | None = None  # samples per problem a ladder needs (samples_needed), when asked
 
     def to_dict(self) -> dict:
-        return {"format": format_of("emergence"), "scale": self.scale, "k": list(self.k), "level": self.level,
+        return {"format": format_of("emergence"), "samples_plan": self.samples_plan, "scale": self.scale,
+                "k": list(self.k), "level": self.level,
                 "interval": self.interval, "sizes": [dict(s) for s in self.sizes],
                 "laws": [dict(m) for m in self.laws], "curvature": dict(self.curvature),
                 "forecast": [dict(f) for f in self.forecast], "method": dict(self.method),
@@ -81,10 +83,14 @@ def from_cloglog(y: np.ndarray) -> np.ndarray:
 def forecast_emergence(data, *, at: Mapping | None = None, test: Sequence[str] = (), train: Sequence[str] = (),
                        k: Sequence[int] = (1,), scale: str = "params", problem: str = "problem",
                        samples: str = "samples", correct: str = "correct", where: Sequence[str] = (), rename=None,
-                       bootstrap: int = 200, level: float = 0.95, interval: str = "prediction", seed: int = 0
-                       ) -> Emergence:
+                       bootstrap: int = 200, level: float = 0.95, interval: str = "prediction", seed: int = 0,
+                       plan_samples: Sequence[int] = (), factor: float | None = None) -> Emergence:
     """Fit the task law to the sizes in `train` (default: every row not in `test`) and forecast pass@k at the
-    sizes of `test` (scored against their counts) and at `at` ({scale: [sizes]})."""
+    sizes of `test` (scored against their counts) and at `at` ({scale: [sizes]}).
+
+    plan_samples: samples per problem to try (e.g. (100, 1000, 10000)): how wide the pass@1 forecast at the first
+    target size would be with that many (`samples_needed`), and with `factor` the least that keeps it within that
+    factor either way."""
     import warnings
 
     from ..fitting.interval import check_kind
@@ -158,9 +164,17 @@ def forecast_emergence(data, *, at: Mapping | None = None, test: Sequence[str] =
                                   "as true beyond the largest training size"}}
     for note in notes:
         warnings.warn(note, DataWarning, stacklevel=2)
-    return Emergence(scale=scale, k=tuple(int(v) for v in ks), level=level, interval=interval,
-                     sizes=tuple(sizes), laws=tuple(laws), curvature=curvature, forecast=tuple(forecast),
-                     method=method, warnings=tuple(notes))
+    out = Emergence(scale=scale, k=tuple(int(v) for v in ks), level=level, interval=interval,
+                    sizes=tuple(sizes), laws=tuple(laws), curvature=curvature, forecast=tuple(forecast),
+                    method=method, warnings=tuple(notes))
+    if plan_samples:
+        if not targets:
+            raise ArgumentError("plan_samples", "plan_samples needs a size to forecast: give at= or test=")
+        from dataclasses import replace
+
+        out = replace(out, samples_plan=samples_needed(out, targets[0]["size"], grid=plan_samples, factor=factor,
+                                                       seed=seed))
+    return out
 
 
 def _fit_sizes(runs, scale, problem, samples, correct, bootstrap, seed, notes):
@@ -182,6 +196,7 @@ def _fit_sizes(runs, scale, problem, samples, correct, bootstrap, seed, notes):
         theta, draws = fit_difficulty(n, c, bootstrap=bootstrap, seed=seed + i)
         thetas.append(np.vstack([theta[None], draws]))
         sizes.append({scale: float(v), "problems": int(len(n)), "samples_median": float(np.median(n)),
+                      "difficulty": {"unsolvable": float(theta[0]), "a": float(theta[1]), "b": float(theta[2])},
                       "solved_share": float(np.mean(c > 0)), "greedy_proxy": float(np.mean(c / n > 0.5)),
                       "pass_at_1_measured": float(np.mean(c / n))})
     if skipped:
@@ -252,3 +267,50 @@ def _observed(target: dict, k: float) -> float | None:
     n, c = target["counts"]
     v = np.nanmean(pass_at_k(n, c, [k])[:, 0])
     return None if not np.isfinite(v) else float(v)
+
+
+def samples_needed(result: Emergence, size: float, *, grid: Sequence[int] = (100, 1000, 10000), reps: int = 40,
+                   factor: float | None = None, seed: int = 0) -> dict:
+    """How many samples per problem the same ladder needs for a forecast of pass@1 at `size` of a given width.
+
+    Each training size's fitted difficulty (the record's `sizes[*].difficulty`) generates `reps` new sets of counts
+    with n samples per problem for every n in `grid` (the same number of problems); the line is refitted to each
+    and read at `size`. The spread of those forecasts is the width a ladder sampled n times per problem can expect
+    from its counts alone (the line's own misfit not included). With `factor`, the smallest n whose central 95% of
+    forecasts lies within that factor of their median either way is named.
+    """
+    rng = np.random.default_rng([seed, 23])
+    scale = result.scale
+    x = np.log([s[scale] for s in result.sizes])
+    rows = []
+    for n in (int(v) for v in grid):
+        if n < 1:
+            raise ArgumentError("grid", f"samples per problem must be at least 1 (got {n})")
+        preds = []
+        for _ in range(int(reps)):
+            y = []
+            for s in result.sizes:
+                d, m = s["difficulty"], s["problems"]
+                p = np.where(rng.random(m) < d["unsolvable"], 0.0, rng.beta(d["a"], d["b"], m))
+                c = rng.binomial(n, p).astype(float)
+                if c.sum() == 0:
+                    y.append(np.nan)
+                    continue
+                theta, _ = fit_difficulty(np.full(m, float(n)), c, seed=int(rng.integers(1 << 30)))
+                y.append(float(cloglog(coverage(theta, [1.0])[0, 0])))
+            y = np.asarray(y)
+            ok = np.isfinite(y)
+            if ok.sum() >= MIN_SIZES:
+                slope, icpt = np.polyfit(x[ok], y[ok], 1)
+                preds.append(float(from_cloglog(icpt + slope * np.log(size))))
+        if len(preds) < max(5, reps // 2):
+            rows.append({"samples": n, "median": None, "lower": None, "upper": None, "factor": None,
+                         "note": "too few correct samples at this budget to fit the line"})
+            continue
+        lo, med, hi = np.quantile(preds, [0.025, 0.5, 0.975])
+        rows.append({"samples": n, "median": float(med), "lower": float(lo), "upper": float(hi),
+                     "factor": float(max(hi / med, med / lo)) if lo > 0 else None})
+    enough = None
+    if factor is not None:
+        enough = next((r["samples"] for r in rows if r["factor"] is not None and r["factor"] <= factor), None)
+    return {"size": float(size), "reps": int(reps), "grid": rows, "factor": factor, "enough": enough}
