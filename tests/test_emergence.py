@@ -184,3 +184,17 @@ def test_samples_needed_shrinks_with_more_samples(cli, tmp_path):
                          "--plan-samples", "3000", "--factor", "2")
     assert code == 0, err
     assert "samples per problem and the pass@1 forecast" in out and "within ×2: 3000 samples per problem" in out
+
+
+def test_the_report_has_an_emergence_section(tmp_path):
+    from scalinglaws.report import build_report
+
+    res = quiet(ladder(7), test=["params>1e9"], k=[1, 10], bootstrap=30)
+    path = tmp_path / "em.json"
+    path.write_text(json.dumps(res.to_dict()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = build_report([str(path)])
+    (sec,) = rep.sections
+    assert sec.kind == "emergence" and [f.kind for f in sec.figures] == ["emergence"]
+    assert f"{res.laws[0]['alpha']:.3f}" in sec.body and "Forecast" in sec.body

@@ -95,7 +95,7 @@ def test_every_decision_record_gets_its_section(records):
     assert sel["winner"] in rep.sections[4].body
     down = rep.sections[6]
     assert any("logiqa__acc not forecast" in w for w in down.warnings)
-    assert "at chance" in down.body
+    assert "at chance" in down.body and "repeated sampling" in down.body and "loss link" in down.body
     tt = json.loads(paths["tt.json"].read_text())
     assert f"{tt['ceiling']['accuracy']:.3f}" in rep.sections[7].body
     rel = bt["reliability"]

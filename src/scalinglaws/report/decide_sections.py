@@ -1,5 +1,6 @@
 """Report sections for the evidence behind forecasts and the decisions built on them (docs/decisions.md): backtests,
-law rankings and the choice of `fit --law auto`, recipe comparisons, downstream forecasts and test-time scaling.
+law rankings and the choice of `fit --law auto`, recipe comparisons, downstream forecasts, test-time scaling and
+emergence.
 
 Records are read through `to_dict()`, so a live record and one read back from its --json file report alike.
 """
@@ -18,6 +19,7 @@ FIT = "scalinglaws.fitting.record:Fit"
 COMPARISON = ("scalinglaws.decide.comparison:Comparison", "scalinglaws.plots.saved:Comparison")
 DOWNSTREAM = ("scalinglaws.decide.downstream:Downstream", "scalinglaws.plots.saved:Downstream")
 TESTTIME = ("scalinglaws.decide.testtime:TestTimeForecast", "scalinglaws.plots.saved:TestTimeForecast")
+EMERGENCE = ("scalinglaws.decide.emergence:Emergence", "scalinglaws.plots.saved:Emergence")
 
 
 def _pct(v, digits: int = 2) -> str:
@@ -128,6 +130,11 @@ def comparison_section(rec, ctx: Context, label: str) -> list[Section]:
                     rec, "comparison", warns, label)
 
 
+def _scores(trend) -> str:
+    b, s = trend.get("breakthroughness"), trend.get("smoothness")
+    return "–" if b is None or s is None else f"{b:.1f} / {s:.2f}"
+
+
 @section_kind("downstream", accepts=DOWNSTREAM, order=53)
 def downstream_section(rec, ctx: Context, label: str) -> list[Section]:
     d = rec.to_dict()
@@ -137,14 +144,15 @@ def downstream_section(rec, ctx: Context, label: str) -> list[Section]:
             + (f", {_pct(d['loss_error'])} error on the targets" if d.get("loss_error") is not None else "")
             + "; step 2: a link from it to each task's accuracy." if d.get("via") else
             f"One step: accuracy from log {escape(d['axis'])}.")
-    tasks = [[t["task"], t["status"], f"{t['chance']:g}", t["link"] if t.get("link_params") else "–",
+    tasks = [[t["task"], t["status"], t["trend"].get("route", "–"), _scores(t["trend"]), f"{t['chance']:g}",
+              t["link"] if t.get("link_params") else "–",
               "–" if t.get("mean_abs_error") is None else f"{t['mean_abs_error']:.3f}",
               "–" if t.get("link_only_error") is None else f"{t['link_only_error']:.3f}", t["reason"]]
              for t in d["tasks"]]
     body = [f"<p>{head} Fitted to {d['train_runs']} runs ({d['train_rows']} rows), {pct} {escape(d['interval'])} "
             "intervals.</p>",
-            table("Tasks", ["task", "status", "chance", "link", "mean |error|", "link alone", "trend"], tasks,
-                  style=False, left=7)]
+            table("Tasks", ["task", "status", "route", "breakthroughness / smoothness", "chance", "link",
+                            "mean |error|", "link alone", "trend"], tasks, style=False, left=9)]
     for t in d["tasks"]:
         if not t.get("forecasts"):
             continue
@@ -185,3 +193,28 @@ def testtime_section(rec, ctx: Context, label: str) -> list[Section]:
         body.append(f"<p>Best k for this utility: <strong>{b['k']}</strong> (utility {b['utility']:.4g}, accuracy "
                     f"{b['accuracy']:.3f}, {b['samples']:.1f} samples on average).</p>")
     return _section("testtime", "Test-time scaling: repeated sampling", body, rec, "testtime", (), label)
+
+
+@section_kind("emergence", accepts=EMERGENCE, order=55)
+def emergence_section(rec, ctx: Context, label: str) -> list[Section]:
+    d = rec.to_dict()
+    pct = f"{int(round(d['level'] * 100))}%"
+    scale = d["scale"]
+    law = d["laws"][0]
+    sizes = [[num(s[scale]), str(s["problems"]), f"{100 * s['solved_share']:.0f}%", f"{100 * s['greedy_proxy']:.0f}%",
+              *(f"{s['pass_at_k'][str(k)]:.3g}" for k in d["k"])] for s in d["sizes"]]
+    rows = [[num(f["size"]), str(f["k"]), f"{f['prediction']:.3g}", f"[{f['lower']:.3g}, {f['upper']:.3g}]",
+             "–" if f["observed"] is None else f"{f['observed']:.3g}"] for f in d["forecast"]]
+    cur = d["curvature"]
+    body = [f"<p>Task law over {len(d['sizes'])} sizes: log(−log pass@{law['k']}) = {law['log_c']:.3f} − "
+            f"{law['alpha']:.3f}·log {escape(scale)} (Hu et al. 2023)"
+            + (f"; curvature {cur['coefficient']:.3g} [{cur['interval'][0]:.3g}, {cur['interval'][1]:.3g}]"
+               + (", accelerated emergence" if cur["accelerated"] else "") if cur.get("coefficient") is not None
+               else "") + ".</p>",
+            table("Fitted sizes", [scale, "problems", "solved at least once", "greedy (approx.)",
+                                   *(f"pass@{k}" for k in d["k"])], sizes, style=False, left=1)]
+    if rows:
+        body.append(table("Forecast", [scale, "k", "forecast", f"{pct} {d['interval']}", "observed"], rows,
+                          style=False, left=1))
+    return _section("emergence", "Emergence: pass rates from repeated sampling", body, rec, "emergence",
+                    tuple(d.get("warnings", ())), label)
