@@ -22,6 +22,10 @@ def fit_cmd(
     param: list[str] = typer.Option([], "--param", help="Formula laws: NAME=LO:HI start range, NAME=LO:HI:log, or "
                                     "NAME=bounds:LO:HI."),
     output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
+    groups: str = typer.Option(None, "--groups", help="Fit every group of this column at once (e.g. dataset), "
+                               "the --shared parameters common to all and the rest per group."),
+    shared: str = typer.Option(None, "--shared", help="With --groups: the parameters every group shares, e.g. "
+                               "alpha,beta."),
     *, inputs, target, options, where, rename, by, cuts, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
@@ -48,6 +52,16 @@ def fit_cmd(
                                "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")
     else:
         update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
+    if (groups is None) != (shared is None):
+        raise ScalingLawsError("--groups and --shared go together: the column of groups and the parameters they "
+                               "share, e.g. --groups dataset --shared alpha,beta")
+    if groups is not None:
+        if law == "auto":
+            raise ScalingLawsError("--groups needs a named law: a grouped fit shares that law's parameters")
+        from ..fitting import fit_grouped
+
+        def fit(data, law, **kw):
+            return fit_grouped(data, law, by=groups, shared=shared, **kw)
     with bar:
         result = fit(data, law_spec, options=options, inputs=inputs, target=target, where=where, rename=rename,
                      progress=update, **extra)

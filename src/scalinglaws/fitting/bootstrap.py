@@ -20,11 +20,20 @@ from .record import Bootstrap
 MAX_ELEMENTS = 800_000  # draws × points × parameters per batch: small enough to stay in cache
 
 
-def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, rows): how often each row's run was drawn, for n resamples of the runs."""
+def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator, strata=None) -> np.ndarray:
+    """(n, rows): how often each row's run was drawn, for n resamples of the runs; with `strata` (one label per
+    row), runs are drawn within each stratum, so every stratum keeps its number of runs."""
     _, run_index = np.unique(np.asarray(run_ids, dtype=str), return_inverse=True)
     n_runs = int(run_index.max()) + 1
-    picks = rng.integers(0, n_runs, size=(n, n_runs))  # R runs drawn with replacement, per resample
+    if strata is None:
+        picks = rng.integers(0, n_runs, size=(n, n_runs))  # R runs drawn with replacement, per resample
+    else:
+        labels = np.empty(n_runs, dtype=object)
+        labels[run_index] = np.asarray(strata).astype(str)
+        picks = np.empty((n, n_runs), dtype=int)
+        for lab in np.unique(labels.astype(str)):
+            members = np.flatnonzero(labels.astype(str) == lab)
+            picks[:, members] = members[rng.integers(0, len(members), size=(n, len(members)))]
     flat = (np.arange(n)[:, None] * n_runs + picks).ravel()
     counts = np.bincount(flat, minlength=n * n_runs).reshape(n, n_runs).astype(float)  # (n, R)
     return counts[:, run_index]
@@ -66,11 +75,11 @@ def compact(weights: np.ndarray) -> np.ndarray:
 
 
 def run_bootstrap(problem: Problem, run_ids: np.ndarray, u_hat: np.ndarray, H_hat: np.ndarray, *, n: int,
-                  level: float, seed: int, progress: Callable[[int, int], None] | None = None
+                  level: float, seed: int, progress: Callable[[int, int], None] | None = None, strata=None
                   ) -> tuple[Bootstrap, int]:
     # A stream of its own, so the draws do not depend on how many random numbers the start design used.
     rng = np.random.default_rng([seed, 1])
-    counts = resample_weights(run_ids, n, rng)  # (n, rows)
+    counts = resample_weights(run_ids, n, rng, strata)  # (n, rows)
     P = len(u_hat)
     batch = max(1, min(n, MAX_ELEMENTS // max(1, problem.n * P)))
     draws = np.empty((n, P))

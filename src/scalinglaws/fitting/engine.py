@@ -140,7 +140,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     boot = None
     if bootstrap:
         boot, failed = run_bootstrap(problem, runs.run_ids, best, H[b], n=bootstrap, level=level, seed=seed,
-                                     progress=progress)
+                                     progress=progress, strata=runs[law.strata] if law.strata else None)
         if failed > 0.05 * bootstrap:
             notes.append(f"{failed} of {bootstrap} bootstrap refits did not converge: intervals may be too wide")
     for note in notes:

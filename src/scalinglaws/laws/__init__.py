@@ -44,6 +44,10 @@ def get_law(spec) -> Law:
 def recorded_law(name: str, source=None) -> Law:
     """A law by the name and source a record keeps (a fit file, a law mixture's member): rebuilt from its formula,
     or found in the registry."""
+    if source and source.get("kind") == "grouped":
+        from .grouped import grouped
+
+        return grouped(recorded_law(source["base"]), source["by"], source["groups"], source["shared"])
     if source and source.get("kind") == "formula":
         params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
                   for k, v in source.get("params", {}).items()}

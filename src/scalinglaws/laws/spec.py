@@ -64,6 +64,8 @@ class Law:
     # The early-transient rule a fit of this law applies when the caller names none (transient.py): curve laws
     # leave out the warm-up; laws of final points keep every row.
     transient: str = "none"
+    # A column whose groups the bootstrap resamples runs within (grouped.py: every group keeps its own runs).
+    strata: str | None = None
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
