@@ -96,3 +96,35 @@ def test_the_command_and_its_errors(tmp_path, cli):
         assert code != 0 and err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
     code, out, err = cli("fit", str(path), "--groups", "family", "--shared", "alpha", "--where", "family=a")
     assert code != 0 and "two or more groups" in err
+
+
+def two_targets(seed=0):
+    rng = np.random.default_rng(seed)
+    rows = {"run": [], "params": [], "tokens": [], "c4": [], "code": []}
+    for i, (n, d) in enumerate(GRID):
+        rows["run"].append(f"r{i}")
+        rows["params"].append(n)
+        rows["tokens"].append(d)
+        rows["c4"].append((1.8 + 400 * n ** -0.34 + 1500 * d ** -0.28) * np.exp(0.002 * rng.standard_normal()))
+        rows["code"].append((0.9 + 200 * n ** -0.34 + 3000 * d ** -0.28) * np.exp(0.02 * rng.standard_normal()))
+    return rows
+
+
+def test_several_targets_share_exponents_and_are_weighted_by_their_scatter(tmp_path, cli):
+    f = sl.fit_targets(two_targets(), "chinchilla", targets=["c4", "code"], shared=["alpha", "beta"], bootstrap=20)
+    assert f.law == "chinchilla by target"
+    scale = f.extra["targets"]["residual_scale"]
+    assert scale["code"] > 5 * scale["c4"]  # the noisier target is down-weighted, not allowed to drown the other
+    assert f.params["alpha"] == pytest.approx(0.34, abs=0.02) and f.params["E@c4"] == pytest.approx(1.8, abs=0.05)
+    p = sl.predict(f, {"params": [1e10], "tokens": [1e12], "target": ["c4"]}).prediction[0]
+    assert p == pytest.approx(1.8 + 400 * 1e10 ** -0.34 + 1500 * 1e12 ** -0.28, rel=0.01)
+    rows = two_targets()
+    path = tmp_path / "t.csv"
+    path.write_text("run,params,tokens,c4,code\n" + "".join(
+        f"{r},{n},{d},{a},{b}\n" for r, n, d, a, b in zip(*(rows[k] for k in ("run", "params", "tokens", "c4",
+                                                                          "code")))))
+    code, out, err = cli("fit", str(path), "--target", "c4,code", "--shared", "alpha,beta", "--json")
+    assert code == 0, err
+    assert json.loads(out)["extra"]["targets"]["columns"] == ["c4", "code"]
+    code, out, err = cli("fit", str(path), "--target", "c4,code")
+    assert code != 0 and "--shared alpha,beta" in err

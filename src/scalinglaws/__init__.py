@@ -29,7 +29,7 @@ _LAZY = {
     "read_runs": "scalinglaws.runs", "Runs": "scalinglaws.runs",
     "load_dataset": "scalinglaws.datasets", "list_datasets": "scalinglaws.datasets",
     "fit": "scalinglaws.fitting", "Fit": "scalinglaws.fitting", "predict": "scalinglaws.fitting",
-    "fit_grouped": "scalinglaws.fitting",
+    "fit_grouped": "scalinglaws.fitting", "fit_targets": "scalinglaws.fitting",
     "Objective": "scalinglaws.fitting", "FitOptions": "scalinglaws.fitting",
     "LAWS": "scalinglaws.laws", "Law": "scalinglaws.laws", "Param": "scalinglaws.laws",
     "get_law": "scalinglaws.laws", "formula_law": "scalinglaws.laws", "register_law": "scalinglaws.laws",

@@ -24,8 +24,8 @@ def fit_cmd(
     output: Path = typer.Option(None, "--output", "-o", help="Save the fit record as JSON to this file."),
     groups: str = typer.Option(None, "--groups", help="Fit every group of this column at once (e.g. dataset), "
                                "the --shared parameters common to all and the rest per group."),
-    shared: str = typer.Option(None, "--shared", help="With --groups: the parameters every group shares, e.g. "
-                               "alpha,beta."),
+    shared: str = typer.Option(None, "--shared", help="With --groups, or several --target columns: the "
+                               "parameters every group or target shares, e.g. alpha,beta."),
     *, inputs, target, options, where, rename, by, cuts, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
@@ -52,9 +52,22 @@ def fit_cmd(
                                "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")
     else:
         update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
-    if (groups is None) != (shared is None):
+    several = target is not None and "," in target
+    if shared is not None and groups is None and several:  # several targets of the same runs
+        if law == "auto":
+            raise ScalingLawsError("several --target columns need a named law: they share that law's parameters")
+        from ..fitting import fit_targets
+
+        columns, target = target, None
+
+        def fit(data, law, **kw):
+            return fit_targets(data, law, targets=columns, shared=shared, **kw)
+    elif several:
+        raise ScalingLawsError(f"--target {target}: several targets are fitted together with the parameters they "
+                               "share, e.g. --target c4_loss,code_loss --shared alpha,beta")
+    elif (groups is None) != (shared is None):
         raise ScalingLawsError("--groups and --shared go together: the column of groups and the parameters they "
-                               "share, e.g. --groups dataset --shared alpha,beta")
+                               "share, e.g. --groups dataset --shared alpha,beta (or several --target columns)")
     if groups is not None:
         if law == "auto":
             raise ScalingLawsError("--groups needs a named law: a grouped fit shares that law's parameters")

@@ -47,7 +47,8 @@ def recorded_law(name: str, source=None) -> Law:
     if source and source.get("kind") == "grouped":
         from .grouped import grouped
 
-        return grouped(recorded_law(source["base"]), source["by"], source["groups"], source["shared"])
+        return grouped(recorded_law(source["base"]), source["by"], source["groups"], source["shared"],
+                       within=source.get("within", True))
     if source and source.get("kind") == "formula":
         params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
                   for k, v in source.get("params", {}).items()}

@@ -27,8 +27,11 @@ def per_group_name(param: str, group: str) -> str:
     return f"{param}{SEP}{group}"
 
 
-def grouped(base: Law, by: str, groups: Sequence[str], shared: Sequence[str]) -> Law:
-    """`base` with `shared` parameters common to every group and the others one per group (see the docstring)."""
+def grouped(base: Law, by: str, groups: Sequence[str], shared: Sequence[str], *, within: bool = True) -> Law:
+    """`base` with `shared` parameters common to every group and the others one per group (see the docstring).
+
+    within: the bootstrap resamples runs within each group (groups of runs); False resamples runs across groups,
+    each run with all its rows (groups that are targets measured on the same runs)."""
     groups = [str(g) for g in groups]
     shared = list(shared)
     unknown = [s for s in shared if s not in base.param_names]
@@ -84,11 +87,11 @@ def grouped(base: Law, by: str, groups: Sequence[str], shared: Sequence[str]) ->
                 out[per_group_name(n, grp)] = np.where(np.asarray(x["G"]).astype(int) == i, g[n], 0.0)
         return out
 
-    source = {"kind": "grouped", "base": base.name, "by": by, "groups": groups, "shared": shared}
+    source = {"kind": "grouped", "base": base.name, "by": by, "groups": groups, "shared": shared, "within": within}
     return replace(base, name=f"{base.name} by {by}", params=params, fn=fn, grad=grad if base_grad else None,
                    linear=linear, inputs={**base.inputs, "G": by}, features=features, source=source,
                    formula=f"{base.formula}; shared: {', '.join(shared) or 'none'}; per {by}: "
-                           f"{', '.join(own_names)}", strata=by, init=None,
+                           f"{', '.join(own_names)}", strata=by if within else None, init=None,
                    notes=f"{len(groups)} groups in '{by}' ({', '.join(groups)}); " + base.notes)
 
 
