@@ -15,6 +15,7 @@ gives a new record, frozen alike. `plain` turns a record's fields back into the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from types import MappingProxyType
@@ -126,3 +127,33 @@ def json_default(o):
 def plain(obj):
     """Mappings, tuples and numpy values -> the JSON-ready builtins a file holds (so a checksum sees the file)."""
     return json.loads(json.dumps(obj, default=json_default))
+
+
+# -- reading records back -----------------------------------------------------------------------------------------
+MAX_JSON_DEPTH = 64  # no record this version writes nests deeper than a dozen levels
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"the literal {name} is not JSON")
+
+
+def parse_json(text: str, source: str):
+    """One JSON value from a record file, strictly: `NaN` and `Infinity` literals (which Python's json accepts and
+    standard JSON does not) are refused, and so is nesting deeper than any record (which would otherwise exhaust
+    the stack). Errors are one line that names the file."""
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):  # before parsing: json's decoder recurses per level
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            raise ScalingLawsError(f"{source} nests more than {MAX_JSON_DEPTH} levels deep: it is no record of "
+                                   "scalinglaws. Give a file a command wrote")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ScalingLawsError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}): it is no record, or "
+                               "it was cut short. Write it again with the command that made it") from None
+    except ValueError as exc:
+        raise ScalingLawsError(f"{source} is not valid JSON ({exc}): a value is not a finite number. Write it again "
+                               "with the command that made it") from None

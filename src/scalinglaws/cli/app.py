@@ -7,6 +7,7 @@ locals) and exits 2. The command modules register themselves on `app` when impor
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 import warnings
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("default")
     try:
         app(args=argv, standalone_mode=False, prog_name="scalinglaws")
+        sys.stdout.flush()  # a full disk or a closed pipe on stdout is reported here, not at exit
     except ScalingLawsError as exc:
         from .options import flag_message  # the library names Python arguments; here they are flags
 
@@ -61,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
+    except RecursionError:
+        sys.stderr.write("Error: the input is nested too deeply to read (a formula, JSON or filter many thousands "
+                         "of levels deep). Simplify it\n")
+        return 1
+    except OSError as exc:  # the system refused a read or a write (a full disk, a closed pipe, no permission)
+        sys.stderr.write(f"Error: {_os_message(exc)}\n")
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:
@@ -80,8 +89,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _os_message(exc: OSError) -> str:
+    why = exc.strerror or type(exc).__name__
+    where = exc.filename if exc.filename is not None else "standard output"
+    return f"could not read or write {where} ({why}); nothing more was written. Free some space or check the path"
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except OSError:
+        code = code or 1
+    if code:  # output that could not be written is dropped, not retried at exit (one line, no second message)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,27 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 from .optimize import CONVERGED, refine
 from .problem import Problem
 from .record import Bootstrap
 
 MAX_ELEMENTS = 800_000  # draws × points × parameters per batch: small enough to stay in cache
+MEMORY_BUDGET = 8 * 2**30  # bytes: a bootstrap whose resampling tables would need more is refused up front
+
+
+def check_size(n: int, rows: int, runs: int, params: int) -> None:
+    """Refuse a bootstrap whose tables of draws (n × (runs + rows + params) numbers, a few copies of each) would
+    not fit the memory budget, with the memory it would need and the most draws that fit."""
+    per_draw = 8 * (3 * runs + rows + params)  # bytes: picks, their counts, each row's weight, the draw itself
+    need = n * per_draw
+    if need > MEMORY_BUDGET:
+        fits = MEMORY_BUDGET // per_draw
+        raise ArgumentError("bootstrap", f"bootstrap={n:,} would need {need / 2**30:,.1f} GiB of memory for "
+                                         f"{rows:,} rows of {runs:,} runs (the budget is "
+                                         f"{MEMORY_BUDGET / 2**30:.0f} GiB). Ask for at most {fits:,} draws; "
+                                         "1,000 give intervals to about a percent")
 
 
 def resample_weights(run_ids: np.ndarray, n: int, rng: np.random.Generator, strata=None) -> np.ndarray:

@@ -24,8 +24,9 @@ from ..laws import Law, get_law
 from ..runs import Runs, fit_columns, read_runs
 from . import borrow as borrowing
 from . import space as spaces
-from .bootstrap import run_bootstrap
+from .bootstrap import check_size, run_bootstrap
 from .data import bind_inputs, law_inputs
+from .identify import unidentified
 from .optimize import CONVERGED, ROUNDS, STATUS, search
 from .options import FitOptions, row_weights
 from .problem import Problem
@@ -108,17 +109,21 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
                                           target=target, where=where, rename=rename, progress=progress)
         notes.append(borrowing.not_identified_note(unidentified, borrowing.decay_seen(runs, binding)))
     problem = Problem(law, x, y, objective, w)
+    if bootstrap:
+        check_size(bootstrap, problem.n, runs.n_runs, law.n_params)  # before any work, with the memory it needs
     rng = np.random.default_rng(seed)
 
     k = opts.starts or n_candidates(law.n_params - len(law.linear))
-    theta0, f0 = candidates(problem, k, rng)
+    with np.errstate(all="ignore"):  # overflow in a poor candidate is an infinite objective, handled below
+        theta0, f0 = candidates(problem, k, rng)
     finite = np.isfinite(f0)
     if not finite.any():
         raise ScalingLawsError(
             f"law '{law.name}' gives no {_VALID[objective.space]} prediction of {runs.source} at any of {k} starts. "
             "Check the inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
     order = np.argsort(np.where(finite, f0, np.inf))[: min(ROUNDS[0][0], int(finite.sum()))]
-    found = search(problem, problem.transform.to_u(theta0[order]))
+    with np.errstate(all="ignore"):
+        found = search(problem, problem.transform.to_u(theta0[order]))
     final_f, final_status, H, b = found.f, found.status, found.H, found.best
     best = found.u[b]
     theta = problem.theta(best[None])[0]
@@ -133,14 +138,39 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     for name in at_bounds:
         notes.append(f"parameter {name} ended at its bound ({theta[law.param_names.index(name)]:.4g}): the data "
                      "do not pin it down; fix it, fit a simpler law, or add runs that span more scale")
+    dead, traded = unidentified(problem, theta)
+    if dead:
+        converged = False  # a term that vanished (an exponent run off to 1e300) is a collapse, not an optimum
+        notes.append(f"parameter{'s' if len(dead) > 1 else ''} {', '.join(dead)} no longer affect{'s' if len(dead) == 1 else ''} any "
+                     "prediction (the law collapsed, e.g. an exponent ran off to a huge value): the fit is not an "
+                     "optimum of this law. Bound the parameters (--param NAME=bounds:LO:HI), or fit a simpler law")
+    if traded:
+        notes.append(f"parameters {', '.join(traded)} are not identified by the data: they trade off exactly "
+                     f"against each other ({_spread(runs, binding)}). Add runs that vary what they depend on, or "
+                     "fix some of them")
+    bad_rows = np.flatnonzero(~np.isfinite(problem.predict(theta[None])[0]))
+    if bad_rows.size:
+        notes.append(f"the law has no finite prediction at {bad_rows.size} row{'s' if bad_rows.size > 1 else ''} "
+                     f"(e.g. {runs.locate(bad_rows[0])}): a value beyond floating-point range? Check that row's "
+                     "units")
+    if objective.space == "log":
+        with np.errstate(all="ignore"):
+            miss = np.abs(problem.residuals(theta[None])[0])
+        far = np.flatnonzero(miss > FAR)
+        if far.size:
+            i = far[np.argmax(miss[far])]
+            notes.append(f"the fit misses {far.size} row{'s' if far.size > 1 else ''} by more than a factor of "
+                         f"{np.exp(FAR):,.0f} (worst: {runs.locate(i)}, {target}={y[i]:g}): a value in the wrong "
+                         "units? Check or drop it")
     if len(runs) == law.n_params:
         notes.append(f"{len(runs)} points for {law.n_params} parameters: the fit interpolates and says nothing about "
                      "its own error")
 
     boot = None
     if bootstrap:
-        boot, failed = run_bootstrap(problem, runs.run_ids, best, H[b], n=bootstrap, level=level, seed=seed,
-                                     progress=progress, strata=runs[law.strata] if law.strata else None)
+        with np.errstate(all="ignore"):
+            boot, failed = run_bootstrap(problem, runs.run_ids, best, H[b], n=bootstrap, level=level, seed=seed,
+                                         progress=progress, strata=runs[law.strata] if law.strata else None)
         if failed > 0.05 * bootstrap:
             notes.append(f"{failed} of {bootstrap} bootstrap refits did not converge: intervals may be too wide")
     for note in notes:
@@ -166,6 +196,8 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     )
 
 
+FAR = float(np.log(1e6))  # a log residual beyond this is no measurement error but a wrong value
+
 _VALID = {"log": "positive, finite", "linear": "finite", "logit": "finite, strictly between 0 and 1,"}
 
 
@@ -178,6 +210,16 @@ def _source_as_given(data, runs: Runs) -> str:
             text = text.partition("?")[0]
         return text
     return runs.source
+
+
+def _spread(runs: Runs, binding: Mapping[str, str]) -> str:
+    """What the inputs span, for a message: 'params takes one value, 1e+08' or 'params spans 1e+07 to 1e+09'."""
+    parts = []
+    for col in dict.fromkeys(binding.values()):
+        v = runs[col]
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        parts.append(f"{col} takes one value, {lo:g}" if lo == hi else f"{col} spans {lo:g} to {hi:g}")
+    return "; ".join(parts)
 
 
 def _at_bounds(law: Law, theta: np.ndarray) -> list[str]:

@@ -156,6 +156,9 @@ def row_weights(runs, weights) -> np.ndarray:
     if w.shape != (len(runs),) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ArgumentError("weights", f"weights must be one finite, non-negative number per row ({w.size} given "
                             f"for {len(runs)} rows of {runs.source})")
+    if len(w) and not np.any(w > 0):
+        raise ArgumentError("weights", f"weights are zero on every one of the {len(runs)} rows of {runs.source}: "
+                            "nothing would be fitted. Give some rows a positive weight")
     return w
 
 

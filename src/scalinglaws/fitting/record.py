@@ -19,7 +19,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalingLawsError
-from ..records import Frozen, format_of, json_default, plain
+from ..records import Frozen, format_of, json_default, parse_json, plain
 from .interval import check_level
 
 FORMAT = format_of("fit")
@@ -181,14 +181,14 @@ def read_record(path: str | Path) -> dict:
                                f"{path.name}`")
     if path.is_dir():
         raise ScalingLawsError(f"{path} is a folder, not a fit file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScalingLawsError(f"{path.name} is not UTF-8 text: it is not a fit file. Refit with `scalinglaws fit "
+                               f"... -o {path.name}`") from None
     if not text.strip():
         raise ScalingLawsError(f"{path.name} is empty. Write a fit with `scalinglaws fit ... -o {path.name}`")
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScalingLawsError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}): it is not a fit "
-                               "file, or it was cut short. Refit with `scalinglaws fit`") from None
+    d = parse_json(text, path.name)
     if not isinstance(d, dict):
         raise ScalingLawsError(f"{path.name} is JSON but not a fit record (expected an object)")
     return d
@@ -206,9 +206,74 @@ def validate_record(d: Mapping, source: str) -> None:
     if missing:
         raise ScalingLawsError(f"{source} lacks {', '.join(missing)}: it was edited or cut short. Refit with "
                                "`scalinglaws fit`")
+    bad = _wrong_type(d)
+    if bad:
+        raise ScalingLawsError(f"{source}: field {bad}: the file was not written by scalinglaws, or was edited. "
+                               "Refit with `scalinglaws fit`")
     if d["checksum"] != checksum(d):
         raise ScalingLawsError(f"{source} was changed after it was written (its checksum does not match). Refit "
                                "rather than editing a fit file; to explore other values use the Python API")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _wrong_type(d: Mapping) -> str | None:
+    """The first field of a fit record whose type is not the one this version writes, as 'NAME is ...', or None.
+    A checksum proves only that the file is unchanged since its checksum was computed, not who computed it, so
+    every field is checked before any is used."""
+    def texts(v) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    checks = [
+        ("version", lambda v: isinstance(v, str), "text"), ("law", lambda v: isinstance(v, str) and v, "a name"),
+        ("formula", lambda v: isinstance(v, str), "text"), ("target", lambda v: isinstance(v, str) and v, "a name"),
+        ("inputs", lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+         "an object of symbol -> column"),
+        ("params", lambda v: isinstance(v, dict) and v and all(_is_number(x) for x in v.values()),
+         "an object of parameter -> finite number"),
+        ("objective", _is_number, "a finite number"), ("loss", lambda v: isinstance(v, dict), "an object"),
+        ("n_points", _is_count, "a count"), ("n_runs", _is_count, "a count"),
+        ("converged", lambda v: isinstance(v, bool), "true or false"),
+        ("at_bounds", texts, "a list of names"), ("warnings", texts, "a list of texts"),
+        ("starts", lambda v: isinstance(v, dict), "an object"), ("seed", _is_count, "a non-negative integer"),
+        ("data", lambda v: isinstance(v, dict), "an object"),
+        ("residuals", lambda v: isinstance(v, list) and all(_is_number(x) for x in v), "a list of numbers"),
+        ("checksum", lambda v: isinstance(v, str), "text"),
+    ]
+    for name, ok, what in checks:
+        if not ok(d[name]):
+            return f"'{name}' must be {what}, not {_shown(d[name])}"
+    for name in ("law_source", "extra"):
+        if d.get(name) is not None and not isinstance(d[name], dict):
+            return f"'{name}' must be an object, not {_shown(d[name])}"
+    ranges = d["data"].get("ranges", {})
+    if not isinstance(ranges, dict) or not all(
+            isinstance(r, list) and len(r) == 2 and all(_is_number(x) for x in r) for r in ranges.values()):
+        return "'data.ranges' must map columns to [low, high] numbers"
+    boot = d.get("bootstrap")
+    if boot is not None:
+        if not isinstance(boot, dict) or not all(k in boot for k in ("n", "level", "unit", "failed", "seed", "draws")):
+            return "'bootstrap' must be an object with n, level, unit, failed, seed and draws"
+        if not (_is_count(boot["n"]) and _is_count(boot["failed"]) and _is_count(boot["seed"])
+                and _is_number(boot["level"]) and 0 < boot["level"] < 1 and isinstance(boot["unit"], str)):
+            return "'bootstrap' has a count, level or seed of the wrong type"
+        width = len(d["params"])
+        if not isinstance(boot["draws"], list) or not all(
+                isinstance(row, list) and len(row) == width and all(_is_number(x) for x in row)
+                for row in boot["draws"]):
+            return f"'bootstrap.draws' must be rows of {width} finite numbers"
+    return None
+
+
+def _shown(value) -> str:
+    text = json.dumps(value, default=str)
+    return f"{type(value).__name__} {text[:30] + '...' if len(text) > 30 else text}"
 
 
 def law_of(fit):

@@ -29,6 +29,18 @@ FUNCTIONS = {"exp": np.exp, "log": np.log, "log10": np.log10, "log2": np.log2, "
              "tanh": np.tanh, "sigmoid": _sigmoid}
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 _NAMES = {**SYMBOLS, **{c: c for c, col in COLUMNS.items() if col.kind == "number"}}
+MAX_LENGTH = 10_000  # characters: longer than any law in the literature by two orders of magnitude
+MAX_DEPTH = 60  # nesting of the parsed tree: deeper trees would exhaust Python's stack when compiled or evaluated
+
+
+def _depth(tree) -> int:
+    """The nesting depth of a parsed tree, walked without recursion (a deep tree must not overflow the stack)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _normalise(expr: str) -> str:
@@ -50,8 +62,9 @@ class _Compiler:
         self.in_exponent: dict[str, bool] = {}  # param -> appears negated in an exponent (N**-alpha)
 
     def fail(self, what: str) -> ScalingLawsError:
+        shown = self.expr if len(self.expr) <= 80 else self.expr[:60] + "..."
         return ScalingLawsError(
-            f"formula '{self.expr}': {what}. Formulas may use numbers, names, + - * / ** (or ^), and "
+            f"formula '{shown}': {what}. Formulas may use numbers, names, + - * / ** (or ^), and "
             f"{', '.join(FUNCTIONS)}")
 
     def compile(self, node, exponent_sign: int = 0):
@@ -186,11 +199,20 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
     if not text:
         raise ScalingLawsError("the formula is empty. Write e.g. 'E + A*N**-alpha'")
     names = {**_NAMES, **dict(inputs or {})}
+    shown = expr if len(expr) <= 80 else expr[:60] + "..."
+    if len(text) > MAX_LENGTH:
+        raise ScalingLawsError(f"formula '{shown}' is {len(text):,} characters long; at most {MAX_LENGTH:,} are "
+                               "read. Write the law as a Python function and register it (docs/laws.md)")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ScalingLawsError(f"formula '{expr}' does not parse: {exc.msg} at column {exc.offset}. Check the "
+        raise ScalingLawsError(f"formula '{shown}' does not parse: {exc.msg} at column {exc.offset}. Check the "
                                "brackets and operators") from None
+    except (RecursionError, MemoryError):
+        tree = None
+    if tree is None or _depth(tree) > MAX_DEPTH:
+        raise ScalingLawsError(f"formula '{shown}' is nested more than {MAX_DEPTH} levels deep (brackets, signs or "
+                               "operators inside one another). Simplify it, or write the law as a Python function")
     compiler = _Compiler(expr, set(names))
     fn_tree = compiler.compile(tree)
     if not compiler.inputs:
@@ -221,7 +243,17 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
             default_start = (-1.0, 1.0)
         lo, hi = o.get("bounds", (-INF, INF))
         bounds = (-INF if lo is None else float(lo), INF if hi is None else float(hi))  # None: unbounded
+        if not bounds[0] < bounds[1]:
+            raise ScalingLawsError(f"parameter {pname}: bounds {bounds[0]:g}:{bounds[1]:g} are empty or inverted; "
+                                   f"the lower bound must be below the upper, e.g. bounds:{min(bounds):g}:"
+                                   f"{max(bounds) if bounds[0] != bounds[1] else bounds[0] + 1:g}")
         start = tuple(float(s) for s in o.get("start", _start_within(bounds, default_start)))
+        if not start[0] <= start[1] or not all(np.isfinite(start)):
+            raise ScalingLawsError(f"parameter {pname}: start range {start[0]:g}:{start[1]:g} is inverted or not "
+                                   f"finite; write LO:HI with LO <= HI, e.g. {min(start):g}:{max(start):g}")
+        if o.get("log_start") and start[0] <= 0:
+            raise ScalingLawsError(f"parameter {pname}: a log start range must be positive, got {start[0]:g}:"
+                                   f"{start[1]:g}")
         specs.append(Param(pname, bounds, start, log_start=bool(o.get("log_start", False))))
     law_inputs = {s: names[s] for s in compiler.inputs}
     draft = Law(name=name or "formula", formula=f"y = {text}", inputs=law_inputs, params=tuple(specs), fn=fn,

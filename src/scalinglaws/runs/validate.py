@@ -129,7 +129,15 @@ def derive_flops(runs: Runs) -> Runs:
     """C = 6·N·D when the table has params and tokens but no flops (Kaplan 2020, eq. 2.1), and say so."""
     if "flops" in runs or "params" not in runs or "tokens" not in runs:
         return runs
-    out = runs.with_columns(flops=6.0 * runs["params"] * runs["tokens"])
+    with np.errstate(over="ignore", invalid="ignore"):
+        flops = 6.0 * runs["params"] * runs["tokens"]
+    bad = np.flatnonzero(np.isinf(flops))
+    if bad.size:
+        i = bad[0]
+        raise ScalingLawsError(
+            f"6·params·tokens overflows at {runs.locate(i)} (params={runs['params'][i]:g}, tokens="
+            f"{runs['tokens'][i]:g}): no model is that large. Check that row's units, or drop it")
+    out = runs.with_columns(flops=flops)
     return Runs(out.columns, source=out.source, lines=out.lines, line_word=out.line_word,
                 notes=out.notes + ("flops computed as 6·N·D (the table has no flops column)",))
 
