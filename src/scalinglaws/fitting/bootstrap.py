@@ -14,7 +14,6 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ArgumentError
-
 from .optimize import CONVERGED, refine
 from .problem import Problem
 from .record import Bootstrap

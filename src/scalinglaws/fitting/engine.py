@@ -141,9 +141,10 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     dead, traded = unidentified(problem, theta)
     if dead:
         converged = False  # a term that vanished (an exponent run off to 1e300) is a collapse, not an optimum
-        notes.append(f"parameter{'s' if len(dead) > 1 else ''} {', '.join(dead)} no longer affect{'s' if len(dead) == 1 else ''} any "
-                     "prediction (the law collapsed, e.g. an exponent ran off to a huge value): the fit is not an "
-                     "optimum of this law. Bound the parameters (--param NAME=bounds:LO:HI), or fit a simpler law")
+        verb = "no longer affects" if len(dead) == 1 else "no longer affect"
+        notes.append(f"parameter{'s' if len(dead) > 1 else ''} {', '.join(dead)} {verb} any prediction "
+                     "(the law collapsed, e.g. an exponent ran off to a huge value): the fit is not an optimum of "
+                     "this law. Bound the parameters (--param NAME=bounds:LO:HI), or fit a simpler law")
     if traded:
         notes.append(f"parameters {', '.join(traded)} are not identified by the data: they trade off exactly "
                      f"against each other ({_spread(runs, binding)}). Add runs that vary what they depend on, or "
