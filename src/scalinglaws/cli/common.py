@@ -50,11 +50,16 @@ def progress_bar(enabled: bool, description: str):
 
 
 def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """NAME=VALUE options as a mapping; a name given twice is refused (the later value would win silently)."""
     out = {}
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ScalingLawsError(f"{option} '{pair}' is not NAME=VALUE. Write e.g. {option} params=7e9")
+        if key.strip() in out:
+            raise ScalingLawsError(f"{option} {key.strip()} is given twice ({key.strip()}={out[key.strip()]} and "
+                                   f"{pair.strip()}). Give it once; for several rows write {option} "
+                                   f"{key.strip()}={out[key.strip()]},{value.strip()}")
         out[key.strip()] = value.strip()
     return out
 
@@ -82,9 +87,14 @@ def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
 def parse_param_overrides(pairs: Iterable[str]) -> dict[str, dict]:
     """--param alpha=0:2 (start range) or alpha=0:2:log; bounds with --param alpha=bounds:0:5."""
     out: dict[str, dict] = {}
-    for key, value in parse_pairs(pairs, "--param").items():
+    for pair in pairs or ():  # a name may come twice: once for its start range, once for its bounds
+        key, value = next(iter(parse_pairs([pair], "--param").items()))
         parts = value.split(":")
         spec = out.setdefault(key, {})
+        which = "bounds" if parts[0] == "bounds" else "start"
+        if which in spec:
+            raise ScalingLawsError(f"--param {key}: its {'bounds' if which == 'bounds' else 'start range'} is given "
+                                   "twice. Give it once")
         try:
             if parts[0] == "bounds":
                 spec["bounds"] = (_bound(parts[1]), _bound(parts[2]))

@@ -40,7 +40,7 @@ def fit_cmd(
     law_spec = law
     overrides = parse_param_overrides(param)
     if law not in LAWS and looks_like_formula(law):
-        law_spec = formula_law(law, params=overrides)
+        law_spec = formula_law(law, params=overrides, inputs=inputs or None)  # --input NAME=COLUMN adds inputs
     extra = {}
     if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
         from ..decide import fit_auto as fit

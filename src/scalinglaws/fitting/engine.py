@@ -13,20 +13,22 @@ Residuals are measured in the objective's space (space.py): log by default, line
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import FitWarning, ScalingLawsError
+from ..errors import ArgumentError, FitWarning, ScalingLawsError
 from ..laws import Law, get_law
 from ..runs import Runs, fit_columns, read_runs
+from ..runs.schema import COLUMNS, SYMBOLS
 from . import borrow as borrowing
 from . import space as spaces
 from .bootstrap import check_size, run_bootstrap
 from .data import bind_inputs, law_inputs
-from .identify import unidentified
+from .identify import weak_parameters
 from .optimize import CONVERGED, ROUNDS, STATUS, search
 from .options import FitOptions, row_weights
 from .problem import Problem
@@ -96,7 +98,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
                                              weights=opts.weights, transient=opts.transient, space=objective.space)
-    notes: list[str] = []
+    notes: list[str] = list(free_names(law, runs))
     unidentified = borrowing.needed(law, runs, binding)
     if unidentified:  # no run anneals: borrow the annealing term, or say that nothing pins it down
         prior = borrowing.resolve(opts.borrow, law)
@@ -138,7 +140,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     for name in at_bounds:
         notes.append(f"parameter {name} ended at its bound ({theta[law.param_names.index(name)]:.4g}): the data "
                      "do not pin it down; fix it, fit a simpler law, or add runs that span more scale")
-    dead, traded = unidentified(problem, theta)
+    dead, traded = weak_parameters(problem, theta) if not unidentified else ((), ())
     if dead:
         converged = False  # a term that vanished (an exponent run off to 1e300) is a collapse, not an optimum
         verb = "no longer affects" if len(dead) == 1 else "no longer affect"
@@ -211,6 +213,28 @@ def _source_as_given(data, runs: Runs) -> str:
             text = text.partition("?")[0]
         return text
     return runs.source
+
+
+def free_names(law: Law, runs: Runs) -> list[str]:
+    """A formula's names that are fitted as free parameters although they look like data: a column of the table
+    (refused: it would be fitted, not read) or close to one or to an input symbol (a note: a typo?)."""
+    if not law.source or law.source.get("kind") != "formula":
+        return []
+    columns = [c for c in runs.names if c not in law.inputs.values()]
+    for name in law.param_names:
+        if name in runs:
+            raise ArgumentError("inputs", f"inputs must bind '{name}': formula '{law.source.get('expr')}' names "
+                                f"'{name}', a column of {runs.source}, which would otherwise be fitted as a free "
+                                f"parameter. Bind it ({name}={name}), or rename the parameter")
+    known = set(columns) | set(SYMBOLS) | {c for c, col in COLUMNS.items() if col.kind == "number"}
+    notes = []
+    for name in law.param_names:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75) if len(name) > 2 else []
+        if close:
+            notes.append(f"'{name}' in the formula is fitted as a free parameter (it is neither an input nor a "
+                         f"column of {runs.source}); did you mean '{close[0]}'? Correct the formula, or bind a "
+                         "column to it as an input")
+    return notes
 
 
 def _spread(runs: Runs, binding: Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ NO_EFFECT = 1e-10  # a column's size, in residual units per natural unit of its 
 DEPENDENT = 1e-9  # smallest singular value over the largest of the unit-length columns below which they trade off
 
 
-def unidentified(problem, theta: np.ndarray) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def weak_parameters(problem, theta: np.ndarray) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(parameters with no effect on any prediction, parameters that trade off exactly with others) at `theta`."""
     law = problem.law
     names = law.param_names

@@ -73,7 +73,9 @@ class Predictions:
 
 
 def _num(v):
-    return v.item() if isinstance(v, np.generic) else v
+    """An input cell as JSON: numbers and text as they are, an empty (NaN) or infinite cell as None."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and not np.isfinite(v) else v
 
 
 def _float(v) -> float | None:

@@ -34,7 +34,7 @@ def _json_head(path: Path):
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             return json.load(fh)
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, RecursionError):
         return None
 
 
@@ -110,7 +110,21 @@ def read_log(source: str, kind: str = "auto", progress: Callable[[int, int], Non
     if kind not in READERS:
         raise ScalingLawsError(f"--from {kind}: unknown source. Choose one of: auto, {', '.join(KINDS)}")
     module, func = READERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)(source, progress)
+    reader = getattr(importlib.import_module(module), func)
+    try:
+        return reader(source, progress)
+    except ScalingLawsError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{source}: a file is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}); "
+                               f"{kind} logs are UTF-8. Convert it, e.g. iconv -f latin1 -t utf-8") from None
+    except RecursionError:
+        raise ScalingLawsError(f"{source}: nested too deeply to be a {kind} log. Check the file") from None
+    except (TypeError, AttributeError, KeyError, IndexError) as exc:  # a shape the reader does not know: the
+        # log's fault, not a bug to show as a traceback; the message says which value surprised it
+        first = str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__
+        raise ScalingLawsError(f"{source}: not a {kind} log this reader understands ({type(exc).__name__}: "
+                               f"{first}). Check the file, or choose another reader with --from") from None
 
 
 def read(source: str, kind: str = "auto", *, rename=None, constants=None, join=None,

@@ -124,6 +124,8 @@ def parse_constants(pairs: Iterable[str] | Mapping | None) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ScalingLawsError(f"--set '{pair}' is not COLUMN=VALUE. Write e.g. --set params=1.4e9")
+        if key.strip() in out:
+            raise ScalingLawsError(f"--set {key.strip()} is given twice. Set each column once")
         try:
             out[key.strip()] = float(value)
         except ValueError:

@@ -34,7 +34,13 @@ def load_json(path: Path):
     except json.JSONDecodeError as exc:
         raise ScalingLawsError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}): is it an "
                                "lm-evaluation-harness result file?") from None
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.name} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
+                               f"offset {exc.start}): JSON must be UTF-8. Convert it, e.g. iconv -f latin1 -t utf-8"
+                               ) from None
+    except RecursionError:
+        raise ScalingLawsError(f"{path.name} is nested too deeply to be an lm-evaluation-harness result") from None
+    except (OSError, EOFError) as exc:
         raise ScalingLawsError(f"{path.name} could not be read ({type(exc).__name__}: {exc}). Check the file") from None
 
 
@@ -57,6 +63,10 @@ def _model_args(config: Mapping) -> dict[str, str]:
 def identity(result: Mapping, name: str) -> dict:
     """model, revision, step and shots of one result file."""
     config = result.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise ScalingLawsError(f"{name}: 'config' is {type(config).__name__} {str(config)[:40]!r}, not an object of "
+                               "settings as lm-evaluation-harness writes it. Fix the file, or give the model with "
+                               "--set model=NAME after removing 'config'")
     args = _model_args(config)
     model = args.get("pretrained") or args.get("model") or result.get("model_name") or config.get("model")
     if not model:
@@ -76,8 +86,12 @@ def identity(result: Mapping, name: str) -> dict:
         shots = values.pop() if len(values) == 1 else shots
     if isinstance(shots, (int, float)):
         out["shots"] = float(shots)
-    if config.get("limit") not in (None, 0):
-        out["limit"] = float(config["limit"])
+    limit = config.get("limit")
+    if limit not in (None, 0):
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+            raise ScalingLawsError(f"{name}: config.limit is {limit!r}, not a number (lm-evaluation-harness writes "
+                                   "the number or fraction of examples per task). Fix the file")
+        out["limit"] = float(limit)
     return out
 
 
@@ -113,7 +127,7 @@ def result_files(root: Path) -> list[Path]:
 def read_lmeval(source: str, progress: Callable[[int, int], None] | None = None) -> Batch:
     root = Path(source)
     files = result_files(root)
-    rows, hashes, skipped, limited = Rows(), [], [], 0
+    rows, hashes, skipped, limited, empty = Rows(), [], [], 0, []
     for i, path in enumerate(files):
         data = load_json(path)
         if is_result(data):
@@ -128,17 +142,26 @@ def read_lmeval(source: str, progress: Callable[[int, int], None] | None = None)
             continue
         for name, result in entries:
             ident = identity(result, name)
+            found = metrics(result)
+            if not found:
+                empty.append(name)
+                continue
             limited += "limit" in ident
             run = ident["model"] + (f"@{ident['revision']}" if "revision" in ident else "")
             key = (run, ident.get("shots"))
             rows.update(key, {k: v for k, v in ident.items() if k not in ("shots",)})
-            rows.update(key, metrics(result))
+            rows.update(key, found)
         hashes.append((str(path), sha256_file(path)))
         if progress is not None:
             progress(i + 1, len(files))
+    if not rows.rows and empty:
+        raise ScalingLawsError(f"{source}: {empty[0]} has no metric in its 'results' (no task with a numeric value)"
+                               "; nothing to ingest. Check that the evaluation finished")
     if not rows.rows:
         raise ScalingLawsError(f"{source}: none of its {len(files)} JSON files is an lm-evaluation-harness result")
     notes = []
+    if empty:
+        notes.append(f"skipped {len(empty)} results with no metric (e.g. {empty[0]})")
     if skipped:
         notes.append(f"skipped {len(skipped)} JSON files that are not lm-eval results (e.g. {skipped[0]})")
     if limited:

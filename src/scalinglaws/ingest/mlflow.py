@@ -19,10 +19,31 @@ from ..errors import ScalingLawsError
 from .common import Batch, Rows, column_name, sha256_file
 
 
+def _text(path: Path, root: Path) -> str:
+    """A file of the store as text: UTF-8, as MLflow writes it; anything else is refused, never garbled."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.relative_to(root.parent) if root in path.parents else path}: not UTF-8 text "
+                               f"(byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start}). MLflow writes "
+                               "UTF-8: convert the file, e.g. iconv -f latin1 -t utf-8") from None
+
+
+def _name(path: Path, base: Path, root: Path) -> str:
+    """A metric's or param's name from its path below metrics/ or params/, refused when not UTF-8."""
+    name = path.relative_to(base).as_posix()
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ScalingLawsError(f"{path.relative_to(root.parent)}: the file name is not UTF-8, so the metric or "
+                               "param it holds has no readable name. Rename the file") from None
+    return name
+
+
 def _meta(path: Path) -> dict[str, str]:
     """The top-level `key: value` lines of an MLflow meta.yaml (all that is needed; no YAML library required)."""
     out = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in _text(path, path.parent).splitlines():
         if not line or line[0] in " \t-#" or ":" not in line:
             continue
         key, _, value = line.partition(":")
@@ -47,7 +68,7 @@ def _metric_files(run: Path):
     base = run / "metrics"
     if base.is_dir():
         for f in sorted(p for p in base.rglob("*") if p.is_file()):
-            yield f.relative_to(base).as_posix(), f
+            yield _name(f, base, run), f
 
 
 def read_run(run: Path, rows: Rows) -> list[Path]:
@@ -55,19 +76,20 @@ def read_run(run: Path, rows: Rows) -> list[Path]:
     if meta.get("lifecycle_stage") == "deleted":
         return []
     tag = run / "tags" / "mlflow.runName"
-    name = meta.get("run_name") or (tag.read_text().strip() if tag.is_file() else "") or meta.get("run_id") or run.name
+    name = (meta.get("run_name") or (_text(tag, run).strip() if tag.is_file() else "") or meta.get("run_id")
+            or _name(run, run.parent, run))
     params = {}
     pdir = run / "params"
     if pdir.is_dir():
         for f in sorted(p for p in pdir.rglob("*") if p.is_file()):
-            text = f.read_text(encoding="utf-8", errors="replace").strip()
-            params[f"params.{column_name(f.relative_to(pdir).as_posix())}"] = _num(text)
+            text = _text(f, run).strip()
+            params[f"params.{column_name(_name(f, pdir, run))}"] = _num(text)
     files = [run / "meta.yaml"]
     steps = set()
     for metric, f in _metric_files(run):
         files.append(f)
         latest: dict[float, tuple[float, float]] = {}
-        for i, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        for i, line in enumerate(_text(f, run).splitlines(), start=1):
             parts = line.split()
             if not parts:
                 continue
@@ -88,8 +110,12 @@ def read_run(run: Path, rows: Rows) -> list[Path]:
 
 
 def read_search_runs_csv(path: Path, rows: Rows) -> None:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        table = list(csv.DictReader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            table = list(csv.DictReader(fh))
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.name} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}). "
+                               "Export it again, or convert it, e.g. iconv -f latin1 -t utf-8") from None
     for r in table:
         name = r.get("tags.mlflow.runName") or r.get("run_id")
         values = {}
@@ -107,7 +133,7 @@ def read_mlflow(source: str, progress: Callable[[int, int], None] | None = None)
     root = Path(source)
     rows, hashes = Rows(), []
     if root.suffix == ".csv" and root.is_file():
-        with open(root, encoding="utf-8-sig") as fh:
+        with open(root, encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline()
         if "run_id" not in header:
             raise ScalingLawsError(f"{root.name} is not an MLflow search_runs export (no run_id column)")
@@ -119,6 +145,9 @@ def read_mlflow(source: str, progress: Callable[[int, int], None] | None = None)
             hashes.extend((str(f), sha256_file(f)) for f in read_run(run, rows))
             if progress is not None:
                 progress(i + 1, len(runs))
+    if not any(k for k, row in rows.rows.items() for c in row if not c.startswith("params.")):
+        raise ScalingLawsError(f"{source}: no metric was logged in any of its runs (no files under metrics/): "
+                               "nothing to fit. Log metrics with mlflow.log_metric, or give another folder")
     notes = [f"{rows.replaced} values given twice for one run and step: kept the later"] if rows.replaced else []
     return Batch("mlflow", source, rows.columns(("run", "step")), tuple(hashes), tuple(notes))
 

@@ -42,11 +42,20 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             table = list(csv.reader(fh))
-    except UnicodeDecodeError:
-        raise ScalingLawsError(f"{path.name} is not UTF-8 text. Export it again from W&B as CSV") from None
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.name} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}). "
+                               "Export it again from W&B as CSV, or convert it, e.g. iconv -f latin1 -t utf-8"
+                               ) from None
     if not table or not table[0]:
         raise ScalingLawsError(f"{path.name} is empty: export the panel or runs table again from W&B")
     return table[0], table[1:]
+
+
+def _check_width(path: Path, header: list[str], body: list[list[str]]) -> None:
+    for line, cells in enumerate(body, start=2):
+        if cells and len(cells) != len(header):
+            raise ScalingLawsError(f"{path.name}: line {line} has {len(cells)} cells but the header has "
+                                   f"{len(header)}: the export is cut short or damaged there. Export it again")
 
 
 def is_panel_csv(header: list[str]) -> bool:
@@ -89,19 +98,42 @@ def _runs_table(header: list[str], body: list[list[str]], rows: Rows) -> None:
         rows.update((run, None), {k: v for k, v in values.items() if v is not None})
 
 
-def add_run(rows: Rows, name: str, config: Mapping, summary: Mapping, history: Iterable[Mapping]) -> int:
+def _step_of(record: Mapping, default: int, where: str) -> float:
+    step = record.get("_step", default)
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or step != step:
+        if isinstance(step, str):
+            try:
+                return float(step)
+            except ValueError:
+                pass
+        raise ScalingLawsError(f"{where}: _step is {step!r}, not a step number. Fix the export, or drop that row")
+    return float(step)
+
+
+def add_run(rows: Rows, name: str, config: Mapping, summary: Mapping, history: Iterable[Mapping],
+            where: str = "the W&B run") -> int:
     """One run's history (or, without history, its summary) as rows, config as constant columns."""
+    for field_name, value in (("config", config), ("summary", summary)):
+        if not isinstance(value, Mapping):
+            raise ScalingLawsError(f"{where}: run {name!r} has a '{field_name}' that is {type(value).__name__}, not "
+                                   "an object of name -> value as W&B exports it. Fix the export")
+    if not isinstance(history, (list, tuple)) and not hasattr(history, "__next__"):
+        raise ScalingLawsError(f"{where}: run {name!r} has a 'history' that is {type(history).__name__}, not a list "
+                               "of rows (objects with _step). Fix the export")
     constants = {f"config.{k}": v for k, v in flatten(config).items() if not k.startswith("_")}
     n = 0
-    for record in history:
-        step = record.get("_step", n)
+    for i, record in enumerate(history):
+        if not isinstance(record, Mapping):
+            raise ScalingLawsError(f"{where}: history row {i + 1} of run {name!r} is {type(record).__name__} "
+                                   f"{str(record)[:30]!r}, not an object of metric -> value. Fix the export")
+        step = _step_of(record, n, f"{where}: history row {i + 1} of run {name!r}")
         values = {column_name(k): scalar(v) for k, v in record.items() if k not in INTERNAL}
         values = {k: v for k, v in values.items() if v is not None}
         if "_timestamp" in record and isinstance(record["_timestamp"], (int, float)):
             values["wall_time"] = float(record["_timestamp"])
         if not values:
             continue
-        rows.update((name, float(step)), {**constants, **values})
+        rows.update((name, step), {**constants, **values})
         n += 1
     if n == 0:
         values = {column_name(k): v for k, v in flatten(summary).items() if not k.startswith("_")}
@@ -120,18 +152,23 @@ def _json_runs(path: Path, data, rows: Rows) -> None:
     if any(k in data[0] for k in ("history", "summary", "config")):
         for r in data:
             name = str(r.get("name") or r.get("id") or path.stem)
-            add_run(rows, name, r.get("config") or {}, r.get("summary") or {}, r.get("history") or [])
+            add_run(rows, name, r.get("config") or {}, r.get("summary") or {}, r.get("history") or [], path.name)
         return
     runs: dict[str, list] = {}
     for r in data:  # plain history rows, of one run or tagged with theirs
         runs.setdefault(str(r.get("run") or r.get("name") or path.stem), []).append(
             {k: v for k, v in r.items() if k not in ("run", "name")})
     for name, history in runs.items():
-        add_run(rows, name, {}, {}, history)
+        add_run(rows, name, {}, {}, history, path.name)
 
 
 def _load(path: Path):
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.name} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
+                               f"offset {exc.start}). Export it again from W&B, or convert it, e.g. iconv -f latin1 "
+                               "-t utf-8") from None
     if path.suffix == ".jsonl":
         return _json_lines(path, text)
     try:
@@ -165,6 +202,7 @@ def read_wandb(source: str, progress: Callable[[int, int], None] | None = None) 
     for i, f in enumerate(files):
         if f.suffix == ".csv":
             header, body = _read_csv(f)
+            _check_width(f, header, body)
             if is_panel_csv(header):
                 _panel(f, header, body, rows)
             elif is_runs_csv(header):

@@ -42,6 +42,9 @@ def parse_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]
         new, sep, old = pair.partition("=")
         if not sep or not new.strip() or not old.strip():
             raise ScalingLawsError(f"--map '{pair}' is not NEW=OLD. Write e.g. --map tokens=n_tokens")
+        if new.strip() in out:
+            raise ScalingLawsError(f"--map {new.strip()} is given twice ({new.strip()}={out[new.strip()]} and "
+                                   f"{pair.strip()}). Map each column once")
         out[new.strip()] = old.strip()
     return out
 
@@ -132,7 +135,7 @@ def _read_path(path: Path) -> tuple[dict, np.ndarray, str]:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return _arrow_columns(pq.read_table(path)), None, "row"
+            return _arrow_columns(pq.read_table(path), path.name), None, "row"
         if fmt == "jsonl":
             return _read_jsonl(path)
         return _read_json(path)
@@ -155,7 +158,8 @@ def _read_csv(path: Path, delimiter: str):
         if "Empty CSV file" in text:
             raise ScalingLawsError(f"{path.name} is empty. It needs a header line and at least one row") from None
         raise
-    cols = _arrow_columns(table)
+    _check_header_text(path)
+    cols = _arrow_columns(table, path.name, 2)
     if table.num_rows == 0:
         raise ScalingLawsError(f"{path.name} has a header but no rows. Add at least one row of measurements")
     return cols, np.arange(2, table.num_rows + 2), "line"  # line 1 is the header
@@ -207,8 +211,44 @@ def _records_to_columns(records: list[dict]) -> dict:
     return cols
 
 
-def _arrow_columns(table) -> dict:
-    return {name: _arrow_to_numpy(table.column(name)) for name in table.column_names}
+def _check_header_text(path: Path) -> None:
+    """The header line must be UTF-8: pyarrow would replace what is not, and a column would be named wrongly."""
+    if path.suffix.lower() in (".bz2", ".zst"):
+        return  # pyarrow decompresses these itself; their header is checked as text by its parser
+    with _opener(path)(path, "rb") as fh:
+        head = fh.readline(1 << 20)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScalingLawsError(f"{path.name}: the header (line 1) is not UTF-8 text (byte "
+                               f"{head[exc.start:exc.start + 1]!r} at column {exc.start + 1}). Save the file as UTF-8, "
+                               "e.g. iconv -f latin1 -t utf-8") from None
+
+
+def _arrow_columns(table, source: str = "the table", first_line: int = 1) -> dict:
+    """Arrow columns as numpy; a column of bytes (text that was not UTF-8) is decoded as UTF-8 or refused with the
+    line of its first undecodable value, never kept as bytes (which would show as b'r\xe9seau')."""
+    import pyarrow as pa
+
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            values = column.to_pylist()
+            for i, v in enumerate(values):
+                if v is None:
+                    continue
+                try:
+                    v.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ScalingLawsError(
+                        f"column '{name}' is not UTF-8 text at line {first_line + i} of {source} (byte "
+                        f"{v[exc.start:exc.start + 1]!r} in {v[:30]!r}). Save the file as UTF-8, e.g. "
+                        "iconv -f latin1 -t utf-8") from None
+            out[name] = np.array([None if v is None else v.decode("utf-8") for v in values], dtype=object)
+        else:
+            out[name] = _arrow_to_numpy(column)
+    return out
 
 
 def _arrow_to_numpy(column) -> np.ndarray:
