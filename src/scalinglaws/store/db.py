@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,26 +65,38 @@ def _holder(message: str) -> str:
     return f"process {m.group(1)}" if m else "another process"
 
 
-@contextmanager
-def connect(path: str | Path | None = None, *, write: bool = False, create: bool = False):
-    """An open connection to a checked store; closed on exit. `create` makes a new store where none exists."""
-    duckdb = _duckdb()
-    path = store_path(path)
-    exists = path.exists()
-    if not exists and not create:
-        raise ScalingLawsError(f"no run store at {path}. Create one with `scalinglaws ingest SOURCE --store {path}`")
-    if not exists and not path.parent.exists():
-        raise ScalingLawsError(f"--store {path}: the folder {path.parent} does not exist. Create it first")
-    if exists and path.is_dir():
-        raise ScalingLawsError(f"--store {path} is a folder; give the store's file, e.g. {path / DEFAULT_NAME}")
+# The store is a local file: DuckDB must never fetch or load an extension for it (a foreign file given as --store,
+# a SQLite database say, would otherwise make it download a reader over the network).
+CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+_LOCKED = re.compile(r"could not set lock|conflicting lock", re.I)
+
+
+def _kind_of_file(path: Path) -> str | None:
+    """None for a DuckDB file; else what the file looks like, for the message that refuses it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        return f"a file that cannot be read ({exc.strerror})"
+    if head[8:12] == MAGIC:
+        return None
+    if head.startswith(b"SQLite format 3"):
+        return "a SQLite database"
+    if not head:
+        return "an empty file"
+    return "a file of another kind"
+
+
+def _open(duckdb, path: Path, read_only: bool):
+    """A connection, retried while another process holds the file for LOCK_WAIT seconds."""
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=exists and not write)
-            break
+            return duckdb.connect(str(path), read_only=read_only, config=CONFIG)
         except duckdb.Error as exc:
             text = str(exc)
-            if "lock" in text.lower():
+            if _LOCKED.search(text):
                 if time.monotonic() < deadline:
                     time.sleep(0.1)
                     continue
@@ -92,17 +105,62 @@ def connect(path: str | Path | None = None, *, write: bool = False, create: bool
             first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
             raise ScalingLawsError(f"{path} is not a readable DuckDB run store ({first}). It is damaged or another "
                                    "kind of file: move it aside and ingest again") from None
+
+
+def _create(duckdb, path: Path) -> None:
+    """Make a new, complete store at `path`, atomically: built in a file of its own and linked into place, so
+    that a second process creating the same store at the same moment finds either no file or a whole store (the
+    loser of the race discards its copy and opens the winner's), never one half made."""
+    from .._version import __version__
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # DuckDB makes the file itself
     try:
-        if exists:
-            check(con, path)
-        else:
+        con = duckdb.connect(tmp, config=CONFIG)
+        try:
             with transaction(con):
                 for statement in SCHEMA:
                     con.execute(statement)
-                from .._version import __version__
-
                 con.execute("INSERT INTO meta VALUES ('format', ?), ('created_by', ?)",
                             [FORMAT, f"scalinglaws {__version__}"])
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        try:
+            os.link(tmp, path)  # fails if the store appeared meanwhile: then that one is used
+        except FileExistsError:
+            pass
+    finally:
+        for leftover in (tmp, tmp + ".wal"):
+            if os.path.lexists(leftover):
+                os.unlink(leftover)
+
+
+@contextmanager
+def connect(path: str | Path | None = None, *, write: bool = False, create: bool = False):
+    """An open connection to a checked store; closed on exit. `create` makes a new store where none exists."""
+    duckdb = _duckdb()
+    path = store_path(path)
+    if not path.exists() and not create:
+        raise ScalingLawsError(f"no run store at {path}. Create one with `scalinglaws ingest SOURCE --store {path}`")
+    if not path.exists() and not path.parent.exists():
+        raise ScalingLawsError(f"--store {path}: the folder {path.parent} does not exist. Create it first")
+    if path.is_dir():
+        raise ScalingLawsError(f"--store {path} is a folder; give the store's file, e.g. {path / DEFAULT_NAME}")
+    if not path.exists():
+        try:
+            _create(duckdb, path)
+        except OSError as exc:
+            raise ScalingLawsError(f"--store {path}: could not create the store ({exc.strerror}). Choose a "
+                                   "writable folder") from None
+    foreign = _kind_of_file(path)
+    if foreign is not None:
+        raise ScalingLawsError(f"{path} is not a readable DuckDB run store (it is {foreign}). It is damaged or "
+                               "another kind of file: move it aside and ingest again, or give another --store path")
+    con = _open(duckdb, path, read_only=not write)
+    try:
+        check(con, path)
         yield con
     finally:
         con.close()

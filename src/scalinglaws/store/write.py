@@ -21,6 +21,7 @@ from ..runs.validate import _to_text
 from .db import columns, one, quote
 
 TYPES = {"f": "DOUBLE", "b": "BOOLEAN", "O": "VARCHAR", "U": "VARCHAR"}
+RESERVED = ("_row", "_ingest", "_key")  # the store's own columns (db.SCHEMA): a user column may not replace one
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,14 @@ def _column_type(values: np.ndarray) -> str:
 def _prepared(runs: Runs, existing: dict[str, str], source: str) -> tuple[dict[str, np.ndarray], list[str]]:
     """Columns converted to the store's types, and the new columns to add. A clash of numbers and text fails."""
     out, new = {}, []
-    for name in runs.names:
+    for position, name in enumerate(runs.names, start=1):
+        if not name.strip():
+            raise ScalingLawsError(f"column {position} of {source} has no name, and every column of the store needs "
+                                   "one. Name it in the header, or drop the column")
+        if name in RESERVED:
+            raise ScalingLawsError(f"column '{name}' of {source} has the name of one the store keeps for itself "
+                                   f"({', '.join(RESERVED)}). Rename it on the way in, e.g. --map "
+                                   f"{name.lstrip('_')}={name}")
         values = runs[name]
         want = _column_type(values)
         have = existing.get(name)
