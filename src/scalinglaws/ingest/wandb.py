@@ -215,6 +215,9 @@ def read_wandb(source: str, progress: Callable[[int, int], None] | None = None) 
         hashes.append((str(f), sha256_file(f)))
         if progress is not None:
             progress(i + 1, len(files))
+    if not any(not c.startswith("config.") for row in rows.rows.values() for c in row):
+        raise ScalingLawsError(f"{source}: no metric in this W&B export (no history rows and no summary values, "
+                               "only config): nothing to ingest. Export the run's history or summary")
     notes = [f"{rows.replaced} values given twice for one run and step: kept the later"] if rows.replaced else []
     return Batch("wandb", source, rows.columns(("run", "step")), tuple(hashes), tuple(notes))
 
