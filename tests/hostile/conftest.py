@@ -21,13 +21,14 @@ def ladder(tmp_path) -> Path:
 
 
 @pytest.fixture
-def fit_file(tmp_path_factory) -> Path:
+def fit_file(tmp_path_factory, capsys) -> Path:
     """A genuine fit record of the ladder, written once per test."""
     from scalinglaws.cli.app import main
 
     folder = tmp_path_factory.mktemp("fit")
     (folder / "ladder.csv").write_text(ladder_csv())
     assert main(["fit", str(folder / "ladder.csv"), "-o", str(folder / "fit.json"), "--json"]) == 0
+    capsys.readouterr()
     return folder / "fit.json"
 
 

@@ -128,6 +128,8 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
     from .interval import interval as make_interval
 
     check_kind(interval)
+    if level is not None:  # checked whether or not the fit has draws to make an interval with
+        check_level(level)
     runs = _targets(fit, at)
     point = evaluate(fit, runs)
     factor = extrapolation(fit, runs)

@@ -213,6 +213,19 @@ def validate_record(d: Mapping, source: str) -> None:
     if d["checksum"] != checksum(d):
         raise ScalingLawsError(f"{source} was changed after it was written (its checksum does not match). Refit "
                                "rather than editing a fit file; to explore other values use the Python API")
+    law_source = d.get("law_source")
+    if law_source and law_source.get("kind") == "formula":  # rebuilt now, so that a bad one names this file
+        from ..laws import recorded_law
+
+        if not isinstance(law_source.get("expr"), str) or not isinstance(law_source.get("params", {}), dict) \
+                or not isinstance(law_source.get("inputs") or {}, dict):
+            raise ScalingLawsError(f"{source}: field 'law_source' does not hold a formula law as scalinglaws writes "
+                                   "it. Refit with `scalinglaws fit`")
+        try:
+            recorded_law(d["law"], law_source)
+        except (ScalingLawsError, TypeError, ValueError, AttributeError) as exc:
+            raise ScalingLawsError(f"{source}: its formula law cannot be rebuilt ({str(exc).splitlines()[0]}). "
+                                   "Refit with `scalinglaws fit`") from None
 
 
 def _is_number(v) -> bool:
