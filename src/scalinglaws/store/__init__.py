@@ -20,7 +20,7 @@ from ..errors import ScalingLawsError
 from ..records import format_of
 from .db import FORMAT, connect, default_path, one, store_path, transaction
 from .source import fit_runs, read_store, read_store_source
-from .write import Ingested, SavedFit, add_runs, next_id
+from .write import Ingested, SavedFit, add_runs, check_names, next_id
 from .write import save_fit as _save_fit
 
 
@@ -83,6 +83,7 @@ def _read_sources(sources, kind, rename, constants, join, progress):
             continue
         batch = read_log(src, k, progress)
         runs, notes = to_runs(batch, rename=rename, constants=constants, join=join)
+        check_names(runs, batch.source)
         logs.append((batch, runs, notes + tuple(runs.notes)))
     return logs, fits
 

@@ -85,9 +85,8 @@ def _column_type(values: np.ndarray) -> str:
     return TYPES.get(values.dtype.kind, "VARCHAR")
 
 
-def _prepared(runs: Runs, existing: dict[str, str], source: str) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Columns converted to the store's types, and the new columns to add. A clash of numbers and text fails."""
-    out, new = {}, []
+def check_names(runs: Runs, source: str) -> None:
+    """Column names the store can keep: none empty, none one of its own (checked before the store is touched)."""
     for position, name in enumerate(runs.names, start=1):
         if not name.strip():
             raise ScalingLawsError(f"column {position} of {source} has no name, and every column of the store needs "
@@ -96,6 +95,13 @@ def _prepared(runs: Runs, existing: dict[str, str], source: str) -> tuple[dict[s
             raise ScalingLawsError(f"column '{name}' of {source} has the name of one the store keeps for itself "
                                    f"({', '.join(RESERVED)}). Rename it on the way in, e.g. --map "
                                    f"{name.lstrip('_')}={name}")
+
+
+def _prepared(runs: Runs, existing: dict[str, str], source: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Columns converted to the store's types, and the new columns to add. A clash of numbers and text fails."""
+    out, new = {}, []
+    check_names(runs, source)
+    for name in runs.names:
         values = runs[name]
         want = _column_type(values)
         have = existing.get(name)
