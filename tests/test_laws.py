@@ -165,3 +165,23 @@ def test_data_constrained_reduces_to_chinchilla_without_repetition():
     # with U >= D there is no repetition; excess parameters still count only where N exceeds U/20
     no_excess = N <= D / 20  # U_N = min(N, U_D/20) with U_D = D
     np.testing.assert_allclose(LAWS["data_constrained"](x, p)[no_excess], chin[no_excess], rtol=1e-12)
+
+
+def test_the_momentum_filter_matches_the_step_by_step_recursion():
+    """m_i = λ m_{i-1} + Δ_i computed blockwise in numpy equals the plain recursion (to a few ulps) at every
+    length, including across block boundaries, without scipy."""
+
+    from scalinglaws.laws.features import recursive_filter
+
+    rng = np.random.default_rng(3)
+    for lam in (0.999, 0.99, 0.5, 0.0):
+        for size in (0, 1, 7, 20_000, 60_000):
+            x = rng.normal(size=size) * 1e-4
+            want, m = np.empty(size), 0.0
+            for i, v in enumerate(x.tolist()):
+                m = lam * m + v
+                want[i] = m
+            got = recursive_filter(x, lam)
+            assert got.shape == want.shape
+            if size:
+                assert np.max(np.abs(got - want)) <= 1e-13 * np.max(np.abs(want))
