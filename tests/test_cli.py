@@ -158,6 +158,16 @@ def test_console_script_runs_as_a_process():
     assert done.returncode == 0 and done.stdout.startswith("scalinglaws ")
 
 
+def test_version_is_answered_before_the_toolkit_loads():
+    """`--version` imports neither typer nor numpy and registers no command: a script asking it waits for nothing."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "scalinglaws", "--version"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and done.stdout.startswith("scalinglaws ")
+    loaded = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    assert not [m for m in loaded if m.split(".")[0] in ("numpy", "typer", "click", "rich", "scipy")], loaded
+    assert "scalinglaws.cli.commands" not in loaded
+
+
 def test_unexpected_errors_show_a_short_traceback(cli, monkeypatch):
     import scalinglaws.fitting.engine as engine
 

@@ -190,3 +190,29 @@ def test_a_fits_data_hash_covers_one_list_of_columns():
     assert fit_data(f, runs).matches
     extra = runs.with_columns(note=np.arange(len(runs)).astype(float))  # a column the fit never read
     assert fit_data(f, extra).matches
+
+
+def test_duplicates_are_found_as_a_row_by_row_comparison_would():
+    """The vectorised check keeps exactly the first of each group of identical rows (NaN equal to NaN, -0.0 to
+    0.0, text compared as text) and names the earliest repeat, as comparing rows one by one does."""
+    import warnings
+
+    from scalinglaws.runs.validate import _first_of_each
+
+    rng = np.random.default_rng(5)
+    n = 400
+    cols = {"run": rng.choice(["a", "b", "c"], n).astype(object), "params": rng.choice([1e8, 2e8, np.nan], n),
+            "offset": rng.choice([0.0, -0.0, 1e9], n), "loss": rng.choice([2.0, 2.5], n)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = read_runs(cols, dedupe=False)
+    keep, first = _first_of_each(runs)
+    seen, want, repeat = {}, np.ones(n, dtype=bool), None
+    for i, row in enumerate(zip(*(runs[c].tolist() for c in runs.names))):
+        key = tuple("nan" if isinstance(v, float) and v != v else (0.0 if v == 0 else v) for v in row)
+        if key in seen:
+            want[i] = False
+            repeat = repeat or (seen[key], i)
+        else:
+            seen[key] = i
+    assert np.array_equal(keep, want) and first == repeat

@@ -101,20 +101,61 @@ def check_values(runs: Runs) -> None:
                 f"plain counts, e.g. 7e9 for 7B. Multiply the column by 1e6 or 1e9 as appropriate")
 
 
+def _codes(values: np.ndarray) -> np.ndarray:
+    """(n,) int64 codes equal exactly where the values are (NaN equal to NaN, as one missing cell is to another;
+    -0.0 equal to 0.0), without sorting: a number's bits, text's index in its dictionary."""
+    if values.dtype.kind == "f":
+        clean = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN; x + 0.0 turns -0.0 into 0.0
+        return clean.astype(np.float64).view(np.int64)
+    if values.dtype.kind in "biu":
+        return values.astype(np.int64)
+    try:
+        import pyarrow as pa
+
+        return np.asarray(pa.array(values.tolist()).dictionary_encode().indices, dtype=np.int64)
+    except (ImportError, TypeError, ValueError, pa.ArrowException):  # mixed objects: compared as their text
+        text = np.array([repr(v) for v in values.tolist()], dtype=object)
+        return np.unique(text, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _first_of_each(runs: Runs) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A mask of the first row of each group of identical rows, and (first, repeat) of the earliest repeat.
+
+    Rows are sorted by a 64-bit hash of their columns' codes (a stable sort, so identical rows stay in table
+    order) and compared with their neighbour in every column: numpy passes, no Python loop over rows. Should two
+    different rows share a hash (about one chance in 2^64), the rows are sorted by every column instead."""
+    n = len(runs)
+    if n < 2 or not runs.names:
+        return np.ones(n, dtype=bool), None
+    codes = np.stack([_codes(np.asarray(runs[name])) for name in runs.names])  # (columns, n)
+    h = np.zeros(n, dtype=np.uint64)
+    for c in codes.view(np.uint64):  # splitmix64-style mixing, column by column
+        h = (h ^ (c + np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(31)
+    order = np.argsort(h, kind="stable")
+    hashed = h[order]
+    pair = np.flatnonzero(hashed[1:] == hashed[:-1])  # neighbours that may be identical rows
+    same = np.zeros(n - 1, dtype=bool)
+    same[pair] = np.all(codes[:, order[pair + 1]] == codes[:, order[pair]], axis=0)
+    if not same[pair].all():  # two different rows share a hash: sort by every column instead
+        order = np.lexsort(codes[::-1])
+        ranked = codes[:, order]
+        same = np.all(ranked[:, 1:] == ranked[:, :-1], axis=0)
+    keep = np.ones(n, dtype=bool)
+    if not same.any():
+        return keep, None
+    keep[order[1:][same]] = False
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))  # where each group of identical rows begins
+    group = np.cumsum(np.concatenate([[True], ~same])) - 1  # group of each sorted position
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    repeat = int(np.flatnonzero(~keep)[0])
+    return keep, (int(order[starts[group[position[repeat]]]]), repeat)
+
+
 def drop_duplicates(runs: Runs) -> Runs:
     """Identical rows are kept once, with a warning that names them."""
-    seen: dict[tuple, int] = {}
-    keep = np.ones(len(runs), dtype=bool)
-    cols = [runs[n] for n in runs.names]
-    first_dup = None
-    for i, row in enumerate(zip(*(c.tolist() for c in cols))):
-        key = tuple(None if isinstance(v, float) and v != v else v for v in row)
-        if key in seen:
-            keep[i] = False
-            if first_dup is None:
-                first_dup = (seen[key], i)
-        else:
-            seen[key] = i
+    keep, first_dup = _first_of_each(runs)
     if keep.all():
         return runs
     n = int((~keep).sum())
