@@ -116,8 +116,9 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     rng = np.random.default_rng(seed)
 
     k = opts.starts or n_candidates(law.n_params - len(law.linear))
+    scout = subsample(problem, seed)  # big tables: the global search on a subsample, the polish on every row
     with np.errstate(all="ignore"):  # overflow in a poor candidate is an infinite objective, handled below
-        theta0, f0 = candidates(problem, k, rng)
+        theta0, f0 = candidates(scout, k, rng)
     finite = np.isfinite(f0)
     if not finite.any():
         raise ScalingLawsError(
@@ -125,7 +126,12 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
             "Check the inputs' units and the target, or set start ranges (--param NAME=LO:HI)")
     order = np.argsort(np.where(finite, f0, np.inf))[: min(ROUNDS[0][0], int(finite.sum()))]
     with np.errstate(all="ignore"):
-        found = search(problem, problem.transform.to_u(theta0[order]))
+        found = search(scout, scout.transform.to_u(theta0[order]))
+        if scout is not problem:
+            ranked = np.flatnonzero(np.isfinite(found.f))
+            top = ranked[np.argsort(found.f[ranked], kind="stable")][:POLISH] if ranked.size else np.array([0])
+            found = search(problem, found.u[top], rounds=((len(top), 200), (len(top), 1000)))
+            order = order[top]
     final_f, final_status, H, b = found.f, found.status, found.H, found.best
     best = found.u[b]
     theta = problem.theta(best[None])[0]
@@ -187,6 +193,7 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
         objective=f_best, loss=objective.to_dict(), n_points=len(runs), n_runs=runs.n_runs, converged=converged,
         at_bounds=tuple(at_bounds), warnings=tuple(notes),
         starts={"candidates": int(k), "refined": int(len(order)), "reached_best": reached,
+                **({"searched_rows": scout.n} if scout is not problem else {}),
                 "objectives": [float(v) for v in final_f],
                 "status": [STATUS.get(int(s), "pruned") for s in final_status]},
         seed=int(seed),
@@ -199,6 +206,8 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     )
 
 
+SEARCH_ROWS = 2_000  # rows the global search sees; a larger table's best starts are then polished on every row
+POLISH = 2  # starts polished on every row after a search on a subsample
 FAR = float(np.log(1e6))  # a log residual beyond this is no measurement error but a wrong value
 
 _VALID = {"log": "positive, finite", "linear": "finite", "logit": "finite, strictly between 0 and 1,"}
@@ -213,6 +222,18 @@ def _source_as_given(data, runs: Runs) -> str:
             text = text.partition("?")[0]
         return text
     return runs.source
+
+
+def subsample(problem: Problem, seed: int) -> Problem:
+    """The problem on SEARCH_ROWS of its rows (those with weight), drawn with a stream of their own, or the problem
+    itself when it is no larger. Multi-start search costs starts × rows: on a ladder of whole training curves
+    (millions of rows) the search on a subsample finds the same basin, and the polish on every row the optimum."""
+    rows = np.flatnonzero(problem.weights > 0)
+    if problem.batched or len(rows) <= SEARCH_ROWS:
+        return problem
+    pick = np.sort(np.random.default_rng([seed, 2]).choice(rows, SEARCH_ROWS, replace=False))
+    return Problem(problem.law, {k: v[pick] for k, v in problem.x.items()}, problem.y[pick], problem.objective,
+                   problem.weights[pick])
 
 
 def free_names(law: Law, runs: Runs) -> list[str]:
