@@ -6,6 +6,7 @@ so the fitting code downstream can trust its arrays.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -109,11 +110,16 @@ def _codes(values: np.ndarray) -> np.ndarray:
         return clean.astype(np.float64).view(np.int64)
     if values.dtype.kind in "biu":
         return values.astype(np.int64)
-    try:
-        import pyarrow as pa
+    if len(values) > 100_000 or "pyarrow" in sys.modules:  # a hash table in C; not worth importing for a few rows
+        try:
+            import pyarrow as pa
 
-        return np.asarray(pa.array(values.tolist()).dictionary_encode().indices, dtype=np.int64)
-    except (ImportError, TypeError, ValueError, pa.ArrowException):  # mixed objects: compared as their text
+            return np.asarray(pa.array(values.tolist()).dictionary_encode().indices, dtype=np.int64)
+        except (ImportError, TypeError, ValueError):  # no pyarrow, or objects it cannot type: as below
+            pass
+    try:
+        return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    except TypeError:  # objects that do not sort together (text beside None): compared as their text
         text = np.array([repr(v) for v in values.tolist()], dtype=object)
         return np.unique(text, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
