@@ -263,6 +263,9 @@ def _spread(runs: Runs, binding: Mapping[str, str]) -> str:
     parts = []
     for col in dict.fromkeys(binding.values()):
         v = runs[col]
+        if v.dtype.kind not in "fiub":  # a text column (a curve's run): how many values it takes
+            parts.append(f"{col} takes {len(set(v.tolist()))} value{'s' if len(set(v.tolist())) > 1 else ''}")
+            continue
         lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
         parts.append(f"{col} takes one value, {lo:g}" if lo == hi else f"{col} spans {lo:g} to {hi:g}")
     return "; ".join(parts)
