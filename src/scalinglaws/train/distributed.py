@@ -115,6 +115,12 @@ def _train_task(plan, rung, folder, crash_at, threads):
     from .loop import Crash, train_rung
 
     corpus = load(plan.corpus, limit=plan.corpus_bytes)
+    if crash_at is not None:  # once: the retry that follows trains on
+        killed = Path(folder) / f"{rung.name}.killed"
+        if killed.exists():
+            crash_at = None
+        else:
+            killed.write_text(str(crash_at))
     try:
         return train_rung(plan, rung, corpus, folder, crash_at=crash_at, threads=threads or 1)
     except Crash:
