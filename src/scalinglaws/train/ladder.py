@@ -1,18 +1,19 @@
 """A ladder plan: the rungs to train, each a model shape with its tokens, hyperparameters, schedule and cost.
 
 The shape rule (one for every rung): width d a multiple of the head width (head_dim 16), heads = d / head_dim,
-depth L = round(d / aspect) and at least 1 (aspect 32: width over depth, as in Kaplan et al. 2020's flat optimum
-around 20-100 for small models). Parameters and FLOPs per token come from the project's FLOP
-accounting (plan/flops.py) for exactly the model train/model.py builds: learned positions, LayerNorm, tied
-embeddings, a 4·d MLP. Training FLOPs count `FLOP_CONVENTION` ("6N+attention": 6 × non-embedding parameters plus
-both attention matmuls over the context, the M of Step Law, Li et al. 2025).
+and depth L with d / L within a factor of 2 of `aspect` (32: width over depth in the flat optimum Kaplan et al.
+2020, Fig. 5, found for small models); `make_rung` without a depth takes L = round(d / aspect). Parameters and
+FLOPs per token come from the project's FLOP accounting (plan/flops.py) for exactly the model train/model.py
+builds: learned positions, LayerNorm, tied embeddings, a 4·d MLP. Training FLOPs count `FLOP_CONVENTION`
+("6N+attention": 6 × non-embedding parameters plus both attention matmuls over the context, the M of Step Law,
+Li et al. 2025).
 
 `plan_ladder` spaces the rungs' compute geometrically from the largest (`flops`) down by `span`, picks for each
-the width whose compute at `tokens_per_param` tokens per parameter comes nearest (each width once) and gives it
-the tokens that make its compute the target, and sets the learning rate and
-batch size from Step Law (plan/hparams.py; the rule was fitted on models above 10^8 parameters, so its learning
-rate is capped at `lr_cap` for these small ones). With `hold_back`, the largest rung is spaced `hold_back_gap` times
-the compute of the next, and `ladder run` forecasts it from the others before training it.
+the shape whose compute at `tokens_per_param` tokens per parameter comes nearest (each shape once; among equals
+the one with d / L nearest `aspect`), gives it the tokens that make its compute the target, and sets the learning
+rate and batch size from Step Law (plan/hparams.py; the rule was fitted on models above 10^8 parameters, so its
+learning rate is capped at `lr_cap` for these small ones). With `hold_back`, the largest rung is spaced
+`hold_back_gap` times the compute of the next, and `ladder run` forecasts it from the others before training it.
 
 The plan is written as a TOML file a user can edit (`write_plan`), and read back with tomllib (`read_plan`):
 scalars at the top, one [[rung]] table per rung.
@@ -127,13 +128,13 @@ def shape_of(depth: int, width: int, heads: int, vocab: int = 256, seq_len: int 
                        norm="layer", tied=True)
 
 
-def make_rung(name: str, width: int, *, aspect: int = 32, head_dim: int = 16, vocab: int = 256, seq_len: int = 128,
-              tokens: float | None = None, tokens_per_param: float = 20.0, lr_cap: float = 0.01, seed: int = 0,
-              evals: int = 10, hold_back: bool = False) -> Rung:
+def make_rung(name: str, width: int, *, depth: int | None = None, aspect: int = 32, head_dim: int = 16,
+              vocab: int = 256, seq_len: int = 128, tokens: float | None = None, tokens_per_param: float = 20.0,
+              lr_cap: float = 0.01, seed: int = 0, evals: int = 10, hold_back: bool = False) -> Rung:
     """One rung by the shape rule, with Step Law's learning rate (capped) and batch size for its tokens."""
     if width % head_dim:
         raise ScalingLawsError(f"width {width} is not a multiple of head_dim {head_dim}")
-    depth = max(1, int(round(width / aspect)))
+    depth = depth or max(1, int(round(width / aspect)))
     heads = width // head_dim
     acc = count(shape_of(depth, width, heads, vocab, seq_len))
     n_ne = acc.params["non_embedding"]
@@ -162,19 +163,22 @@ def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str =
         targets = list(np.exp(np.linspace(lo, math.log(flops / hold_back_gap), rungs - 1))) + [flops]
     else:
         targets = list(np.exp(np.linspace(lo, math.log(flops), rungs)))
-    widths = [head_dim * k for k in range(1, 257)]
-    cost = np.log([make_rung("", w, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
-                             tokens_per_param=tokens_per_param).flops for w in widths])
+    shapes = [(w, L) for w in range(head_dim, 64 * head_dim + 1, head_dim) for L in range(1, 65)
+              if aspect / 2 <= w / L <= aspect * 2 or (L == 1 and w < aspect)]
+    probes = [make_rung("", w, depth=L, head_dim=head_dim, seq_len=seq_len, tokens_per_param=tokens_per_param)
+              for w, L in shapes]
+    cost = np.log([p.flops for p in probes])
+    skew = np.abs(np.log([w / L / aspect for w, L in shapes]))
     chosen: list[int] = []
     for t in targets:
-        order = np.argsort(np.abs(cost - math.log(t)))
-        chosen.append(next(widths[i] for i in order if widths[i] not in chosen))
+        order = np.lexsort((skew, np.round(np.abs(cost - math.log(t)), 1)))
+        chosen.append(next(int(i) for i in order if i not in chosen))
     # tokens set so each rung's compute is its target (the shapes are discrete; tokens per parameter then stray a
     # little from tokens_per_param)
-    out = [make_rung(f"w{w}", w, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
-                     tokens=t / make_rung("", w, aspect=aspect, head_dim=head_dim, seq_len=seq_len).flops_per_token,
-                     lr_cap=lr_cap, seed=seed, evals=evals, hold_back=hold_back and i == len(chosen) - 1)
-           for i, (w, t) in enumerate(zip(chosen, targets))]
+    out = [make_rung(f"w{shapes[i][0]}d{shapes[i][1]}", shapes[i][0], depth=shapes[i][1], head_dim=head_dim,
+                     seq_len=seq_len, tokens=t / probes[i].flops_per_token, lr_cap=lr_cap, seed=seed, evals=evals,
+                     hold_back=hold_back and k == len(chosen) - 1)
+           for k, (i, t) in enumerate(zip(chosen, targets))]
     out.sort(key=lambda r: r.flops)
     return LadderPlan(name=name, rungs=tuple(out), seq_len=seq_len, aspect=aspect, head_dim=head_dim,
                       tokens_per_param=tokens_per_param, **settings)

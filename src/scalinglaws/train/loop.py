@@ -2,7 +2,8 @@
 at each evaluation, and every evaluation point handed to `emit` as it happens.
 
 A point: run, step, tokens (seen so far), flops (their training FLOPs), lr, train_loss (mean since the last point),
-loss (held-out, nats per byte), tokens_per_s (training throughput since the last point) and the rung's config.
+loss (held-out, nats per byte), tokens_per_s (training throughput since the last point, evaluations and
+checkpoints left out) and the rung's config.
 
 The checkpoint holds the model, the optimizer, the step and every point so far, and is written before its point
 is emitted. A rung stopped anywhere resumes from its last checkpoint: it first re-emits the checkpoint's points
@@ -114,8 +115,7 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
     if step >= rung.steps:
         return RungResult(run, tuple(points), resumed)
     forward = torch.compile(model) if plan.compile else model
-    cuda = device.startswith("cuda")
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else _no_autocast
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.startswith("cuda") else _no_autocast
     evals = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
              for x, y in corpus.eval_batches(plan.eval_batches, plan.eval_batch, plan.seq_len)]
     config = {"run": run, "family": plan.name, "params": float(rung.params),
@@ -123,18 +123,17 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
               "depth": float(rung.depth), "heads": float(rung.heads), "seq_len": float(plan.seq_len),
               "batch_size": float(rung.batch * plan.seq_len), "seed": float(rung.seed), "peak_lr": rung.lr,
               "schedule": plan.schedule, "steps": float(rung.steps), "dataset": corpus.source}
-    since, train_sum, train_n, train_time = step, 0.0, 0, 0.0
+    since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
     if progress:
         progress(step, rung.steps)
     while step < rung.steps:
         if crash_at is not None and step >= crash_at and resumed < crash_at:
             raise Crash(f"test hook: rung {rung.name} stopped at step {step}")
-        t0 = time.perf_counter()
         lr = lr_at(step, rung, plan)
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = corpus.batch(step, rung.batch, plan.seq_len, rung.seed)
-        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        x, y = torch.from_numpy(x).to(device, non_blocking=True), torch.from_numpy(y).to(device, non_blocking=True)
         try:
             with autocast():
                 _, loss = forward(x, y)
@@ -147,26 +146,24 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
                 f"rung {rung.name} ran out of {device} memory at batch {rung.batch} sequences of {plan.seq_len}: "
                 f"try batch = {max(1, rung.batch // 2)} with steps = {rung.steps * 2} in the plan (the same "
                 "tokens)") from None
-        train_sum += float(loss.item())
-        train_n += 1
-        if cuda:
-            torch.cuda.synchronize()
-        train_time += time.perf_counter() - t0
+        train_sum += loss.detach()  # no .item() per step: on a GPU it would wait for every step to finish
         step += 1
         if progress:
             progress(step, rung.steps)
         if step % rung.eval_every == 0 or step == rung.steps:
+            train_loss = float(train_sum.item()) / (step - since)  # waits for the device: the time is honest
+            elapsed = time.perf_counter() - mark
             tokens = step * rung.batch * plan.seq_len
             point = {**config, "step": float(step), "tokens": float(tokens),
-                     "flops": float(rung.flops_per_token) * tokens, "lr": lr, "train_loss": train_sum / train_n,
+                     "flops": float(rung.flops_per_token) * tokens, "lr": lr, "train_loss": train_loss,
                      "loss": _evaluate(model, evals, autocast),
-                     "tokens_per_s": (step - since) * rung.batch * plan.seq_len / max(train_time, 1e-9),
+                     "tokens_per_s": (step - since) * rung.batch * plan.seq_len / max(elapsed, 1e-9),
                      "final": step == rung.steps}
             points.append(point)
             _save(ckpt, {"version": CHECKPOINT_VERSION, "run": run, "step": step, "points": points,
                          "model": model.state_dict(), "optimizer": opt.state_dict()})
             emit(point)
-            since, train_sum, train_n, train_time = step, 0.0, 0, 0.0
+            since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
     return RungResult(run, tuple(points), resumed)
 
 
