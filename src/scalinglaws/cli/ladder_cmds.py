@@ -36,12 +36,15 @@ def plan_cmd(
     schedule: str = typer.Option("wsd", "--schedule", help="wsd (warmup, stable, cooldown) or cosine."),
     corpus: str = typer.Option("stdlib", "--corpus", help="stdlib (the Python standard library's source), a text "
                                "file or folder, a .jsonl file or a .npy array of token ids."),
+    corpus_bytes: int = typer.Option(24_000_000, "--corpus-bytes", help="Bytes of the standard library to read "
+                                     "(its first files in path order; --corpus stdlib only)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (bf16 autocast)."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each model (CUDA)."),
     throughput: str = typer.Option("2e10", "--throughput", help="FLOP/s of the device, for the cost in hours."),
     name: str = typer.Option(None, "--name", help="The ladder's name (default: the file's stem); runs are "
                              "NAME/RUNG in the store."),
     seed: int = typer.Option(0, "--seed", help="Seed of every rung."),
+    evals: int = typer.Option(10, "--evals", help="Evaluations (and checkpoints) per rung."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
     """Plan a ladder of rungs by one shape rule, with tokens, learning rate, batch, schedule and cost."""
@@ -58,7 +61,8 @@ def plan_cmd(
         budget = _number(flops, "--flops")
     plan = plan_ladder(budget, rungs=rungs, span=span, name=name or output.stem, hold_back=hold_back,
                        hold_back_gap=gap, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
-                       tokens_per_param=tokens_per_param, seed=seed, schedule=schedule, corpus=corpus,
+                       tokens_per_param=tokens_per_param, seed=seed, evals=evals, schedule=schedule, corpus=corpus,
+                       corpus_bytes=corpus_bytes,
                        device=device, compile=compile_, throughput=_number(throughput, "--throughput"))
     write_plan(plan, output)
     if as_json:
