@@ -163,3 +163,15 @@ def test_a_ray_address_that_does_not_answer(cli, plan_file, tmp_path):
     assert err.startswith("Error: the Ray cluster at 127.0.0.1:9 does not answer") and not store.exists()
     with pytest.raises(ScalingLawsError, match="is not an address"):
         run_ladder(plan_file, store, ray="nowhere")
+
+
+def test_a_held_back_rung_without_enough_rungs_below_is_trained_unforecast(tmp_path):
+    from scalinglaws.errors import DataWarning
+    from scalinglaws.train.ladder import LadderPlan, make_rung
+
+    plan = LadderPlan(name="two", rungs=(make_rung("a", 16, tokens=6_000, evals=2),
+                                         make_rung("b", 32, tokens=6_000, evals=2, hold_back=True)),
+                      corpus_bytes=300_000, eval_batches=1, eval_batch=4)
+    with pytest.warns(DataWarning, match="a forecast needs 3 rungs trained and 1 are"):
+        result = run_ladder(plan, tmp_path / "s.duckdb", checkpoints=tmp_path / "ck", threads=1)
+    assert result.forecast is None and [r["steps"] for r in result.rungs] == [r.steps for r in plan.rungs]

@@ -17,6 +17,7 @@ from ..errors import ScalingLawsError
 from ..records import format_of
 from ..runs import Runs
 
+MIN_RUNGS = 3  # the power law's three parameters
 SELECT_FROM = 4  # rungs needed for law selection (three cuts along flops need at least four scales)
 BOOTSTRAP = 200
 
@@ -33,8 +34,8 @@ def forecast(known: list[dict], target: dict, *, level: float = 0.95, seed: int 
     from ..decide import fit_auto
     from ..fitting import fit, predict
 
-    if len(known) < 3:
-        raise ScalingLawsError(f"a forecast needs the final losses of at least 3 rungs; {len(known)} "
+    if len(known) < MIN_RUNGS:
+        raise ScalingLawsError(f"a forecast needs the final losses of at least {MIN_RUNGS} rungs; {len(known)} "
                                f"{'is' if len(known) == 1 else 'are'} done. Train more rungs first")
     def table(axis):
         return Runs({"run": np.array([p["run"] for p in known], dtype=object),

@@ -113,7 +113,7 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
                                                                     if r.name in results), fc, tuple(notes))
 
 
-def _forecast_then_train(plan, rung, results, trainer, store, echo, crash) -> dict:
+def _forecast_then_train(plan, rung, results, trainer, store, echo, crash) -> dict | None:
     run = plan.run_name(rung)
     stored = [f for f in forecasts(store, plan.name) if f["run"] == run]
     if stored:  # made before a kill: the forecast stands as it was made, before any of this rung was seen
@@ -121,6 +121,13 @@ def _forecast_then_train(plan, rung, results, trainer, store, echo, crash) -> di
         fid = record.pop("id")
     else:
         known = [res["final_point"] for res in results.values() if res.get("final_point")]
+        if len(known) < forecasting.MIN_RUNGS:
+            note = (f"rung {rung.name} was held back, but a forecast needs {forecasting.MIN_RUNGS} rungs trained "
+                    f"and {len(known)} are: training it without one")
+            warnings.warn(note, DataWarning, stacklevel=3)
+            for name, res in trainer.train([rung], crash):
+                results[name] = res
+            return None
         record, fit = forecasting.forecast(known, {"run": run, "flops": rung.flops}, level=plan.level,
                                            seed=rung.seed, plan=plan.name)
         fid = save_forecast(store, plan=plan.name, run=run, record=record, fit=fit)

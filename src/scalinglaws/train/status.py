@@ -86,7 +86,7 @@ def ladder_status(plan: LadderPlan | str | Path, store=None, *, checkpoints=None
                      "steps": r.steps, "flops": r.flops, "loss": None if final is None else final["loss"],
                      "hold_back": r.hold_back, "note": note})
     out = list(forecasts(store, plan.name))
-    if forecast and len(done) >= 3:
+    if forecast and len(done) >= forecasting.MIN_RUNGS:
         seen = {f["run"] for f in out}
         for row in rows:
             if row["state"] != "done" and row["run"] not in seen:
