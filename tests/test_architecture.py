@@ -24,6 +24,7 @@ LAYERS = (
     ("laws", "datasets"),
     ("fitting", "ingest"),
     ("plan", "curves", "decide", "store"),
+    ("train",),
     ("plots", "demo"),
     ("report",),
     ("cli",),

@@ -12,7 +12,7 @@ from pkgutil import iter_modules
 from . import __path__ as _here
 
 ORDER = ["fit_cmds", "data_cmds", "plan_cmds", "curve_cmds", "decide_cmds", "calibrate_cmds", "report_cmds",
-         "store_cmds"]
+         "store_cmds", "ladder_cmds"]
 
 _found = sorted(m.name for m in iter_modules(_here) if m.name.endswith("_cmds"))
 for _name in [n for n in ORDER if n in _found] + [n for n in _found if n not in ORDER]:

@@ -1,0 +1,140 @@
+"""Training data as one array of byte tokens (vocabulary 256: nothing to train, nothing downloaded), with a
+held-out split for evaluation.
+
+Sources:
+    "stdlib"          the Python standard library's own .py files (every machine that runs this has them)
+    PATH.txt / other  a text file, or a folder of text files (read as UTF-8 bytes)
+    PATH.jsonl        JSON lines: the "text" field of each line
+    PATH.npy          pre-tokenized ids, memory-mapped (any integer dtype; ids below the model's vocabulary)
+
+Files are read in sorted path order, so a corpus is the same bytes on every run. The split is by document: every
+`EVAL_EVERY`-th file (or line) goes to the held-out part, so no document is in both. A .npy array is split at its
+end: its last `1/EVAL_EVERY` is held out.
+
+Batches are drawn by step: the windows of step s come from a generator seeded by (seed, s), so a run resumed at
+step s sees exactly the batches it would have seen, and evaluation always reads the same held-out windows.
+"""
+
+from __future__ import annotations
+
+import json
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ScalingLawsError
+
+EVAL_EVERY = 20  # one document in 20 is held out
+STDLIB_LIMIT = 24_000_000  # bytes of the standard library read by default (its first files in path order)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    train: np.ndarray  # (n,) token ids
+    held_out: np.ndarray  # (m,) token ids
+    source: str
+    vocab: int = 256
+
+    @property
+    def tokens(self) -> int:
+        return int(self.train.size)
+
+    def batch(self, step: int, batch: int, seq_len: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """(batch, seq_len) inputs and next-token targets for optimizer step `step`, the same on every run."""
+        rng = np.random.default_rng([seed, step])
+        return _windows(self.train, rng.integers(0, self.train.size - seq_len - 1, batch), seq_len)
+
+    def eval_batches(self, batches: int, batch: int, seq_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Fixed held-out windows, evenly spread over the held-out part."""
+        n = batches * batch
+        starts = np.linspace(0, self.held_out.size - seq_len - 1, n).astype(np.int64)
+        return [_windows(self.held_out, starts[i * batch:(i + 1) * batch], seq_len) for i in range(batches)]
+
+
+def _windows(data: np.ndarray, starts: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    index = starts[:, None] + np.arange(seq_len + 1)[None, :]
+    chunk = np.asarray(data[index], dtype=np.int64)
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+def _split(docs: list[bytes], source: str) -> Corpus:
+    train = b"\n".join(d for i, d in enumerate(docs) if i % EVAL_EVERY != EVAL_EVERY - 1)
+    held = b"\n".join(d for i, d in enumerate(docs) if i % EVAL_EVERY == EVAL_EVERY - 1)
+    if len(docs) < EVAL_EVERY:  # too few documents to hold any out whole: hold out the end instead
+        joined = b"\n".join(docs)
+        cut = len(joined) - len(joined) // EVAL_EVERY
+        train, held = joined[:cut], joined[cut:]
+    return Corpus(np.frombuffer(train, dtype=np.uint8), np.frombuffer(held, dtype=np.uint8), source)
+
+
+def stdlib_files(limit: int = STDLIB_LIMIT) -> list[Path]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files, total = [], 0
+    for path in sorted(root.rglob("*.py")):
+        if "site-packages" in path.parts or not path.is_file():
+            continue
+        files.append(path)
+        total += path.stat().st_size
+        if total >= limit:
+            break
+    return files
+
+
+def load(source: str = "stdlib", *, limit: int | None = None) -> Corpus:
+    """The corpus named by `source` (see the module docstring), split into training and held-out tokens."""
+    if source in ("stdlib", "", None):
+        files = stdlib_files(limit or STDLIB_LIMIT)
+        return _checked(_split([f.read_bytes() for f in files], "stdlib"), "the standard library")
+    path = Path(source)
+    if not path.exists():
+        raise ScalingLawsError(f"corpus {source} does not exist. Give a text file, a folder of text files, a .jsonl "
+                               "file, a .npy array of token ids, or 'stdlib'")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return _checked(_split([f.read_bytes() for f in files], str(path)), str(path))
+    if path.suffix == ".npy":
+        return _checked(_memmap(path), str(path))
+    if path.suffix == ".jsonl":
+        return _checked(_split(_jsonl(path), str(path)), str(path))
+    return _checked(_split(path.read_bytes().split(b"\n\n"), str(path)), str(path))
+
+
+def _jsonl(path: Path) -> list[bytes]:
+    docs = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ScalingLawsError(f"{path} line {n} is not JSON ({exc.msg}). Give one JSON object per line "
+                                       "with a 'text' field") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ScalingLawsError(f"{path} line {n} has no 'text' field holding a string. Give one JSON "
+                                       "object per line with a 'text' field")
+            docs.append(row["text"].encode("utf-8"))
+    return docs
+
+
+def _memmap(path: Path) -> Corpus:
+    try:
+        ids = np.load(path, mmap_mode="r")
+    except ValueError as exc:
+        raise ScalingLawsError(f"{path} is not a readable .npy array ({exc}). Save token ids with numpy.save") \
+            from None
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise ScalingLawsError(f"{path} holds a {ids.ndim}-d array of {ids.dtype}; give a 1-d array of integer "
+                               "token ids")
+    vocab = int(ids.max()) + 1 if ids.size else 1
+    cut = ids.size - ids.size // EVAL_EVERY
+    return Corpus(ids[:cut], ids[cut:], str(path), vocab=max(vocab, 256))
+
+
+def _checked(corpus: Corpus, name: str) -> Corpus:
+    if corpus.train.size < 1024 or corpus.held_out.size < 1024:
+        raise ScalingLawsError(f"corpus {name} has {corpus.train.size} training and {corpus.held_out.size} held-out "
+                               "tokens; a ladder needs at least 1024 of each. Give more text")
+    return corpus

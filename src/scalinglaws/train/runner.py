@@ -1,0 +1,212 @@
+"""`ladder run`: train every rung of a plan, stream each evaluation point into the run store, forecast the
+held-back rung before it is trained, then train it and score the forecast.
+
+The driver is the store's one writer. Rungs train here one after another, or on a Ray cluster (distributed.py),
+whose workers return their points for the driver to write. Each rung checkpoints at every evaluation into the
+plan's checkpoint folder (default: PLAN.ckpt beside the plan file), so running the same command again after a
+kill, a failure or a lost worker resumes every unfinished rung where its checkpoint left it; the store leaves out
+the points it already holds (store/points.py), so nothing is lost and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataWarning, ScalingLawsError
+from ..records import format_of
+from ..store.db import store_path
+from ..store.points import append_points, forecasts, save_forecast, score_forecast
+from . import forecast as forecasting
+from .ladder import LadderPlan, Rung, read_plan
+
+TRAIN_HINT = "pip install 'scalinglaws[train]'"
+
+
+@dataclass(frozen=True)
+class LadderRun:
+    plan: str
+    store: str
+    rungs: tuple[dict, ...]  # per rung: name, run, steps, final loss, tokens/s, resumed_from, points written
+    forecast: dict | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"format": format_of("ladder_run"), "plan": self.plan, "store": self.store,
+                "rungs": list(self.rungs), "forecast": self.forecast, "notes": list(self.notes)}
+
+
+def need_torch():
+    try:
+        import torch
+    except ImportError:
+        raise ScalingLawsError(f"training a ladder needs PyTorch: {TRAIN_HINT}") from None
+    return torch
+
+
+def checkpoint_folder(plan_path: str | Path | None, plan: LadderPlan, checkpoints=None) -> Path:
+    if checkpoints is not None:
+        return Path(checkpoints)
+    base = Path(plan_path).with_suffix("") if plan_path is not None else Path(plan.name)
+    return base.parent / f"{base.name}.ckpt"
+
+
+def check_corpus(plan: LadderPlan, corpus) -> list[str]:
+    """A warning for each rung that reads its corpus more than once: the epochs it implies."""
+    notes = []
+    for r in plan.rungs:
+        epochs = r.tokens / corpus.tokens
+        if epochs > 1:
+            notes.append(f"corpus {corpus.source} has {corpus.tokens:,} training tokens but rung {r.name} reads "
+                         f"{r.tokens:,}: {epochs:.1f} epochs. Repeated data bends the loss curve (Muennighoff et "
+                         "al. 2023): give more text or fewer steps")
+    for n in notes:
+        warnings.warn(n, DataWarning, stacklevel=3)
+    return notes
+
+
+def _marker(folder: Path, rung: Rung, kind: str) -> Path:
+    return folder / f"{rung.name}.{kind}"
+
+
+def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *, checkpoints=None,
+               hold_back: bool = True, ray: str | None = None, ray_cpus: int | None = None, threads: int | None = None,
+               progress: Callable[[str, int, int], None] | None = None, echo: Callable[[str], None] = lambda s: None,
+               _crash: dict | None = None) -> LadderRun:
+    """Train the plan's rungs into `store`; see the module docstring. ray: None (here), "auto", "local" or an
+    address. progress(rung, step, steps) follows each rung; echo(line) hears the forecast as it is made.
+    _crash: {rung name: step}, a test hook that stops that rung once at that step, as a kill would."""
+    need_torch()
+    plan_path = None if isinstance(plan, LadderPlan) else Path(plan)
+    plan = plan if isinstance(plan, LadderPlan) else read_plan(plan)
+    store = store_path(store)
+    if not store.parent.exists():
+        raise ScalingLawsError(f"--store {store}: the folder {store.parent} does not exist. Create it first")
+    folder = checkpoint_folder(plan_path, plan, checkpoints)
+    session = None
+    if ray is not None:
+        from .distributed import RaySession
+
+        session = RaySession(ray, cpus=ray_cpus)  # an address that does not answer fails here, before any work
+    from .data import load
+
+    corpus = load(plan.corpus, limit=plan.corpus_bytes)
+    notes = check_corpus(plan, corpus)
+    folder.mkdir(parents=True, exist_ok=True)
+    held = [r for r in plan.rungs if r.hold_back] if hold_back else []
+    first = [r for r in plan.rungs if r not in held]
+    results: dict[str, dict] = {}
+    trainer = (session or Local()).bind(plan, corpus, folder, store, threads, progress)
+    try:
+        for name, res in trainer.train(first, _crash or {}):
+            results[name] = res
+        fc = None
+        for r in held:
+            fc = _forecast_then_train(plan, r, results, trainer, store, echo, _crash or {})
+    finally:
+        if session is not None:
+            session.close()
+    return LadderRun(str(plan_path or plan.name), str(store), tuple(results[r.name] for r in plan.rungs
+                                                                    if r.name in results), fc, tuple(notes))
+
+
+def _forecast_then_train(plan, rung, results, trainer, store, echo, crash) -> dict | None:
+    run = plan.run_name(rung)
+    stored = [f for f in forecasts(store, plan.name) if f["run"] == run]
+    if stored:  # made before a kill: the forecast stands as it was made, before any of this rung was seen
+        record = stored[-1]
+        fid = record.pop("id")
+    else:
+        known = [res["final_point"] for res in results.values() if res.get("final_point")]
+        if len(known) < forecasting.MIN_RUNGS:
+            note = (f"rung {rung.name} was held back, but a forecast needs {forecasting.MIN_RUNGS} rungs trained "
+                    f"and {len(known)} are: training it without one")
+            warnings.warn(note, DataWarning, stacklevel=3)
+            for name, res in trainer.train([rung], crash):
+                results[name] = res
+            return None
+        record, fit = forecasting.forecast(known, {"run": run, "flops": rung.flops}, level=plan.level,
+                                           seed=rung.seed, plan=plan.name)
+        fid = save_forecast(store, plan=plan.name, run=run, record=record, fit=fit)
+        echo(forecast_line(record))
+    for name, res in trainer.train([rung], crash):
+        results[name] = res
+    final = results[rung.name].get("final_point")
+    if final is None:
+        return record
+    scored = forecasting.score(record, final["loss"])
+    score_forecast(store, fid, scored)
+    echo(score_line(scored))
+    return scored
+
+
+def forecast_line(f: dict) -> str:
+    return (f"forecast of {f['run']} ({f['flops']:.3g} FLOP) before training it: loss {f['prediction']:.4f}, "
+            f"{f['level']:.0%} interval [{f['lower']:.4f}, {f['upper']:.4f}] ({f['law']} fitted to "
+            f"{len(f['from_runs'])} rungs)")
+
+
+def score_line(f: dict) -> str:
+    inside = {True: "inside", False: "outside", None: "(no interval)"}[f["inside"]]
+    return (f"{f['run']} trained: loss {f['observed']:.4f}; the forecast {f['prediction']:.4f} was off by "
+            f"{f['error']:+.2%}, the truth {inside} its {f['level']:.0%} interval")
+
+
+def summary(run: str, points, resumed: int, written: int) -> dict:
+    points = list(points)
+    final = next((p for p in points if p.get("final")), None)
+    speeds = sorted(p["tokens_per_s"] for p in points)
+    return {"name": run.split("/", 1)[-1], "run": run, "steps": int(points[-1]["step"]) if points else 0,
+            "loss": None if final is None else final["loss"], "points": len(points), "written": written,
+            "tokens_per_s": speeds[len(speeds) // 2] if speeds else None, "resumed_from": resumed,
+            "final_point": final}
+
+
+class Local:
+    """Rungs trained in this process, one after another, each point written to the store as it is made."""
+
+    def bind(self, plan, corpus, folder, store, threads, progress):
+        self.plan, self.corpus, self.folder, self.store = plan, corpus, folder, store
+        self.threads, self.progress = threads, progress
+        return self
+
+    def train(self, rungs, crash):
+        from .loop import Crash, train_rung
+
+        for rung in rungs:
+            run = self.plan.run_name(rung)
+            written = [0]
+
+            def emit(point, run=run):
+                written[0] += append_points([point], self.store, source=f"ladder:{run}")
+
+            update = None if self.progress is None else (lambda d, t, n=rung.name: self.progress(n, d, t))
+            running = _marker(self.folder, rung, "running")
+            running.write_text(str(os.getpid()))
+            try:
+                res = train_rung(self.plan, rung, self.corpus, self.folder, emit=emit, progress=update,
+                                 crash_at=_crash_step(self.folder, rung, crash), threads=self.threads)
+            except (Crash, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                _marker(self.folder, rung, "failed").write_text(str(exc).splitlines()[0] if str(exc) else
+                                                                type(exc).__name__)
+                raise
+            finally:
+                running.unlink(missing_ok=True)
+            _marker(self.folder, rung, "failed").unlink(missing_ok=True)
+            yield rung.name, summary(run, res.points, res.resumed_from, written[0])
+
+
+def _crash_step(folder: Path, rung: Rung, crash: dict) -> int | None:
+    """The test hook's step for this rung, once: a marker remembers that it has crashed."""
+    if rung.name not in crash:
+        return None
+    marker = _marker(folder, rung, "crashed")
+    if marker.exists():
+        return None
+    marker.write_text(str(crash[rung.name]))
+    return int(crash[rung.name])

@@ -1,0 +1,141 @@
+"""The ladder's plan, its file, the model's size against the FLOP accounting, the schedule and the data."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+from train_helpers import require
+
+from scalinglaws.errors import DataWarning, ScalingLawsError
+from scalinglaws.plan.flops import count
+from scalinglaws.train import plan_ladder, read_plan, write_plan
+from scalinglaws.train.ladder import LadderPlan, make_rung, shape_of
+
+
+def test_plan_spans_its_compute_and_holds_back_the_largest():
+    plan = plan_ladder(1.6e13, rungs=5, span=32, hold_back_gap=4)
+    flops = [r.flops for r in plan.rungs]
+    assert flops == sorted(flops) and len({(r.width, r.depth) for r in plan.rungs}) == 5
+    assert flops[-1] / flops[0] >= 30 and flops[-1] / flops[-2] >= 0.99 * 4  # tokens are whole batches
+    assert [r.hold_back for r in plan.rungs] == [False] * 4 + [True]
+    for r in plan.rungs:  # the shape rule, and tokens that make the compute the target
+        assert r.heads * 16 == r.width and 16 <= r.width / r.depth <= 64
+        assert 10 <= r.tokens / r.params <= 40  # near tokens_per_param (20): the shapes are fine enough
+        assert r.tokens == r.steps * r.batch * plan.seq_len and 0 < r.lr <= 0.01
+
+
+def test_plan_file_round_trips_and_edits_are_read(tmp_path):
+    plan = plan_ladder(1e12, rungs=4, span=20, name="lad")
+    path = write_plan(plan, tmp_path / "lad.toml")
+    assert read_plan(path) == plan
+    text = path.read_text().replace(f"lr = {plan.rungs[0].lr!r}", "lr = 0.002", 1).replace('"wsd"', '"cosine"')
+    path.write_text(text)
+    edited = read_plan(path)
+    assert edited.rungs[0].lr == 0.002 and edited.schedule == "cosine"
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: re.sub(r"heads = \d+", "heads = 7", t, count=1), "not divisible by heads 7"),
+    (lambda t: t.replace("seq_len =", "bogus = 1\nseq_len ="), "unknown setting 'bogus'"),
+    (lambda t: t + "\nbogus = 1\n", "rung.. 3 has unknown key 'bogus'"),
+    (lambda t: t.replace("steps =", "stepz =", 1), "lacks steps"),
+    (lambda t: t.replace("[[rung]]", "[[rung", 1), "not valid TOML"),
+    (lambda t: t.replace("scalinglaws.ladder_plan/1", "other/1"), "not a ladder plan"),
+])
+def test_bad_plan_files_say_what_to_fix(tmp_path, edit, words):
+    path = write_plan(plan_ladder(1e10, rungs=3, span=10), tmp_path / "p.toml")
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(ScalingLawsError, match=words):
+        read_plan(path)
+
+
+def test_plan_record_is_json():
+    d = plan_ladder(1e12, rungs=3, span=10).to_dict()
+    assert d["format"] == "scalinglaws.ladder_plan/1" and len(d["rungs"]) == 3
+    json.dumps(d)
+
+
+def test_model_has_exactly_the_parameters_the_flop_accounting_counts():
+    require("torch")
+    from scalinglaws.train.model import GPT, count_params
+
+    for width, depth, heads in ((16, 1, 1), (48, 2, 3), (96, 3, 6)):
+        model = GPT(width, depth, heads, vocab=256, seq_len=64)
+        assert count_params(model) == count(shape_of(depth, width, heads, 256, 64)).params["total"]
+
+
+def test_schedules():
+    from scalinglaws.train.loop import lr_at
+
+    rung = make_rung("r", 32, tokens=100 * 128 * 4)
+    wsd = LadderPlan(name="x", rungs=(rung,), schedule="wsd")
+    cos = LadderPlan(name="x", rungs=(rung,), schedule="cosine")
+    lrs = np.array([lr_at(s, rung, wsd) for s in range(rung.steps)])
+    warm = round(0.05 * rung.steps)
+    assert np.all(np.diff(lrs[:warm]) > 0) and np.allclose(lrs[warm:rung.steps - round(0.2 * rung.steps)], rung.lr)
+    assert lrs[-1] == pytest.approx(rung.lr / round(0.2 * rung.steps)) and np.all(np.diff(lrs[warm:]) <= 0)
+    c = [lr_at(s, rung, cos) for s in range(rung.steps)]
+    assert max(c) == pytest.approx(rung.lr) and c[-1] == pytest.approx(0.1 * rung.lr, rel=0.05)
+
+
+def test_corpora_split_by_document_and_batches_repeat(tmp_path):
+    from scalinglaws.train.data import load
+
+    docs = [f"document {i}: " + "x" * 200 for i in range(100)]
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps({"text": d}) for d in docs))
+    (tmp_path / "c.txt").write_text("\n\n".join(docs))
+    np.save(tmp_path / "c.npy", np.arange(50_000, dtype=np.int32) % 300)
+    for name in ("c.jsonl", "c.txt"):
+        c = load(str(tmp_path / name))
+        held = bytes(c.held_out).decode()
+        assert "document 19:" in held and "document 18:" not in held
+        assert "document 19:" not in bytes(c.train).decode()
+    ids = load(str(tmp_path / "c.npy"))
+    assert ids.vocab == 300 and ids.tokens == 50_000 - 2500
+    x1, y1 = ids.batch(7, 4, 16, seed=3)
+    x2, _ = ids.batch(7, 4, 16, seed=3)
+    assert np.array_equal(x1, x2) and np.array_equal(x1[:, 1:], y1[:, :-1])
+    std = load("stdlib", limit=300_000)
+    assert std.tokens > 200_000 and std.source == "stdlib"
+
+
+def test_bad_corpora(tmp_path):
+    from scalinglaws.train.data import load
+
+    (tmp_path / "bad.jsonl").write_text('{"text": "a"}\n{"body": "b"}\n')
+    with pytest.raises(ScalingLawsError, match="line 2 has no 'text' field"):
+        load(str(tmp_path / "bad.jsonl"))
+    (tmp_path / "tiny.txt").write_text("too short")
+    with pytest.raises(ScalingLawsError, match="at least 1024"):
+        load(str(tmp_path / "tiny.txt"))
+    with pytest.raises(ScalingLawsError, match="does not exist"):
+        load(str(tmp_path / "nothing.txt"))
+
+
+def test_a_corpus_too_small_for_the_plan_warns_with_its_epochs():
+    from scalinglaws.train.data import load
+    from scalinglaws.train.runner import check_corpus
+
+    corpus = load("stdlib", limit=100_000)
+    plan = LadderPlan(name="x", rungs=(make_rung("big", 64, tokens=1_000_000),))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        notes = check_corpus(plan, corpus)
+    assert len(notes) == 1 and "epochs" in notes[0] and "rung big" in notes[0]
+    assert any(issubclass(w.category, DataWarning) for w in caught)
+
+
+def test_ladder_plan_command(cli, tmp_path):
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "l.toml"), "--flops", "1e12", "--rungs", "4",
+                         "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["format"] == "scalinglaws.ladder_plan/1" and read_plan(tmp_path / "l.toml").name == "l"
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "m.toml"))
+    assert code == 1 and err.startswith("Error: give --flops")
+    code, out, err = cli("ladder", "status", str(tmp_path / "l.toml"), "-s", str(tmp_path / "s.duckdb"))
+    assert code == 0 and out.count("pending") == 4
