@@ -13,7 +13,7 @@ import warnings
 
 import typer
 
-from ..errors import ScalingLawsError, ScalingLawsWarning
+from ..errors import EXTRAS, ScalingLawsError, ScalingLawsWarning, missing
 
 app = typer.Typer(
     name="scalinglaws",
@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return exc.exit_code
+        top = (getattr(exc, "name", None) or "").split(".")[0] if isinstance(exc, ImportError) else ""
+        if top in EXTRAS:  # an optional package met where no feature asked for it by name
+            sys.stderr.write(f"Error: {missing(top, 'this command')}\n")
+            return 1
         if type(exc).__name__ == "Abort":
             sys.stderr.write("Aborted.\n")
             return 1

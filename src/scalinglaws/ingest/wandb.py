@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from ..errors import ScalingLawsError
+from ..errors import MissingDependency, ScalingLawsError
 from .common import Batch, Rows, column_name, flatten, scalar, sha256_file
 
 INTERNAL = {"_step", "_runtime", "_timestamp", "_wandb"}
@@ -186,8 +186,9 @@ def read_wandb_api(path: str, progress: Callable[[int, int], None] | None = None
     try:
         import wandb
     except ImportError:
-        raise ScalingLawsError("wandb:... needs the wandb package: pip install 'scalinglaws[wandb]' (or export the "
-                               "runs as CSV/JSON from the W&B page and ingest the file)") from None
+        raise MissingDependency("wandb:... needs the wandb package, which is not installed. Install it with pip "
+                                "install 'scalinglaws[wandb]' (or export the runs as CSV/JSON from the W&B page and "
+                                "ingest the file)", "wandb") from None
     parts = [p for p in path.strip("/").split("/") if p]
     if len(parts) not in (2, 3):
         raise ScalingLawsError(f"wandb:{path}: write wandb:ENTITY/PROJECT or wandb:ENTITY/PROJECT/RUN_ID")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ScalingLawsError, require
 from ..files import output_path, write_atomic
 from .spec import NEUTRAL, Figure, Panel, palette, si
 
@@ -95,6 +95,7 @@ def _layout(n: int) -> tuple[int, int]:
 
 def render(figures: Figure | list[Figure]):
     """A matplotlib Figure with every panel of the given figure(s); several figures stack top to bottom."""
+    require("matplotlib.figure", "drawing a figure")
     from matplotlib.figure import Figure as MplFigure
 
     figures = [figures] if isinstance(figures, Figure) else list(figures)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ScalingLawsError, require
 from .table import Runs
 from .validate import require as require_columns
 from .validate import validate
@@ -130,7 +130,7 @@ def _read_path(path: Path) -> tuple[dict, np.ndarray, str]:
         if fmt in ("csv", "tsv"):
             return _read_csv(path, "\t" if fmt == "tsv" else ",")
         if fmt == "parquet":
-            import pyarrow.parquet as pq
+            pq = require("pyarrow.parquet", f"reading {path.name}")
 
             return _arrow_columns(pq.read_table(path)), None, "row"
         if fmt == "jsonl":
@@ -146,7 +146,7 @@ def _read_path(path: Path) -> tuple[dict, np.ndarray, str]:
 
 
 def _read_csv(path: Path, delimiter: str):
-    import pyarrow.csv as pacsv
+    pacsv = require("pyarrow.csv", f"reading {path.name}")
 
     try:
         table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
@@ -162,7 +162,7 @@ def _read_csv(path: Path, delimiter: str):
 
 
 def _read_jsonl(path: Path):
-    import pyarrow.json as pajson
+    pajson = require("pyarrow.json", f"reading {path.name}")
 
     table = pajson.read_json(path)
     return _arrow_columns(table), None, "record"

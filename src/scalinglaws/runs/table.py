@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ScalingLawsError, require
 from .schema import COLUMNS
 
 
@@ -143,12 +143,12 @@ class Runs:
 
     # -- export -------------------------------------------------------------------------------------------------
     def to_pandas(self):
-        import pandas as pd
+        pd = require("pandas", "to_pandas()")
 
         return pd.DataFrame({k: np.array(v) for k, v in self.columns.items()})
 
     def to_arrow(self):
-        import pyarrow as pa
+        pa = require("pyarrow", "to_arrow()")
 
         return pa.table({k: np.array(v) for k, v in self.columns.items()})
 
