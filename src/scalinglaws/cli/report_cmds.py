@@ -47,6 +47,8 @@ def plot_cmd(
     x: str = typer.Option(None, "--x", help="Column on the x axis (default: flops for laws of N and D)."),
     y: str = typer.Option(None, "--y", help="Metric on the y axis for runs tables (default: loss)."),
     by: str = typer.Option(None, "--by", help=BY_HELP),
+    title: str = typer.Option(None, "--title", help="Title of the picture (default: the law and the data, in words)."),
+    dpi: float = typer.Option(None, "--dpi", help="Dots per inch of a PNG (default 150)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures' data (panels, series, arrays) as JSON."),
     *, where, rename, calibration,
 ):
@@ -80,7 +82,7 @@ def plot_cmd(
     if output is not None:
         from ..plots.mpl import save
 
-        save(figs, output)
+        save(figs, output, dpi=dpi, title=title)
     if as_json:
         out = {"format": format_of("figures"), "figures": [f.to_dict() for f in figs]}
         if output is not None:
