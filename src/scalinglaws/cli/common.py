@@ -19,7 +19,25 @@ WHERE_HELP = "Keep rows matching COL OP VALUE, e.g. --where family=pythia --wher
 JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of tables."
 
 
+_TABLE_FORMAT = ["table"]  # --format of the command running now (options.JSON sets it)
+
+
+def set_table_format(fmt: str) -> None:
+    from ..render.table import FORMATS
+
+    if fmt not in FORMATS:
+        raise ScalingLawsError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    _TABLE_FORMAT[0] = fmt
+
+
 def emit_json(obj) -> None:
+    """Print a result record: as JSON (--json, --format json), or as its table with --format csv|markdown|latex."""
+    fmt = _TABLE_FORMAT[0]
+    if fmt in ("csv", "markdown", "latex"):
+        from ..render.table import text_table
+
+        sys.stdout.write(text_table(json.loads(json.dumps(obj, default=json_default)), fmt))
+        return
     sys.stdout.write(json.dumps(obj, indent=1, allow_nan=False, default=json_default) + "\n")
 
 

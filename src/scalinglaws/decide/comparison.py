@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ArgumentError, FitWarning, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import read_runs
 from .frontier import curve, curve_axis, inverse
 
@@ -85,8 +86,8 @@ class PairComparison:
                 "interval_method": PAIR_METHOD}
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(Tabular):
     by: str
     axis: str
     target: float  # the target scale on the axis

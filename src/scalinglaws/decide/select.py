@@ -44,6 +44,7 @@ from ..fitting.mixture import record as mixture_record
 from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import get_law
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs, read_runs
 from . import datashape
 from .backtesting import Backtest, backtest, thin
@@ -74,8 +75,8 @@ class Candidate:
     finals: bool = False
 
 
-@dataclass(frozen=True)
-class Ranking:
+@dataclass(frozen=True, repr=False)
+class Ranking(Tabular):
     """Candidate laws' backtests on the same cuts, best first; the candidates rejected because their forecasts
     run away (label -> why, ranked last) and those that could not be fitted at all (skipped)."""
 

@@ -23,14 +23,15 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs
 
 EXTRAPOLATION_WARN = 100.0  # two decades beyond the data
 FORMAT = format_of("predictions")
 
 
-@dataclass(frozen=True)
-class Predictions:
+@dataclass(frozen=True, repr=False)
+class Predictions(Tabular):
     inputs: Mapping[str, np.ndarray]  # column -> values, in input order
     prediction: np.ndarray
     lower: np.ndarray | None

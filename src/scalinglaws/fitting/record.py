@@ -158,6 +158,12 @@ class Fit(Frozen):
 
         return fit_html(self)
 
+    def to_pandas(self):
+        """The parameter table as a DataFrame: value, interval (with a bootstrap) and whether it sits at a bound."""
+        from ..render.table import to_pandas
+
+        return to_pandas(self)
+
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"

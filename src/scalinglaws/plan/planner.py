@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from .constrained import ConstrainedPlan, data_constrained
 from .inference import InferencePlan, Overtraining, inference_optimal, overtraining
 from .optimal import Allocation, Frontier, compute_optimal, frontier
@@ -22,8 +23,8 @@ from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface
 from .targets import TargetPlan, reach_target
 
 
-@dataclass(frozen=True)
-class Plan:
+@dataclass(frozen=True, repr=False)
+class Plan(Tabular):
     objective: str  # "inference-aware", "data-constrained", "compute-optimal" or "target"
     flops: float | None  # training FLOP of the recommended run
     params: float | None
