@@ -48,7 +48,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv: list[str] | None = None) -> int:
     from . import commands  # noqa: F401  (registers every command on app)
-
     from .common import set_table_format
 
     set_table_format("table")  # each command starts from the default output
