@@ -18,9 +18,10 @@ class ArgumentError(ScalingLawsError):
     (`bootstrap must be a non-negative integer, got -1`); `argument` holds that name, so that the command line can
     say the flag instead (`--bootstrap must be ...`) without the library knowing its flags."""
 
-    def __init__(self, argument: str, message: str):
+    def __init__(self, argument: str, message: str, cli: str | None = None):
         super().__init__(message)
         self.argument = argument
+        self.cli = cli  # the message as the command line says it, where its flag is written otherwise
 
 
 class ScalingLawsWarning(UserWarning):

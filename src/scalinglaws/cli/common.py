@@ -78,15 +78,17 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
 
 
 def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
-    """--at params=7e9 --at tokens=1.4e12,2.8e12 -> columns; single values broadcast against lists."""
+    """--at params=7e9 --at tokens=1.4T,2.8e12 -> columns; single values broadcast against lists."""
+    from ..runs.values import parse_number
+
     raw = parse_pairs(pairs, "--at")
     cols = {}
     for key, value in raw.items():
         try:
-            cols[key] = np.array([float(v) for v in value.split(",")])
+            cols[key] = np.array([parse_number(v) for v in value.split(",")])
         except ValueError:
             raise ScalingLawsError(f"--at {key}={value}: not a number (or comma-separated numbers), e.g. "
-                                   f"--at {key}=7e9") from None
+                                   f"--at {key}=7e9 or --at {key}=7B") from None
     if not cols:
         return cols
     n = max(len(v) for v in cols.values())

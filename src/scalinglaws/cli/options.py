@@ -193,6 +193,8 @@ def flag_message(exc: Exception) -> str:
     as its flag (`--bootstrap must ...`, `--weights w: ...`); any other message as it is."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     argument = getattr(exc, "argument", None)
+    if getattr(exc, "cli", None):
+        return exc.cli
     if not argument:
         return text
     m = re.match(rf"{re.escape(argument)}(?:=(?:'([^']*)'|(\S+?)))?(?=[\s:,]|$)", text)

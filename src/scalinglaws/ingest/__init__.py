@@ -115,7 +115,7 @@ def read_log(source: str, kind: str = "auto", progress: Callable[[int, int], Non
 
 def read(source: str, kind: str = "auto", *, rename=None, constants=None, join=None,
          progress: Callable[[int, int], None] | None = None):
-    """A log as a validated runs table: `read("logs/", rename={"loss": "train/loss"}, constants={"params": 1e9})`."""
+    """A log as a validated runs table: `read("logs/", rename={"train/loss": "loss"}, constants={"params": 1e9})`."""
     runs, _ = to_runs(read_log(source, kind, progress), rename=rename, constants=constants, join=join)
     return runs
 

@@ -141,7 +141,7 @@ def apply_constants(cols: dict[str, list], constants: Mapping) -> dict[str, list
 
 def resolve_rename(cols: Mapping, rename: Mapping[str, str]) -> dict[str, str]:
     """--map NEW=OLD where OLD may be written as logged (train/loss) or as its column name (train__loss)."""
-    out = {}
+    out = type(rename)()  # a rename given in Python stays one, so that its errors speak Python
     for new, old in rename.items():
         out[new] = old if old in cols or column_name(old) not in cols else column_name(old)
     return out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ScalingLawsError, require
+from ..errors import ArgumentError, ScalingLawsError, require
 from .table import Runs
 from .validate import require as require_columns
 from .validate import validate
@@ -31,12 +31,25 @@ _TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".jsonl": "jsonl",
                  ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 
 
+class _FromPython(dict):
+    """A rename given in Python as old -> new (its errors say so), kept as new -> old like the CLI's."""
+
+
 def parse_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
-    """`["tokens=size"]` or `{"tokens": "size"}` -> {"tokens": "size"} (new name -> column in the file)."""
+    """-> {new name: column in the file}, from the CLI's `["tokens=size"]` (--map NEW=OLD) or from Python's
+    `{"size": "tokens"}`, which maps old -> new as pandas' `DataFrame.rename(columns=...)` does."""
     if not pairs:
         return {}
     if isinstance(pairs, Mapping):
-        return dict(pairs)
+        out: dict[str, str] = _FromPython()
+        for old, new in pairs.items():
+            if not isinstance(old, str) or not isinstance(new, str) or not old.strip() or not new.strip():
+                raise ArgumentError("rename", f"rename must map column names to column names (old -> new, as "
+                                    f"pandas does), got {old!r}: {new!r}")
+            if new in out:
+                raise ArgumentError("rename", f"rename maps both {out[new]!r} and {old!r} to {new!r}; keep one")
+            out[new.strip()] = old.strip()
+        return out
     out = {}
     for pair in pairs:
         new, sep, old = pair.partition("=")
@@ -53,7 +66,8 @@ def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None
     source: a path (.csv .tsv .parquet .jsonl .json, optionally .gz), `dataset:NAME`, `store:PATH`, a pandas
         DataFrame, a pyarrow Table, a mapping of column -> values, or a `Runs`. `?cond&cond` after a path or
         scheme filters rows (see `Runs.where`).
-    rename: new name -> existing column, applied before validation (the CLI's `--map new=old`).
+    rename: existing column -> new name, as pandas' rename does ({"n_tokens": "tokens"}), applied before
+        validation; or the CLI's `--map` strings, NEW=OLD (["tokens=n_tokens"]).
     where: row filters, e.g. ["family=pythia", "params<1e9"].
     require: columns that must be present and complete (no NaN) for what comes next.
     dedupe: drop repeated identical rows with a warning (off for tables of prediction targets, whose order and
@@ -93,7 +107,13 @@ def _apply_rename(cols: dict, rename: Mapping[str, str], source: str) -> dict:
     for new, old in rename.items():
         if old not in cols:
             found = ", ".join(list(cols)[:12])
-            raise ScalingLawsError(f"--map {new}={old}: {source} has no column '{old}' (found: {found})")
+            cli = f"--map {new}={old}: {source} has no column '{old}' (found: {found})"
+            if not isinstance(rename, _FromPython):
+                raise ScalingLawsError(cli)
+            flipped = (f". Did you mean {{{new!r}: {old!r}}}? rename= maps old -> new, as pandas does"
+                       if new in cols else "")
+            raise ArgumentError("rename", f"rename {old!r} -> {new!r}: {source} has no column '{old}' (found: "
+                                f"{found}){flipped}", cli=cli)
         if new in cols and new not in rename.values():
             del out[new]  # the mapped column replaces a same-named one
         out[new] = out.pop(old) if old in out else cols[old]

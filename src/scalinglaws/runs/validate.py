@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import DataWarning, ScalingLawsError
 from .schema import COLUMNS
 from .table import Runs
+from .values import parse_number
 
 _MISSING_TEXT = {"", "nan", "NaN", "NA", "null", "None"}
 
@@ -30,11 +31,11 @@ def _to_float(name: str, values: np.ndarray, where) -> np.ndarray:
             out[i] = np.nan
             continue
         try:
-            out[i] = float(v)
+            out[i] = parse_number(v)
         except (TypeError, ValueError):
             raise ScalingLawsError(
-                f"column '{name}' has a non-numeric value {str(v)!r} at {where(i)}. Write a plain number "
-                f"(e.g. 7e9, not 7B), or leave the cell empty if it is unknown") from None
+                f"column '{name}' has a non-numeric value {str(v)!r} at {where(i)}. Write a number (7e9, or a size "
+                f"such as 7B, 125M, 1.4T), or leave the cell empty if it is unknown") from None
     return out
 
 
