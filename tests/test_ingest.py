@@ -370,3 +370,14 @@ def test_logs_are_validated_like_any_table(tmp_path):
         read(str(tmp_path), constants=["params"])
     with pytest.raises(ScalingLawsError, match="--map loss=nope"):
         read(str(tmp_path), rename=["loss=nope"])
+
+
+def test_a_wandb_history_csv_is_one_run(tmp_path):
+    path = tmp_path / "run-7.csv"
+    path.write_text("_step,_runtime,_timestamp,train/loss,train/lr\n0,1.2,1700000000,10.5,0\n"
+                    "100,50.1,1700000050,4.2,0.0003\n200,99.3,1700000100,3.6,0.0003\n")
+    assert detect(str(path)) == "wandb"
+    runs = read(str(path), rename={"train/loss": "loss", "train/lr": "lr"}, constants={"params": "160M"})
+    assert runs.n_runs == 1 and list(runs["run"]) == ["run-7"] * 3 and list(runs["step"]) == [0, 100, 200]
+    assert list(runs["loss"]) == [10.5, 4.2, 3.6] and runs["params"][0] == 1.6e8 and "wall_time" in runs
+    assert "train__loss" in read(str(path)).names  # named as every other import names a logged metric

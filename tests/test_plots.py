@@ -330,3 +330,24 @@ def test_plot_command_takes_title_and_dpi(cli, fitted, tmp_path):
 
     with Image.open(tmp_path / "a.png") as im:
         assert im.size[0] < 6.4 * 150  # 60 dpi, not the default 150
+
+
+def test_fits_made_from_a_dataframe_with_a_rename_or_with_constants_can_be_drawn(cli, tmp_path, monkeypatch):
+    import pandas as pd
+
+    cols = ladder()
+    df = pd.DataFrame({"model_size": cols["params"], "tokens": cols["tokens"], "loss": cols["loss"]})
+    fit = sl.fit(df, "chinchilla", rename={"model_size": "params"})
+    assert fit.data["map"] == ("params=model_size",)
+    assert figure("fit", fit).panels[0].series  # read again from the DataFrame the fit was made from
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.csv").write_text("size,tokens,loss\n" + "".join(
+        f"x,{t},{2.6 + 3e4 * t ** -0.5}\n" for t in (2e9, 4e9, 8e9, 1.6e10, 3.2e10)))
+    code, out, err = cli("fit", "one.csv", "--law", "power", "--input", "x=tokens", "--set", "params=160M", "--map",
+                         "run=size", "-o", "one.json")
+    assert code == 0, err
+    assert "note: set for every row: params=1.6e+08" in out
+    saved = sl.Fit.load(tmp_path / "one.json")
+    assert saved.data["set"] == {"params": 1.6e8} and saved.data["map"] == ("run=size",)
+    code, _, err = cli("plot", "one.json", "-o", "one.png")
+    assert code == 0 and "differ" not in err, err  # its rows found again, mapped and set as they were

@@ -215,3 +215,49 @@ def test_sizes_are_read_as_numbers_everywhere(tmp_path, cli):
     code, out, err = cli("predict", str(tmp_path / "fit.json"), "--at", "params=1.3B", "--json")
     assert code == 0, err
     assert json.loads(out)["predictions"][0]["params"] == 1.3e9
+
+
+def test_what_can_be_derived_is_derived_and_said(tmp_path):
+    runs = read_runs(write(tmp_path, "c.csv", "params,flops,loss\n1e8,1.2e18,3.3\n4e8,1.92e19,3.0\n"))
+    np.testing.assert_allclose(runs["tokens"], [2e9, 8e9])
+    assert "tokens computed as flops / (6·params) (the table has no tokens column)" in runs.notes
+    runs = read_runs(write(tmp_path, "s.csv", "run,params,step,batch_size,seq_len,loss\n"
+                                              "a,1e8,1000,512,2048,3.3\na,1e8,2000,512,2048,3.1\n"))
+    np.testing.assert_allclose(runs["tokens"], [1000 * 512 * 2048, 2000 * 512 * 2048])
+    assert runs.notes[0].startswith("tokens computed as step × batch_size × seq_len")
+    runs = read_runs(write(tmp_path, "t.csv", "params,step,batch_size,loss\n1e8,10,4e6,3.3\n"))
+    assert runs["tokens"][0] == 4e7 and "(batch_size in tokens)" in runs.notes[0]
+
+
+def test_constants_fill_what_a_table_does_not_say(tmp_path):
+    path = write(tmp_path, "one.csv", "tokens,loss\n2e9,3.3\n4e9,3.1\n8e9,2.95\n")
+    runs = read_runs(path, constants={"params": 1.6e8, "family": "mine"})
+    assert list(runs["params"]) == [1.6e8] * 3 and list(runs["family"]) == ["mine"] * 3
+    np.testing.assert_allclose(runs["flops"], 6 * 1.6e8 * runs["tokens"])
+    assert runs.notes[-1] == "set for every row: params=1.6e+08, family=mine"
+
+
+def test_a_missing_column_suggests_the_likely_one(tmp_path):
+    path = write(tmp_path, "m.csv", "model_size,n_tokens,val_loss\n1e8,2e9,3.3\n")
+    with pytest.raises(ScalingLawsError, match=r"It looks like 'model_size': pass --map params=model_size \(in "
+                                               r"Python rename=\{'model_size': 'params'\}\)"):
+        sl.fit(path, "chinchilla")
+    from scalinglaws.runs.schema import likely_column
+
+    assert likely_column("tokens", ["model_size", "n_tokens"]) == "n_tokens"
+    assert likely_column("loss", ["Params", "eval/loss"]) == "eval/loss"
+    assert likely_column("params", ["paramz", "x"]) == "paramz"  # a misspelling
+    assert likely_column("params", ["x", "y"]) is None
+
+
+def test_a_semicolon_table_gets_a_delimiter_hint(tmp_path):
+    with pytest.raises(ScalingLawsError, match=r"s.csv is separated by semicolons, not commas .*sep=';'"):
+        read_runs(write(tmp_path, "s.csv", "params;tokens;loss\n1e8;2e9;3,3\n"))
+
+
+def test_a_loss_that_looks_like_perplexity_warns(tmp_path):
+    with pytest.warns(DataWarning, match=r"column 'loss' looks like a perplexity \(median 31"):
+        read_runs(write(tmp_path, "p.csv", "params,tokens,loss\n1e8,2e9,35.0\n4e8,8e9,28.0\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs(write(tmp_path, "l.csv", "params,tokens,loss\n1e8,2e9,10.9\n4e8,8e9,3.0\n"))

@@ -26,11 +26,14 @@ def fit_cmd(
                                "the --shared parameters common to all and the rest per group."),
     shared: str = typer.Option(None, "--shared", help="With --groups, or several --target columns: the "
                                "parameters every group or target shares, e.g. alpha,beta."),
+    set_: list[str] = typer.Option([], "--set", help="A column with one value for every row, for what the table "
+                                   "does not say: --set params=160M. Repeatable; the fit records it."),
     *, inputs, target, options, where, rename, by, cuts, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
     from ..errors import ScalingLawsError
     from ..fitting import fit
+    from ..ingest.common import parse_constants
     from ..laws import LAWS, formula_law, looks_like_formula
 
     if output is not None:
@@ -77,7 +80,7 @@ def fit_cmd(
             return fit_grouped(data, law, by=groups, shared=shared, **kw)
     with bar:
         result = fit(data, law_spec, options=options, inputs=inputs, target=target, where=where, rename=rename,
-                     progress=update, **extra)
+                     constants=parse_constants(set_) or None, progress=update, **extra)
     if output is not None:
         result.save(output)
     if as_json:

@@ -75,6 +75,9 @@ class Fit(Frozen):
     law_source: Mapping | None = None  # how to rebuild a formula law
     version: str = __version__
     extra: Mapping = field(default_factory=dict)  # anything a later step attaches (e.g. law selection)
+    # The table the fit was made from when it was given in memory (a DataFrame, a Runs, a mapping), which no file
+    # names: figures read the fit's rows from it. Not saved, not compared; a fit read from a file has none.
+    in_memory: object = field(default=None, repr=False, compare=False)
 
     # -- derived ------------------------------------------------------------------------------------------------
     @property

@@ -56,11 +56,11 @@ def detect_json(path: Path) -> str:
 def detect_csv(path: Path) -> str:
     import csv
 
-    from .wandb import is_panel_csv, is_runs_csv
+    from .wandb import is_history_csv, is_panel_csv, is_runs_csv
 
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         header = next(csv.reader(fh), [])
-    if header and (is_panel_csv(header) or is_runs_csv(header)):
+    if header and (is_panel_csv(header) or is_history_csv(header) or is_runs_csv(header)):
         return "wandb"
     if "run_id" in header and any(h.startswith("metrics.") for h in header):
         return "mlflow"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..runs.values import parse_number
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -125,7 +126,7 @@ def parse_constants(pairs: Iterable[str] | Mapping | None) -> dict[str, object]:
         if not sep or not key.strip():
             raise ScalingLawsError(f"--set '{pair}' is not COLUMN=VALUE. Write e.g. --set params=1.4e9")
         try:
-            out[key.strip()] = float(value)
+            out[key.strip()] = parse_number(value)  # 1.4e9, or a size as written: 160M, 1.4B
         except ValueError:
             out[key.strip()] = value.strip()
     return out

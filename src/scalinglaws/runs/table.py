@@ -14,7 +14,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import ScalingLawsError, require
-from .schema import COLUMNS
+from .schema import COLUMNS, likely_column
 
 
 def fit_columns(inputs: Iterable[str], target: str) -> list[str]:
@@ -87,6 +87,10 @@ class Runs:
 
     def missing_message(self, name: str, fix: str | None = None) -> str:
         found = ", ".join(self.names[:12]) + (", …" if len(self.names) > 12 else "")
+        guess = likely_column(name, self.names)
+        if fix is None and guess is not None:
+            fix = (f"It looks like '{guess}': pass --map {name}={guess} (in Python rename={{{guess!r}: {name!r}}}), "
+                   "or rename it")
         fix = fix or f"Rename it, or pass --map {name}=<your column>"
         return f"column '{name}' is missing from {self.source} (found: {found}). {fix}."
 
