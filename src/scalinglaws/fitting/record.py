@@ -81,6 +81,18 @@ class Fit(Frozen):
 
     # -- derived ------------------------------------------------------------------------------------------------
     @property
+    def fixed(self) -> tuple[str, ...]:
+        """Parameters held at given values rather than fitted (a prior's published exponents): no interval."""
+        return fixed_of(self.extra)
+
+    @property
+    def label(self) -> str:
+        """The law as `--law` accepts it back: 'chinchilla', or 'chinchilla@besiroglu2024' for the law with that
+        prior's parameters fixed."""
+        prior = self.extra.get("prior") if isinstance(self.extra, Mapping) else None
+        return f"{self.law}@{prior['name']}" if prior and prior.get("name") else self.law
+
+    @property
     def ci(self) -> dict[str, list[float]] | None:
         return self.intervals()
 
@@ -170,6 +182,12 @@ class Fit(Frozen):
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
+
+
+def fixed_of(extra) -> tuple[str, ...]:
+    """The fixed parameters a fit's `extra` names (its prior's values), in a record or its plain form."""
+    prior = extra.get("prior") if isinstance(extra, Mapping) else None
+    return tuple((prior or {}).get("values", {}))
 
 
 def checksum(d: Mapping) -> str:

@@ -27,7 +27,7 @@ def _title(fit) -> str:
 
 def law_lines(fit, width: int = 70) -> list[str]:
     """The fitted law in a figure's corner: its formula, then its parameters' values (fixed ones marked)."""
-    fixed = set(getattr(fit, "fixed", ()) or ())
+    fixed = set(fit.fixed)
     items = [f"{k}={v:.4g}" + (" (fixed)" if k in fixed else "") for k, v in fit.params.items()]
     lines, line = [f"fitted: {fit.formula}"], ""
     for item in items:

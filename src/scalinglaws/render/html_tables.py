@@ -45,9 +45,10 @@ def table(caption: str, header: Sequence[str], rows: Sequence[Sequence], note: s
 def fit_param_rows(fit) -> tuple[list[str], list[list]]:
     """The parameter table of a fit: value, interval, and whether it sits at a bound."""
     ci = fit.ci or {}
+    fixed = set(getattr(fit, "fixed", ()))
     label = f"{int(round(fit.bootstrap.level * 100))}% CI" if fit.bootstrap else "CI (no bootstrap)"
-    rows = [[k, num(v, 5), interval(ci.get(k)) if ci else "–", "at bound" if k in fit.at_bounds else ""]
-            for k, v in fit.params.items()]
+    rows = [[k, num(v, 5), "fixed" if k in fixed else interval(ci.get(k)) if ci else "–",
+             "at bound" if k in fit.at_bounds else ""] for k, v in fit.params.items()]
     return ["parameter", "value", label, ""], rows
 
 
@@ -57,7 +58,7 @@ def fit_html(fit, *, style: bool = True) -> str:
             f"{'converged' if fit.converged else 'NOT converged'}")
     if fit.warnings:
         note += " · warnings: " + "; ".join(fit.warnings)
-    return table(f"Fit: {fit.law}", header, rows, note, style=style)
+    return table(f"Fit: {getattr(fit, 'label', fit.law)}", header, rows, note, style=style)
 
 
 def predictions_html(pred, *, style: bool = True) -> str:

@@ -64,9 +64,10 @@ def flatten(row: Mapping, prefix: str = "") -> dict:
 def fit_rows(data: Mapping) -> list[dict]:
     """A fit record's parameter table: value, interval (with a bootstrap), and whether it sits at a bound."""
     ci = data.get("ci") or {}
-    fixed = set(data.get("fixed") or ())
-    return [{"parameter": k, "value": v, "lower": ci[k][0] if k in ci else None,
-             "upper": ci[k][1] if k in ci else None, "at_bound": k in (data.get("at_bounds") or ()),
+    prior = (data.get("extra") or {}).get("prior") or {}
+    fixed = set(prior.get("values") or ())
+    return [{"parameter": k, "value": v, "lower": ci[k][0] if k in ci and k not in fixed else None,
+             "upper": ci[k][1] if k in ci and k not in fixed else None, "at_bound": k in (data.get("at_bounds") or ()),
              **({"fixed": k in fixed} if fixed else {})} for k, v in data["params"].items()]
 
 

@@ -26,11 +26,14 @@ def interval(ci) -> str:
 
 def fit_summary(fit) -> str:
     """The fitted law in words and numbers, as `print(fit.summary())` shows it."""
-    lines = [f"{fit.law}: {fit.formula}"]
+    fixed = set(getattr(fit, "fixed", ()))
+    lines = [f"{getattr(fit, 'label', fit.law)}: {fit.formula}"]
     ci = fit.ci or {}
     width = max(len(k) for k in fit.params)
     for name, value in fit.params.items():
         extra = f"   {int(round(fit.bootstrap.level * 100))}% CI {interval(ci[name])}" if name in ci else ""
+        if name in fixed:
+            extra = "   fixed (published value, not fitted)"
         lines.append(f"  {name:<{width}} = {num(value, 5):<10}{extra}")
     status = "converged" if fit.converged else "NOT converged"
     lines.append(f"objective {fit.objective:.10g} ({_objective_kind(fit)}) on {fit.n_points} points from "
