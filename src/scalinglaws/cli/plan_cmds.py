@@ -146,7 +146,9 @@ def show_plan(p) -> None:
     from ..render.text import num
 
     con = console()
-    con.print(f"[bold]Recommended run ({p.objective})[/bold] · law {p.law} · {p.convention}")
+    over = p.over_budget
+    con.print(f"[bold]{p.headline()}[/bold]" if over is None else f"[bold yellow]{p.headline()}[/bold yellow]")
+    con.print(f"[dim]law {p.law} · {p.convention}[/dim]")
     rows = [("parameters N", "params", p.params), ("tokens D", "tokens", p.tokens),
             ("tokens per parameter", "tokens_per_param", p.tokens_per_param), ("loss", "loss", p.loss),
             ("training FLOP", "flops", p.flops)]

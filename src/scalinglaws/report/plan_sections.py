@@ -35,7 +35,9 @@ def plan_record_section(rec, ctx: Context, label: str) -> list[Section]:
     level = f"{int(round(d['level'] * 100))}% interval" if d.get("level") else "interval"
     body = [f"<p>Recommended: the <strong>{escape(d['objective'])}</strong> run under law "
             f"<code>{escape(d['law'])}</code> ({escape(d['convention'])})"
-            + (f", {d['extrapolation']:.3g}× beyond the fitted runs" if d["extrapolation"] > 1 else "") + ".</p>",
+            + (f", {d['extrapolation']:.3g}× beyond the fitted runs" if d["extrapolation"] > 1 else "") + ".</p>"
+            + (f"<p class='sl-warn'><strong>{escape(d['headline'])}</strong></p>" if "OVER the budget"
+               in str(d.get("headline", "")) else ""),
             table("Recommended run", ["", "value", level],
                   _rows(d, [("parameters N", "params"), ("tokens D", "tokens"), ("tokens per parameter",
                                                                                   "tokens_per_param"),
