@@ -165,7 +165,7 @@ def predict_cmd(
         return
     from rich.table import Table
 
-    from ..render.text import num
+    from ..render.text import beyond, num
 
     con = console()
     table = Table(header_style="bold", box=None)
@@ -174,15 +174,19 @@ def predict_cmd(
         table.add_column(c, justify="right")
     if result.lower is not None:
         table.add_column(f"{int(round(result.level * 100))}% {result.interval} interval", justify="right")
-    table.add_column("extrapolation", justify="right")
+    over = ", ".join(result.over) or "inputs"
+    table.add_column(f"beyond {over}", justify="right")
     for r in result.records():
         row = [num(r[c]) if isinstance(r[c], (int, float)) else str(r[c]) for c in cols]  # curve laws: run names
         row += [num(r["prediction"], 5)]
         if result.lower is not None:
             row.append(f"[{num(r['lower'], 4)}, {num(r['upper'], 4)}]")
-        row.append(f"{r['extrapolation']:.3g}×" if r["extrapolation"] > 1 else "inside")
+        row.append(beyond(r["extrapolation"], outside=r.get("beyond_data", False), short=True))
         table.add_row(*row)
     con.print(table)
+    if any(r["extrapolation"] > 1 or r.get("beyond_data") for r in result.records()):
+        con.print(f"[dim]beyond {over}: how far a row lies beyond the fitted range of the law's inputs {over} (× the "
+                  "largest fitted value, or the smallest over the value)[/dim]")
     if result.lower is None:
         con.print("[dim]no interval: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
 

@@ -143,7 +143,7 @@ def plan_cmd(
 def show_plan(p) -> None:
     from rich.table import Table
 
-    from ..render.text import num
+    from ..render.text import beyond, num
 
     con = console()
     over = p.over_budget
@@ -154,7 +154,7 @@ def show_plan(p) -> None:
             ("training FLOP", "flops", p.flops)]
     con.print(_table("", rows, p.level, p.intervals))
     if p.extrapolation > 1:
-        con.print(f"[dim]extrapolation: {p.extrapolation:.3g}× beyond the fitted runs[/dim]")
+        con.print(f"[dim]extrapolation: {beyond(p.extrapolation, ('N', 'D'))}[/dim]")
     if p.intervals is None:
         con.print("[dim]no intervals: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
     a = p.compute_optimal

@@ -91,11 +91,13 @@ def plot_cmd(
         return
     con = console()
     con.print(f"wrote {output} ({', '.join(f.kind for f in figs)})")
+    from ..render.text import beyond
+
+    over = [s for s, c in getattr(obj, "inputs", {}).items() if s != "lr" and c != "lr"]
     for f in figs:
         for note in f.meta.get("targets", [])[:3]:
             lo = f" [{note['lower']:.4g}, {note['upper']:.4g}]" if note.get("lower") is not None else ""
-            con.print(f"[dim]target: {note['prediction']:.4g}{lo}, {note['extrapolation']:.3g}× beyond the data"
-                      "[/dim]")
+            con.print(f"[dim]target: {note['prediction']:.4g}{lo}, {beyond(note['extrapolation'], over)}[/dim]")
 
 
 @app.command("report")

@@ -63,6 +63,25 @@ def _sizes(values: np.ndarray) -> np.ndarray:
         return values
 
 
+def outside(fit, at) -> np.ndarray:
+    """(n,) whether each row lies outside the range of the fit's inputs at all, zeros included: a training curve's
+    step 0 lies before its first checkpoint though `extrapolation` gives it no factor (a ratio to zero has none)."""
+    runs = as_runs(at)
+    out = extrapolation(fit, runs) > 1.0
+    ranges = fit.data.get("ranges", {})
+    for sym, col in fit.inputs.items():
+        lo = (ranges.get(col) or (None, None))[0]
+        if sym == "lr" or col == "lr" or col not in runs or runs[col].dtype.kind not in "fiu" or not (lo or 0) > 0:
+            continue
+        out |= np.asarray(runs[col], dtype=float) <= 0
+    return out
+
+
+def extrapolated_inputs(fit) -> list[str]:
+    """The law's inputs whose fitted range `extrapolation` measures against, as symbols (N, D; not lr)."""
+    return [sym for sym, col in fit.inputs.items() if sym != "lr" and col != "lr"]
+
+
 def point(fit) -> np.ndarray:
     """The fit's parameters (P,) in its law's order."""
     return np.array([fit.params[n] for n in fit.get_law().param_names], dtype=float)

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..fitting import space as spaces
+from ..render.text import beyond
 from ..runs import Runs
 from .fitdata import bands, default_x, fit_data, groups, label, law_on, path_columns, x_of
 from .registry import figure_kind
@@ -204,7 +205,7 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     for rec in at_target.records()[:3]:
         iv = f" [{rec['lower']:.4g}, {rec['upper']:.4g}]" if rec["lower"] is not None else ""
         notes.append(f"target {x}={si(_x_value(rec, x, k))}: {rec['prediction']:.4g}{iv}, "
-                     f"{rec['extrapolation']:.3g}× beyond the data")
+                     f"{beyond(rec['extrapolation'], at_target.over)}")
     warns = list(at_target.warnings) + ([fd.warning] if fd is not None and fd.warning else [])
     if fd is None:
         warns.append(f"the fit's data ({fit.data.get('source')}) could not be read: the figure shows the law only")

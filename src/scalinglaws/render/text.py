@@ -15,9 +15,29 @@ def num(v, digits: int = 4) -> str:
     if v == 0:
         return "0"
     a = abs(v)
+    if 10 ** digits <= a < 1e5:
+        return f"{v:.0f}"  # 12000, not 1.2e+04: steps, batch sizes and counts below 1e5 print whole
     if 1e-3 <= a < 1e5:
         return f"{v:.{digits}g}"
     return f"{v:.{max(1, digits - 1)}e}"
+
+
+def beyond(factor, over=(), outside: bool = False, short: bool = False) -> str:
+    """The one wording of extrapolation: the factor by which a point lies beyond the fitted range of the law's
+    inputs (the largest over them of value / largest fitted, or smallest fitted / value), with that unit:
+    '10× beyond the fitted N, D'; 'inside the fitted range' at 1; 'outside the fitted range' for a point the factor
+    cannot measure (a training curve's step 0). short: the table cell ('10×', 'inside', 'outside')."""
+    unit = ", ".join(over) if over else "inputs"
+    if factor is not None and factor > 1 + 1e-9:
+        return f"{factor:.3g}×" if short else f"{factor:.3g}× beyond the fitted {unit}"
+    word = "outside" if outside else "inside"
+    return word if short else f"{word} the fitted range"
+
+
+def step(v) -> str:
+    """An optimizer step as the integer it is: 12000, 143000, 1200000 (never 1.2e+04)."""
+    v = float(v)
+    return str(int(round(v))) if math.isfinite(v) else str(v)
 
 
 def interval(ci) -> str:
