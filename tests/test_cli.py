@@ -256,3 +256,25 @@ def test_a_law_with_published_values_fixed_is_named_listed_accepted_and_marked_f
     assert "chinchilla@besiroglu2024" in names and "chinchilla" in names
     code, _, err = cli("fit", "dataset:chinchilla_epoch", "--law", "chinchilla@nope")
     assert code == 1 and "chinchilla@besiroglu2024, chinchilla@hoffmann2022" in err
+
+
+def test_every_command_has_examples_whose_flags_exist(cli, monkeypatch):
+    import re
+    import shlex
+
+    from scalinglaws.cli import commands  # noqa: F401  (registers every command)
+    from scalinglaws.cli.app import app
+    from scalinglaws.cli.examples import EXAMPLES
+
+    monkeypatch.setenv("COLUMNS", "250")
+    for info in app.registered_commands:
+        code, out, _ = cli(info.name, "--help")
+        assert "Examples:" in out, info.name
+        out = out.split("Examples:")[0]  # the flags the command declares, not those its examples write
+        for line in EXAMPLES[info.name]:
+            words = shlex.split(line)
+            assert words[:2] == ["scalinglaws", info.name] or words[1] == "fit", line
+            if words[1] != info.name:
+                continue
+            for flag in (w.split("=")[0] for w in words if w.startswith("--")):
+                assert re.search(rf"{re.escape(flag)}\b", out), f"{info.name}: {flag} is no flag of the command"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
 from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, SELECTION, use
@@ -297,10 +298,10 @@ def show_downstream(res) -> None:
     if res.via:
         con.print(f"step 1: L = {res.via} from scale by {res.law} ("
                   + ", ".join(f"{k}={num(v)}" for k, v in res.law_params.items()) + f"); fitted to "
-                  f"{res.train_runs} runs" + (f"; error on the targets {_pct(res.loss_error)}"
+                  f"{plural(res.train_runs, 'run')}" + (f"; error on the targets {_pct(res.loss_error)}"
                                                 if res.loss_error is not None else ""))
     else:
-        con.print(f"one step: accuracy from log {res.axis}; fitted to {res.train_runs} runs")
+        con.print(f"one step: accuracy from log {res.axis}; fitted to {plural(res.train_runs, 'run')}")
     for t in res.tasks:
         route = _route(t.trend)
         if not t.rows and t.status.startswith("forecast"):

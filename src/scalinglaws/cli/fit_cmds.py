@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json, parse_at, parse_param_overrides, progress_bar
 from .options import BINDING, CALIBRATION, DATA, FIT, JSON, SELECTION, use
@@ -128,7 +129,7 @@ def show_fit(result) -> None:
     status = "converged" if result.converged else "[red]did not converge[/red]"
     space = f", {result.loss['space']} residuals" if "space" in result.loss else ""
     con.print(f"objective {result.objective:.10g} ({result.loss['kind']}{space}) · {result.n_points} points, "
-              f"{result.n_runs} runs · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
+              f"{plural(result.n_runs, 'run')} · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
               f"refined starts reached the best")
     if fixed:
         prior = result.extra["prior"]

@@ -7,11 +7,11 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..fitting import space as spaces
-from ..render.text import beyond
+from ..render.text import beyond, plural
 from ..runs import Runs
 from .fitdata import bands, default_x, fit_data, groups, label, law_on, path_columns, x_of
 from .registry import figure_kind
-from .spec import Figure, Panel, Series, band, errorbars, plural, si
+from .spec import Figure, Panel, Series, band, errorbars, si
 
 FIT = "scalinglaws.fitting.record:Fit"
 POINTS = 120  # samples along a drawn law

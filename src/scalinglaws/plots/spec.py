@@ -75,10 +75,6 @@ def band(x, lower, upper, label: str = "", group: str = "", alpha: float = 0.0, 
     return Series("band", x, lower, upper, label=label, group=group, alpha=alpha, legend=legend)
 
 
-def plural(n: int, word: str) -> str:
-    """'1 run', '240 runs'."""
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
 
 def errorbars(x, y, lower, upper, label: str = "", group: str = "", text: Sequence[str] = ()) -> Series:
     pairs = np.column_stack([np.asarray(lower, float), np.asarray(upper, float)]).ravel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .text import beyond, interval, num
+from .text import beyond, interval, num, plural
 
 STYLE = ("<style>.sl-t{border-collapse:collapse;font:13px system-ui,sans-serif}.sl-t td,.sl-t th{padding:2px 10px;"
          "border-bottom:1px solid #ddd;text-align:right}.sl-t th{text-align:left}.sl-t caption{text-align:left;"
@@ -78,7 +78,7 @@ def runs_html(runs, limit: int = 10, *, style: bool = True) -> str:
     names = runs.names[:10]
     rows = [[num(runs[n][i]) if runs[n].dtype.kind == "f" else runs[n][i] for n in names]
             for i in range(min(limit, len(runs)))]
-    note = f"{len(runs)} rows, {runs.n_runs} runs, {len(runs.names)} columns, from {runs.source}"
+    note = f"{len(runs)} rows, {plural(runs.n_runs, 'run')}, {len(runs.names)} columns, from {runs.source}"
     return table("Runs", names, rows, note, style=style, left=0)
 
 

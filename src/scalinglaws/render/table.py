@@ -54,8 +54,8 @@ def flatten(row: Mapping, prefix: str = "") -> dict:
         name = f"{prefix}{k}"
         if isinstance(v, Mapping):
             out.update(flatten(v, name + "."))
-        elif _is_rows(v):
-            continue
+        elif _is_rows(v) or (isinstance(v, (list, tuple)) and len(v) > 8):
+            continue  # rows inside a row, and per-row lists (held-out rows): in to_dict(), not in a table cell
         else:
             out[name] = list(v) if isinstance(v, tuple) else v
     return out

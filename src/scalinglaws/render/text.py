@@ -5,6 +5,11 @@ from __future__ import annotations
 import math
 
 
+def plural(n, word: str) -> str:
+    """'1 run', '240 runs': a count and its noun."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def num(v, digits: int = 4) -> str:
     """1.817, 477.8, 2.143e+03, 5.76e+23: short, and never misleading about magnitude."""
     if v is None:
@@ -57,8 +62,8 @@ def fit_summary(fit) -> str:
         lines.append(f"  {name:<{width}} = {num(value, 5):<10}{extra}")
     status = "converged" if fit.converged else "NOT converged"
     lines.append(f"objective {fit.objective:.10g} ({_objective_kind(fit)}) on {fit.n_points} points from "
-                 f"{fit.n_runs} runs; {status}; {fit.starts['reached_best']} of {fit.starts['refined']} refined "
-                 "starts reached the best objective")
+                 f"{plural(fit.n_runs, 'run')}; {status}; {fit.starts['reached_best']} of {fit.starts['refined']} "
+                 "refined starts reached the best objective")
     for note in fit.data.get("notes", []):
         lines.append(f"note: {note}")
     for w in fit.warnings:

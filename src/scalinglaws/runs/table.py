@@ -14,6 +14,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import ScalingLawsError, require
+from ..render.text import plural
 from .schema import COLUMNS, likely_column
 
 
@@ -165,7 +166,7 @@ class Runs:
         return info
 
     def __repr__(self) -> str:
-        return f"Runs({len(self)} rows, {self.n_runs} runs, columns={self.names}, source={self.source!r})"
+        return f"Runs({len(self)} rows, {plural(self.n_runs, 'run')}, columns={self.names}, source={self.source!r})"
 
     def _repr_html_(self) -> str:
         from ..render.html_tables import runs_html
