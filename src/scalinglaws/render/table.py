@@ -94,7 +94,8 @@ def short_repr(record) -> str:
     data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
     field = rows_field(data, getattr(record, "_rows", None))
     parts = [f"{k}={num(v) if isinstance(v, float) else repr(v)}" for k, v in summary_fields(record)]
-    tail = f"; {len(data[field])} {field}" if field else ""
+    n = len(data[field]) if field else 0
+    tail = f"; {n} {field[:-1] if n == 1 and field.endswith('s') else field}" if field else ""
     return f"{type(record).__name__}({', '.join(parts)}{tail})"
 
 
