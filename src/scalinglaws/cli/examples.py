@@ -33,6 +33,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "downstream": ("scalinglaws downstream dataset:pythia_evals --where shots=0 --via lambada_openai__loss --task "
                    "piqa__acc --train 'params<2e9' --test 'params>5e9'",),
     "testtime": ("scalinglaws testtime samples.csv --k 1,10,100",),
+    "emergence": ("scalinglaws emergence ladder.csv --test 'params>1e9' --k 1,10 --bootstrap 60",),
     "calibrate": ("scalinglaws calibrate dataset:chinchilla_epoch --cuts 2 --bootstrap 20 -o calibration.json",),
     "plot": ("scalinglaws plot fit.json -o fit.png --title 'Our ladder' --dpi 200",
              "scalinglaws plot fit.json --kind all -o fit.pdf",
