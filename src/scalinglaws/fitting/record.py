@@ -77,7 +77,7 @@ class Fit(Frozen):
     extra: Mapping = field(default_factory=dict)  # anything a later step attaches (e.g. law selection)
     # The table the fit was made from when it was given in memory (a DataFrame, a Runs, a mapping), which no file
     # names: figures read the fit's rows from it. Not saved, not compared; a fit read from a file has none.
-    in_memory: object = field(default=None, repr=False, compare=False)
+    in_memory: object = field(default=None, repr=False, compare=False, metadata={"transient": True})
 
     # -- derived ------------------------------------------------------------------------------------------------
     @property
