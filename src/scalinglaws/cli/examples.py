@@ -34,6 +34,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                    "piqa__acc --train 'params<2e9' --test 'params>5e9'",),
     "testtime": ("scalinglaws testtime samples.csv --k 1,10,100",),
     "emergence": ("scalinglaws emergence ladder.csv --test 'params>1e9' --k 1,10 --bootstrap 60",),
+    "choices": ("scalinglaws choices --log samples_piqa_160m.jsonl=1.6e8 --log samples_piqa_410m.jsonl=4.1e8 "
+                "--at params=2.8e9",),
     "calibrate": ("scalinglaws calibrate dataset:chinchilla_epoch --cuts 2 --bootstrap 20 -o calibration.json",),
     "plot": ("scalinglaws plot fit.json -o fit.png --title 'Our ladder' --dpi 200",
              "scalinglaws plot fit.json --kind all -o fit.pdf",
