@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+import scalinglaws as sl
+
 EPOCH = {"E": 1.8172, "A": 477.8, "B": 2143.4, "alpha": 0.34731, "beta": 0.36717}
 SOURCE = "dataset:chinchilla_epoch?epoch_excluded=false"
 
@@ -245,3 +247,44 @@ def test_library_errors_naming_an_argument_are_said_as_its_flag(cli):
     assert code == 1 and err.startswith("Error: --weights nope: column 'nope' is missing")
     assert flag_message(ArgumentError("rename", "rename 'x' is not NEW=OLD")) == "--map 'x' is not NEW=OLD"
     assert flag_message(ArgumentError("level", "the level is off")) == "the level is off"  # not at the start
+
+
+def test_a_law_with_published_values_fixed_is_named_listed_accepted_and_marked_fixed(cli, tmp_path):
+    code, out, err = cli("fit", "dataset:chinchilla_epoch?params<1e9", "--law", "chinchilla@besiroglu2024",
+                         "--bootstrap", "20", "-o", str(tmp_path / "p.json"))
+    assert code == 0, err
+    assert out.startswith("chinchilla@besiroglu2024  L = E")
+    rows = {line.split()[0]: line for line in out.splitlines()[1:7]}
+    assert rows["alpha"].split()[-1] == "fixed" and rows["beta"].split()[-1] == "fixed" and "[" in rows["E"]
+    assert "fixed, not fitted: alpha, beta at besiroglu2024's published values" in out
+    fit = sl.Fit.load(tmp_path / "p.json")
+    assert fit.label == "chinchilla@besiroglu2024" and fit.fixed == ("alpha", "beta") and fit.law == "chinchilla"
+    assert "alpha = 0.3478       fixed" in fit.summary()
+    assert fit.to_pandas().set_index("parameter").loc["alpha", "fixed"]
+    code, out, _ = cli("laws", "--json")
+    names = [r["name"] for r in json.loads(out)["laws"]]
+    assert "chinchilla@besiroglu2024" in names and "chinchilla" in names
+    code, _, err = cli("fit", "dataset:chinchilla_epoch", "--law", "chinchilla@nope")
+    assert code == 1 and "chinchilla@besiroglu2024, chinchilla@hoffmann2022" in err
+
+
+def test_every_command_has_examples_whose_flags_exist(cli, monkeypatch):
+    import re
+    import shlex
+
+    from scalinglaws.cli import commands  # noqa: F401  (registers every command)
+    from scalinglaws.cli.app import app
+    from scalinglaws.cli.examples import EXAMPLES
+
+    monkeypatch.setenv("COLUMNS", "250")
+    for info in app.registered_commands:
+        code, out, _ = cli(info.name, "--help")
+        assert "Examples:" in out, info.name
+        out = out.split("Examples:")[0]  # the flags the command declares, not those its examples write
+        for line in EXAMPLES[info.name]:
+            words = shlex.split(line)
+            assert words[:2] == ["scalinglaws", info.name] or words[1] == "fit", line
+            if words[1] != info.name:
+                continue
+            for flag in (w.split("=")[0] for w in words if w.startswith("--")):
+                assert re.search(rf"{re.escape(flag)}\b", out), f"{info.name}: {flag} is no flag of the command"

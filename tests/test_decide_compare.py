@@ -113,3 +113,13 @@ def test_bad_input_errors():
         compare(runs, "family", at={"params": 1e9}, law="power")
     with pytest.raises(sl.ScalingLawsError, match="baseline='old': not one of the groups"):
         compare(runs, "family", at={"flops": 1e21}, law="power", baseline="old")
+
+
+def test_a_comparison_beyond_the_data_warns_and_marks_its_rows():
+    from scalinglaws.errors import ExtrapolationWarning
+
+    with pytest.warns(ExtrapolationWarning, match=r"the multipliers at flops ≥ .* lie more than 100× beyond"):
+        res = compare(crossing_runs(0), "family", at={"flops": 1e21}, law="power", bootstrap=30)
+    rows = res.pairs[0].multipliers
+    assert all("beyond" in m for m in rows) and rows[0]["beyond"] == 1.0 and rows[-1]["beyond"] > 100
+    assert res.to_dict()["warnings"] == list(res.warnings) and res.warnings

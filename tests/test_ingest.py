@@ -63,7 +63,7 @@ def test_tensorboard_runs_steps_and_hparams(tmp_path):
     tb_simple_run(tmp_path / "sweep" / "n3e8", {0: {"train/loss": 3.9, "lr": 1e-3}, 100: {"train/loss": 2.8}},
                   hparams={"params": 3e8, "optimizer": "adam"})
     assert detect(str(tmp_path)) == "tensorboard"
-    runs = read(str(tmp_path), rename={"loss": "train/loss"})
+    runs = read(str(tmp_path), rename={"train/loss": "loss"})
     assert sorted(set(runs["run"].tolist())) == ["n1e8", "sweep/n3e8"]
     got = {(r, s): v for r, s, v in zip(runs["run"], runs["step"], runs["loss"])}
     assert got == {("n1e8", 0): 4.0, ("n1e8", 100): 3.0, ("n1e8", 200): 2.5, ("sweep/n3e8", 0): pytest.approx(3.9),
@@ -146,7 +146,7 @@ def test_lmeval_v04_results(tmp_path):
     (tmp_path / "notes.json").write_text('{"hello": 1}')
     assert detect(str(path)) == "lm-eval" and detect(str(tmp_path)) == "lm-eval"
     batch = read_log(str(tmp_path))
-    runs = read(str(tmp_path), rename={"loss": "lambada_openai__perplexity"})
+    runs = read(str(tmp_path), rename={"lambada_openai__perplexity": "loss"})
     assert len(runs) == 1
     assert runs["run"][0] == "EleutherAI/pythia-160m@step3000" and runs["step"][0] == 3000
     assert runs["shots"][0] == 0 and runs["model"][0] == "EleutherAI/pythia-160m"
@@ -214,12 +214,12 @@ def test_wandb_panel_and_runs_table_exports(tmp_path):
     panel.write_text("Step,small - train/loss,small - train/loss__MIN,small - train/loss__MAX,big - train/loss\n"
                      "100,3.5,3.4,3.6,3.1\n200,3.0,2.9,3.1,\n300,,,,2.5\n")
     assert detect(str(panel)) == "wandb"
-    runs = read(str(panel), rename={"loss": "train/loss"})
+    runs = read(str(panel), rename={"train/loss": "loss"})
     assert {(r, s, v) for r, s, v in zip(runs["run"], runs["step"], runs["loss"])} == {
         ("small", 100, 3.5), ("small", 200, 3.0), ("big", 100, 3.1), ("big", 300, 2.5)}
     table = tmp_path / "runs.csv"
     table.write_text("Name,State,Notes,n_params,tokens,loss\nsmall,finished,-,1e8,2e9,3.0\nbig,finished,-,1e9,2e10,2.5\n")
-    runs = read(str(table), rename={"params": "n_params"})
+    runs = read(str(table), rename={"n_params": "params"})
     assert list(runs["params"]) == [1e8, 1e9] and list(runs["loss"]) == [3.0, 2.5] and "flops" in runs
 
 
@@ -232,7 +232,7 @@ def test_wandb_json_runs_history_and_jsonl(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export))
     assert detect(str(path)) == "wandb"
-    runs = read(str(path), rename={"params": "config.model.n_params"})
+    runs = read(str(path), rename={"config.model.n_params": "params"})
     first = runs["run"] == "n1e8"
     assert list(runs["step"][first]) == [0, 10] and list(runs["train__loss"][first]) == [4.0, 3.2]
     assert np.all(runs["params"][first] == 1e8) and "config._wandb.x" not in runs
@@ -261,7 +261,7 @@ def test_wandb_api_through_the_client(monkeypatch):
             return [Run("a", 1e8), Run("b", 3e8)]
 
     monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(Api=Api))
-    runs = read("wandb:team/ladder", rename={"params": "config.n_params"})
+    runs = read("wandb:team/ladder", rename={"config.n_params": "params"})
     assert len(runs) == 6 and set(runs["params"].tolist()) == {1e8, 3e8}
     assert list(runs["loss"][:3]) == [4.0, 3.5, 3.0]
 
@@ -309,7 +309,7 @@ def mlflow_store(root: Path) -> Path:
 def test_mlflow_file_store(tmp_path):
     store = mlflow_store(tmp_path)
     assert detect(str(store)) == "mlflow"
-    runs = read(str(store), rename={"params": "params.n_params", "loss": "train/loss"})
+    runs = read(str(store), rename={"params.n_params": "params", "train/loss": "loss"})
     assert sorted(set(runs["run"].tolist())) == ["n1e8", "n3e8"]  # the deleted run is left out
     small = runs["run"] == "n1e8"
     assert dict(zip(runs["step"][small], runs["loss"][small])) == {0: 4.0, 100: 2.9}  # the later value at step 100
@@ -325,7 +325,7 @@ def test_mlflow_search_runs_export_and_api(tmp_path, monkeypatch):
     path.write_text("run_id,experiment_id,metrics.loss,params.n_params,tags.mlflow.runName\n"
                     "a1,1,3.0,1e8,small\nb2,1,2.5,3e8,big\n")
     assert detect(str(path)) == "mlflow"
-    runs = read(str(path), rename={"params": "params.n_params"})
+    runs = read(str(path), rename={"params.n_params": "params"})
     assert list(runs["run"]) == ["small", "big"] and list(runs["loss"]) == [3.0, 2.5]
 
     metric = types.SimpleNamespace
@@ -338,7 +338,7 @@ def test_mlflow_search_runs_export_and_api(tmp_path, monkeypatch):
     fake.MlflowClient = lambda: client
     monkeypatch.setitem(sys.modules, "mlflow", types.ModuleType("mlflow"))
     monkeypatch.setitem(sys.modules, "mlflow.tracking", fake)
-    runs = read("mlflow:ladder", rename={"params": "params.n_params"})
+    runs = read("mlflow:ladder", rename={"params.n_params": "params"})
     assert list(runs["loss"]) == [4.0, 3.0] and np.all(runs["params"] == 1e8)
     with pytest.raises(ScalingLawsError, match="no such experiment"):
         read_log("mlflow:other")
@@ -370,3 +370,14 @@ def test_logs_are_validated_like_any_table(tmp_path):
         read(str(tmp_path), constants=["params"])
     with pytest.raises(ScalingLawsError, match="--map loss=nope"):
         read(str(tmp_path), rename=["loss=nope"])
+
+
+def test_a_wandb_history_csv_is_one_run(tmp_path):
+    path = tmp_path / "run-7.csv"
+    path.write_text("_step,_runtime,_timestamp,train/loss,train/lr\n0,1.2,1700000000,10.5,0\n"
+                    "100,50.1,1700000050,4.2,0.0003\n200,99.3,1700000100,3.6,0.0003\n")
+    assert detect(str(path)) == "wandb"
+    runs = read(str(path), rename={"train/loss": "loss", "train/lr": "lr"}, constants={"params": "160M"})
+    assert runs.n_runs == 1 and list(runs["run"]) == ["run-7"] * 3 and list(runs["step"]) == [0, 100, 200]
+    assert list(runs["loss"]) == [10.5, 4.2, 3.6] and runs["params"][0] == 1.6e8 and "wall_time" in runs
+    assert "train__loss" in read(str(path)).names  # named as every other import names a logged metric

@@ -75,7 +75,7 @@ def test_step_law_grids_give_the_published_exponents(shared_data):
     path = shared_data / "steplaw" / "runs.csv"
     if not path.exists():
         pytest.skip(f"{path} is not present")
-    fit = fit_hparams(str(path), rename={"batch_size": "batch_size_tokens"}, where=["arch=dense"], bootstrap=40)
+    fit = fit_hparams(str(path), rename={"batch_size_tokens": "batch_size"}, where=["arch=dense"], bootstrap=40)
     law = fit.law
     assert len(fit.cells) == 17
     assert law.lr_params_exp == pytest.approx(-0.713, abs=0.08)

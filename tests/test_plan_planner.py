@@ -129,3 +129,20 @@ def test_a_fit_without_bootstrap_has_no_intervals():
 def test_plan_rejects_bad_combinations(demo_fit):
     with pytest.raises(ScalingLawsError, match="a plan needs"):
         plan(demo_fit)
+
+
+def test_a_plan_over_the_budget_says_so_in_its_headline(cli, tmp_path):
+    import scalinglaws as sl
+    from scalinglaws.plan import plan
+
+    runs = sl.load_dataset("chinchilla_epoch").where("epoch_excluded=false")
+    fit = sl.fit(runs, "chinchilla")
+    p = plan(fit, flops="5.76e23", inference_tokens=1e13)
+    assert p.budget == 5.76e23 and p.over_budget == pytest.approx(p.flops / 5.76e23) and p.over_budget > 1.2
+    assert p.headline().startswith(f"Recommended run (inference-aware): trains on {p.flops:.3g} FLOP, "
+                                   f"{p.over_budget:.2f}× OVER the budget of 5.76e+23")
+    assert any("inference_mode='budget'" in w for w in p.warnings)
+    assert plan(fit, flops=5.76e23).headline() == "Recommended run (compute-optimal)"
+    fit.save(tmp_path / "fit.json")
+    code, out, err = cli("plan", str(tmp_path / "fit.json"), "--flops", "5.76e23", "--inference-tokens", "1e13")
+    assert code == 0 and out.splitlines()[0] == p.headline()

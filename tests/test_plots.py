@@ -222,7 +222,7 @@ def test_predictions_figure(fitted):
 def test_palette_and_labels():
     seq = Panel("t", "x", "y", tuple(Series("points", [1], [1], group=g) for g in "abc"), palette="sequential")
     cols = palette(seq)
-    assert cols["a"] == "#440154" and len(set(cols.values())) == 3
+    assert cols["a"] == "#2b1a6e" and len(set(cols.values())) == 3  # ordered hues, dark to light
     qual = Panel("t", "x", "y", tuple(Series("points", [1], [1], group=g) for g in "ab"))
     assert palette(qual) == {"a": "#0072B2", "b": "#E69F00"}
     assert [si(v) for v in (5.7e7, 1.4e9, 7e10, 2.5e12, 5.76e23, 3.0)] == ["57M", "1.4B", "70B", "2.5T", "5.8e+23",
@@ -281,3 +281,73 @@ def test_plot_command_errors(fitted, tmp_path, monkeypatch, capsys, args, messag
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and err.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_plot_composes_onto_the_users_axes_and_takes_figure_options(fitted):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scalinglaws.errors import ArgumentError
+
+    fit = fitted[0]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3))
+    try:
+        assert sl.plot(fit, ax=axes[0], title="mine") is axes[0]
+        assert axes[0].get_title() == "mine" and axes[0].collections  # drawn onto the user's Axes
+        assert sl.plot(fit, "residuals", ax=axes[1:]) is not None  # one Axes per panel
+        with pytest.raises(ArgumentError, match="has 2 panels but 1 Axes"):
+            sl.plot(fit, "residuals", ax=axes[2])
+    finally:
+        plt.close(fig)
+    own = sl.plot(fit, figsize=(5, 4), dpi=80, title="A title")
+    assert tuple(own.get_size_inches()) == (5, 4) and own.dpi == 80 and own.axes[0].get_title() == "A title"
+    assert own._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # a notebook shows the picture, not a repr
+    with pytest.raises(ArgumentError, match=r"foo: no such option of a figure"):
+        sl.plot(fit, foo=1)
+    with pytest.raises(ArgumentError, match=r"did you mean title="):
+        sl.plot(fit, titel="x")
+    with pytest.raises(ArgumentError, match="figsize must be"):
+        sl.plot(fit, figsize=5)
+
+
+def test_fit_figure_shows_the_law_its_band_and_a_key(fitted):
+    fit = fitted[0]
+    fig = figure("fit", fit)
+    notes = "\n".join(fig.panels[0].notes)
+    assert f"fitted: {fit.formula}" in notes and f"E={fit.params['E']:.4g}" in notes
+    assert "dots: measured runs · lines: fitted law · bands: 95% confidence (100 bootstrap refits)" in notes
+    assert any(s.kind == "band" for s in fig.panels[0].series)
+    assert fig.title.startswith("chinchilla law fitted to runs.csv")
+
+
+def test_plot_command_takes_title_and_dpi(cli, fitted, tmp_path):
+    _, fit_path, _ = fitted
+    code, out, err = cli("plot", str(fit_path), "-o", str(tmp_path / "a.png"), "--dpi", "60", "--title", "Mine")
+    assert code == 0, err
+    from PIL import Image
+
+    with Image.open(tmp_path / "a.png") as im:
+        assert im.size[0] < 6.4 * 150  # 60 dpi, not the default 150
+
+
+def test_fits_made_from_a_dataframe_with_a_rename_or_with_constants_can_be_drawn(cli, tmp_path, monkeypatch):
+    import pandas as pd
+
+    cols = ladder()
+    df = pd.DataFrame({"model_size": cols["params"], "tokens": cols["tokens"], "loss": cols["loss"]})
+    fit = sl.fit(df, "chinchilla", rename={"model_size": "params"})
+    assert fit.data["map"] == ("params=model_size",)
+    assert figure("fit", fit).panels[0].series  # read again from the DataFrame the fit was made from
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.csv").write_text("size,tokens,loss\n" + "".join(
+        f"x,{t},{2.6 + 3e4 * t ** -0.5}\n" for t in (2e9, 4e9, 8e9, 1.6e10, 3.2e10)))
+    code, out, err = cli("fit", "one.csv", "--law", "power", "--input", "x=tokens", "--set", "params=160M", "--map",
+                         "run=size", "-o", "one.json")
+    assert code == 0, err
+    assert "note: set for every row: params=1.6e+08" in out
+    saved = sl.Fit.load(tmp_path / "one.json")
+    assert saved.data["set"] == {"params": 1.6e8} and saved.data["map"] == ("run=size",)
+    code, _, err = cli("plot", "one.json", "-o", "one.png")
+    assert code == 0 and "differ" not in err, err  # its rows found again, mapped and set as they were

@@ -113,3 +113,26 @@ def test_an_interval_record_with_no_finite_value_is_json():
                     target="loss", method={"model": {"tau": [np.nan, np.inf]}})
     d = json.loads(json.dumps(p.to_dict(), allow_nan=False))
     assert d["predictions"][0]["upper"] is None and d["interval_method"]["model"]["tau"] == [None, None]
+
+
+def test_extrapolation_is_said_one_way_with_its_unit():
+    from scalinglaws.render.text import beyond, num, step
+
+    assert beyond(10.0, ("N", "D")) == "10× beyond the fitted N, D"
+    assert beyond(1.0, ("N", "D")) == "inside the fitted range"
+    assert beyond(1.0, ("S",), outside=True) == "outside the fitted range"
+    assert beyond(61.8, short=True) == "61.8×"
+    assert [num(12000), num(143000.0), num(2143.4), step(12000.0), step(1.2e6)] == ["12000", "1.430e+05", "2143",
+                                                                                    "12000", "1200000"]
+
+
+def test_a_curve_prediction_at_step_zero_is_outside_the_data():
+    import scalinglaws as sl
+
+    runs = sl.load_dataset("multipower_lr_curves").where("size=25M", "schedule=cosine|constant")
+    fit = sl.fit(runs, "schedule")
+    rows = runs.where("schedule=cosine").take([0, 1, 30])
+    first = rows.with_columns(step=np.where(np.arange(3) == 0, 0.0, rows["step"]))
+    pred = fit.predict(first)
+    assert pred.records()[0]["beyond_data"] and not pred.records()[2]["beyond_data"]
+    assert "outside" in pred._repr_html_()

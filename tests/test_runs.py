@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+import scalinglaws as sl
 from scalinglaws.errors import DataWarning, ScalingLawsError
 from scalinglaws.runs import Runs, parse_map, read_runs
 
@@ -82,8 +83,11 @@ def test_map_renames_columns(tmp_path):
     path = write(tmp_path, "r.csv", "size,n_tokens,val\n1e8,2e9,3.0\n2e8,4e9,2.8\n")
     runs = read_runs(path, rename=["params=size", "tokens=n_tokens", "loss=val"])
     assert {"params", "tokens", "loss"} <= set(runs.names)
-    with pytest.raises(ScalingLawsError, match=r"--map tokens=ntok: r.csv has no column 'ntok' \(found: size"):
-        read_runs(path, rename={"tokens": "ntok"})
+    with pytest.raises(ScalingLawsError, match=r"rename 'ntok' -> 'tokens': r.csv has no column 'ntok' \(found: size"):
+        read_runs(path, rename={"ntok": "tokens"})
+    assert set(read_runs(path, rename={"size": "params", "n_tokens": "tokens", "val": "loss"}).names) >= {"params"}
+    with pytest.raises(ScalingLawsError, match=r"Did you mean \{'size': 'params'\}\? rename= maps old -> new"):
+        read_runs(path, rename={"params": "size"})  # written the other way round
     with pytest.raises(ScalingLawsError, match="is not NEW=OLD"):
         parse_map(["tokens"])
 
@@ -121,8 +125,8 @@ BAD = [
     ("missing file", None, r"file not found: .*nope\.csv\. Check the path"),
     ("empty file", "", r"empty\.csv is empty"),
     ("header only", "params,tokens,loss\n", r"has a header but no rows"),
-    ("non-numeric", "params,tokens,loss\n1e8,2e9,3.0\n7B,2e9,3.0\n",
-     r"column 'params' has a non-numeric value '7B' at line 3 of bad\.csv"),
+    ("non-numeric", "params,tokens,loss\n1e8,2e9,3.0\n7 bn,2e9,3.0\n",
+     r"column 'params' has a non-numeric value '7 bn' at line 3 of bad\.csv\. Write a number \(7e9, or a size"),
     ("infinite", "params,tokens,loss\n1e8,inf,3.0\n", r"column 'tokens' is infinite at line 2 of bad\.csv"),
     ("zero", "params,tokens,loss\n1e8,2e9,3.0\n1e8,2e9,0\n", r"column 'loss' must be positive but is 0 at line 3"),
     ("negative", "params,tokens,loss\n-1e8,2e9,3.0\n", r"column 'params' must be positive but is -1e\+08 at line 2"),
@@ -216,3 +220,70 @@ def test_duplicates_are_found_as_a_row_by_row_comparison_would():
         else:
             seen[key] = i
     assert np.array_equal(keep, want) and first == repeat
+
+
+def test_sizes_are_read_as_numbers_everywhere(tmp_path, cli):
+    from scalinglaws.runs.values import parse_number
+
+    assert [parse_number(v) for v in ("125M", "1.3B", "1.4T", "20k", "160m", "7e9", " 2.5 G ", "1_000", "1,000")] \
+        == [125e6, 1.3e9, 1.4e12, 20e3, 160e6, 7e9, 2.5e9, 1000.0, 1000.0]
+    for bad in ("7 bn", "1,5", "B", "12X", ""):
+        with pytest.raises(ValueError):
+            parse_number(bad)
+    path = write(tmp_path, "sizes.csv", "params,tokens,loss\n125M,2.5B,3.3\n350M,7B,3.0\n1.3B,26B,2.7\n"
+                                        "2.7B,54B,2.5\n")
+    runs = read_runs(path, where=["params<2B"])
+    np.testing.assert_allclose(runs["params"], [125e6, 350e6, 1.3e9])
+    np.testing.assert_allclose(runs["tokens"], [2.5e9, 7e9, 26e9])
+    fit = sl.fit(path, "power", inputs={"x": "params"})
+    np.testing.assert_allclose(fit.predict(params="1.3B").prediction, fit.predict(params=1.3e9).prediction)
+    fit.save(tmp_path / "fit.json")
+    code, out, err = cli("predict", str(tmp_path / "fit.json"), "--at", "params=1.3B", "--json")
+    assert code == 0, err
+    assert json.loads(out)["predictions"][0]["params"] == 1.3e9
+
+
+def test_what_can_be_derived_is_derived_and_said(tmp_path):
+    runs = read_runs(write(tmp_path, "c.csv", "params,flops,loss\n1e8,1.2e18,3.3\n4e8,1.92e19,3.0\n"))
+    np.testing.assert_allclose(runs["tokens"], [2e9, 8e9])
+    assert "tokens computed as flops / (6·params) (the table has no tokens column)" in runs.notes
+    runs = read_runs(write(tmp_path, "s.csv", "run,params,step,batch_size,seq_len,loss\n"
+                                              "a,1e8,1000,512,2048,3.3\na,1e8,2000,512,2048,3.1\n"))
+    np.testing.assert_allclose(runs["tokens"], [1000 * 512 * 2048, 2000 * 512 * 2048])
+    assert runs.notes[0].startswith("tokens computed as step × batch_size × seq_len")
+    runs = read_runs(write(tmp_path, "t.csv", "params,step,batch_size,loss\n1e8,10,4e6,3.3\n"))
+    assert runs["tokens"][0] == 4e7 and "(batch_size in tokens)" in runs.notes[0]
+
+
+def test_constants_fill_what_a_table_does_not_say(tmp_path):
+    path = write(tmp_path, "one.csv", "tokens,loss\n2e9,3.3\n4e9,3.1\n8e9,2.95\n")
+    runs = read_runs(path, constants={"params": 1.6e8, "family": "mine"})
+    assert list(runs["params"]) == [1.6e8] * 3 and list(runs["family"]) == ["mine"] * 3
+    np.testing.assert_allclose(runs["flops"], 6 * 1.6e8 * runs["tokens"])
+    assert runs.notes[-1] == "set for every row: params=1.6e+08, family=mine"
+
+
+def test_a_missing_column_suggests_the_likely_one(tmp_path):
+    path = write(tmp_path, "m.csv", "model_size,n_tokens,val_loss\n1e8,2e9,3.3\n")
+    with pytest.raises(ScalingLawsError, match=r"It looks like 'model_size': pass --map params=model_size \(in "
+                                               r"Python rename=\{'model_size': 'params'\}\)"):
+        sl.fit(path, "chinchilla")
+    from scalinglaws.runs.schema import likely_column
+
+    assert likely_column("tokens", ["model_size", "n_tokens"]) == "n_tokens"
+    assert likely_column("loss", ["Params", "eval/loss"]) == "eval/loss"
+    assert likely_column("params", ["paramz", "x"]) == "paramz"  # a misspelling
+    assert likely_column("params", ["x", "y"]) is None
+
+
+def test_a_semicolon_table_gets_a_delimiter_hint(tmp_path):
+    with pytest.raises(ScalingLawsError, match=r"s.csv is separated by semicolons, not commas .*sep=';'"):
+        read_runs(write(tmp_path, "s.csv", "params;tokens;loss\n1e8;2e9;3,3\n"))
+
+
+def test_a_loss_that_looks_like_perplexity_warns(tmp_path):
+    with pytest.warns(DataWarning, match=r"column 'loss' looks like a perplexity \(median 31"):
+        read_runs(write(tmp_path, "p.csv", "params,tokens,loss\n1e8,2e9,35.0\n4e8,8e9,28.0\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs(write(tmp_path, "l.csv", "params,tokens,loss\n1e8,2e9,10.9\n4e8,8e9,3.0\n"))

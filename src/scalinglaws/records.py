@@ -95,7 +95,8 @@ def thaw(obj):
 class Frozen:
     """Base of a frozen dataclass whose fields are frozen at construction (see `freeze`).
 
-    Pickling and copying rebuild the record from its thawed fields (a MappingProxyType cannot be pickled).
+    Pickling and copying rebuild the record from its thawed fields (a MappingProxyType cannot be pickled), leaving
+    out fields whose metadata marks them transient.
     """
 
     __slots__ = ()
@@ -104,8 +105,9 @@ class Frozen:
         for f in fields(self):
             object.__setattr__(self, f.name, freeze(getattr(self, f.name)))
 
-    def __reduce__(self):
-        return _rebuild, (type(self), {f.name: thaw(getattr(self, f.name)) for f in fields(self)})
+    def __reduce__(self):  # a field marked transient (a table held in memory only) is not carried over
+        return _rebuild, (type(self), {f.name: thaw(getattr(self, f.name)) for f in fields(self)
+                                       if not f.metadata.get("transient")})
 
 
 def _rebuild(cls, values: dict):

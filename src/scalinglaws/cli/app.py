@@ -14,7 +14,7 @@ import warnings
 
 import typer
 
-from ..errors import ScalingLawsError, ScalingLawsWarning
+from ..errors import EXTRAS, ScalingLawsError, ScalingLawsWarning, missing
 
 app = typer.Typer(
     name="scalinglaws",
@@ -49,7 +49,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv: list[str] | None = None) -> int:
     from . import commands  # noqa: F401  (registers every command on app)
+    from .common import set_table_format
 
+    set_table_format("table")  # each command starts from the default output
     warnings.showwarning = _show_warning
     warnings.simplefilter("default")
     try:
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return exc.exit_code
+        top = (getattr(exc, "name", None) or "").split(".")[0] if isinstance(exc, ImportError) else ""
+        if top in EXTRAS:  # an optional package met where no feature asked for it by name
+            sys.stderr.write(f"Error: {missing(top, 'this command')}\n")
+            return 1
         if type(exc).__name__ == "Abort":
             sys.stderr.write("Aborted.\n")
             return 1

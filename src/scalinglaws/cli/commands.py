@@ -17,3 +17,8 @@ ORDER = ["fit_cmds", "data_cmds", "plan_cmds", "curve_cmds", "decide_cmds", "cal
 _found = sorted(m.name for m in iter_modules(_here) if m.name.endswith("_cmds"))
 for _name in [n for n in ORDER if n in _found] + [n for n in _found if n not in ORDER]:
     import_module(f"{__package__}.{_name}")
+
+from .app import app  # noqa: E402
+from .examples import attach  # noqa: E402
+
+attach(app)

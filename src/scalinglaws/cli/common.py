@@ -19,7 +19,25 @@ WHERE_HELP = "Keep rows matching COL OP VALUE, e.g. --where family=pythia --wher
 JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of tables."
 
 
+_TABLE_FORMAT = ["table"]  # --format of the command running now (options.JSON sets it)
+
+
+def set_table_format(fmt: str) -> None:
+    from ..render.table import FORMATS
+
+    if fmt not in FORMATS:
+        raise ScalingLawsError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    _TABLE_FORMAT[0] = fmt
+
+
 def emit_json(obj) -> None:
+    """Print a result record: as JSON (--json, --format json), or as its table with --format csv|markdown|latex."""
+    fmt = _TABLE_FORMAT[0]
+    if fmt in ("csv", "markdown", "latex"):
+        from ..render.table import text_table
+
+        sys.stdout.write(text_table(json.loads(json.dumps(obj, default=json_default)), fmt))
+        return
     sys.stdout.write(json.dumps(obj, indent=1, allow_nan=False, default=json_default) + "\n")
 
 
@@ -65,15 +83,17 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
 
 
 def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
-    """--at params=7e9 --at tokens=1.4e12,2.8e12 -> columns; single values broadcast against lists."""
+    """--at params=7e9 --at tokens=1.4T,2.8e12 -> columns; single values broadcast against lists."""
+    from ..runs.values import parse_number
+
     raw = parse_pairs(pairs, "--at")
     cols = {}
     for key, value in raw.items():
         try:
-            cols[key] = np.array([float(v) for v in value.split(",")])
+            cols[key] = np.array([parse_number(v) for v in value.split(",")])
         except ValueError:
             raise ScalingLawsError(f"--at {key}={value}: not a number (or comma-separated numbers), e.g. "
-                                   f"--at {key}=7e9") from None
+                                   f"--at {key}=7e9 or --at {key}=7B") from None
     if not cols:
         return cols
     n = max(len(v) for v in cols.values())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..render.text import step
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json
 from .options import CALIBRATION, JSON, use
@@ -49,14 +50,15 @@ def forecast_cmd(
         emit_json(result.to_dict())
         return
     con = console()
-    seen = f"logged to step {result.observed_until:g} ({result.observed_rows} rows fitted)"
+    seen = f"logged to step {step(result.observed_until)} ({result.observed_rows} rows fitted)"
     source = f"; {', '.join(result.refit)} refitted, the rest from the prior {result.prior}" if result.prior else ""
     con.print(f"[bold]{result.run}[/bold] · {result.law} · {seen}{source}")
     _final_line(con, result)
     if result.backtest:
         bt = result.backtest
-        con.print(f"[dim]backtest: the same forecast from step {bt['from_step']:g} put step {bt['to_step']:g} at "
-                  f"{bt['prediction']:.4f} (logged {bt['observed']:.4f}, {bt['error']:+.2%})[/dim]")
+        con.print(f"[dim]backtest: the same forecast from step {step(bt['from_step'])} put step "
+                  f"{step(bt['to_step'])} at {bt['prediction']:.4f} (logged {bt['observed']:.4f}, "
+                  f"{bt['error']:+.2%})[/dim]")
     _curve_table(con, result, rows)
     for note in result.warnings:
         con.print(f"[dim]note: {note}[/dim]")
@@ -167,7 +169,7 @@ def _grid(pairs: list[str]) -> dict | None:
 def _final_line(con, r) -> None:
     ci = (f"  {int(round(r.level * 100))}% {r.interval} interval [{r.lower[-1]:.4f}, {r.upper[-1]:.4f}]"
           if r.lower is not None else "")
-    con.print(f"final {r.target} at step {r.final_step:g}: [bold]{r.final:.4f}[/bold]{ci}")
+    con.print(f"final {r.target} at step {step(r.final_step)}: [bold]{r.final:.4f}[/bold]{ci}")
 
 
 def _curve_table(con, r, rows: int) -> None:
@@ -185,7 +187,7 @@ def _curve_table(con, r, rows: int) -> None:
     if r.lower is not None:
         table.add_column("interval", justify="right")
     for i in pick:
-        row = [f"{r.steps[i]:g}", f"{r.lr[i]:.3g}", f"{r.prediction[i]:.4f}"]
+        row = [step(r.steps[i]), f"{r.lr[i]:.3g}", f"{r.prediction[i]:.4f}"]
         if r.lower is not None:
             row.append(f"[{r.lower[i]:.4f}, {r.upper[i]:.4f}]")
         table.add_row(*row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import JSON_HELP, console, emit_json
 
@@ -29,7 +30,7 @@ def datasets_cmd(
 
         con = console()
         con.print(f"[bold]{name}[/bold]: {DATASETS[name].title}")
-        con.print(f"{info['rows']} rows, {info['runs']} runs; varies: {info['varies']}")
+        con.print(f"{info['rows']} rows, {plural(info['runs'], 'run')}; varies: {info['varies']}")
         con.print(f"source: {info['source']} · licence: {info['licence']} · cite: {info['cite']}")
         if info["notes"]:
             con.print(f"note: {info['notes']}")

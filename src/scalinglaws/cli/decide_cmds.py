@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
 from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, SELECTION, use
@@ -184,7 +185,7 @@ def compare_cmd(
 def show_comparison(res) -> None:
     from rich.table import Table
 
-    from ..render.text import num
+    from ..render.text import beyond, num
 
     con = console()
     pct = f"{int(round(res.level * 100))}%"
@@ -201,14 +202,16 @@ def show_comparison(res) -> None:
     for p in res.pairs:
         con.print(f"\n[bold]{p.label}[/bold] vs {p.baseline}: difference {p.difference:+.4f} "
                   f"({pct} [{p.lower:+.4f}, {p.upper:+.4f}]), {p.label} better in {100 * p.p_better:.0f}% of draws")
-        con.print(f"effective-compute multiplier at the target: {_mult(p.multiplier)} "
-                  f"({pct} [{_mult(p.multiplier_lower)}, {_mult(p.multiplier_upper)}]): {p.baseline} needs that "
-                  f"many times the compute to match {p.label}")
+        con.print(f"effective-compute multiplier at the target: {p.baseline} reaches {p.label}'s {res.metric} with "
+                  f"{_mult(p.multiplier)} the compute ({pct} [{_mult(p.multiplier_lower)}, "
+                  f"{_mult(p.multiplier_upper)}])")
         curve = Table(header_style="bold", box=None)
-        for c in (res.axis, "multiplier", f"{pct} interval"):
+        for c in (res.axis, "multiplier", f"{pct} interval", "beyond the data"):
             curve.add_column(c, justify="right")
         for m in p.multipliers:
-            curve.add_row(num(m["scale"], 2), _mult(m["multiplier"]), f"[{_mult(m['lower'])}, {_mult(m['upper'])}]")
+            far = m.get("beyond", 1.0)
+            curve.add_row(num(m["scale"], 2), _mult(m["multiplier"]), f"[{_mult(m['lower'])}, {_mult(m['upper'])}]",
+                          beyond(far, (res.axis,), short=True) if far <= 100 else f"[yellow]{far:.3g}×[/yellow]")
         con.print(curve)
         for c in p.crossovers:
             con.print(f"crossover at {res.axis} ≈ {num(c['scale'], 3)} ({pct} [{num(c['lower'], 3)}, "
@@ -295,10 +298,10 @@ def show_downstream(res) -> None:
     if res.via:
         con.print(f"step 1: L = {res.via} from scale by {res.law} ("
                   + ", ".join(f"{k}={num(v)}" for k, v in res.law_params.items()) + f"); fitted to "
-                  f"{res.train_runs} runs" + (f"; error on the targets {_pct(res.loss_error)}"
+                  f"{plural(res.train_runs, 'run')}" + (f"; error on the targets {_pct(res.loss_error)}"
                                                 if res.loss_error is not None else ""))
     else:
-        con.print(f"one step: accuracy from log {res.axis}; fitted to {res.train_runs} runs")
+        con.print(f"one step: accuracy from log {res.axis}; fitted to {plural(res.train_runs, 'run')}")
     for t in res.tasks:
         route = _route(t.trend)
         if not t.rows and t.status.startswith("forecast"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import DATA_HELP, JSON_HELP, MAP_HELP, console, emit_json, parse_at, parse_param_overrides, progress_bar
 from .options import BINDING, CALIBRATION, DATA, FIT, JSON, SELECTION, use
@@ -26,11 +27,14 @@ def fit_cmd(
                                "the --shared parameters common to all and the rest per group."),
     shared: str = typer.Option(None, "--shared", help="With --groups, or several --target columns: the "
                                "parameters every group or target shares, e.g. alpha,beta."),
+    set_: list[str] = typer.Option([], "--set", help="A column with one value for every row, for what the table "
+                                   "does not say: --set params=160M. Repeatable; the fit records it."),
     *, inputs, target, options, where, rename, by, cuts, as_json,
 ):
     """Fit a law to runs: parameters, objective, convergence, and intervals with --bootstrap."""
     from ..errors import ScalingLawsError
     from ..fitting import fit
+    from ..ingest.common import parse_constants
     from ..laws import LAWS, formula_law, looks_like_formula
 
     if output is not None:
@@ -47,10 +51,17 @@ def fit_cmd(
 
         update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
         extra = {"selection_progress": update, "by": by, **({} if cuts is None else {"cuts": cuts})}
-    elif by is not None or cuts is not None:
+    elif "@" in law and law not in LAWS:  # a law with published values fixed, as --law auto names it
+        from functools import partial
+
+        from ..decide.priors import fit_with_prior, prior_named
+
+        prior = prior_named(law)
+        fit, law_spec = partial(fit_with_prior, prior=prior), prior.law
+    if law != "auto" and (by is not None or cuts is not None):
         raise ScalingLawsError(f"{'--by' if by is not None else '--cuts'} applies to --law auto, which backtests "
                                "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")
-    else:
+    if law != "auto":
         update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
     several = target is not None and "," in target
     if shared is not None and groups is None and several:  # several targets of the same runs
@@ -77,7 +88,7 @@ def fit_cmd(
             return fit_grouped(data, law, by=groups, shared=shared, **kw)
     with bar:
         result = fit(data, law_spec, options=options, inputs=inputs, target=target, where=where, rename=rename,
-                     progress=update, **extra)
+                     constants=parse_constants(set_) or None, progress=update, **extra)
     if output is not None:
         result.save(output)
     if as_json:
@@ -103,22 +114,27 @@ def show_fit(result) -> None:
     from ..render.text import interval, num
 
     con = console()
-    con.print(f"[bold]{result.law}[/bold]  {result.formula}")
+    con.print(f"[bold]{result.label}[/bold]  {result.formula}")
     ci = result.ci
+    fixed = [n for n in result.params if n in result.fixed]
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("parameter")
     table.add_column("value", justify="right")
     if ci:
         table.add_column(f"{int(round(result.bootstrap.level * 100))}% CI", justify="right")
     for name, value in result.params.items():
-        row = [name, num(value, 5)] + ([interval(ci[name])] if ci else [])
+        row = [name, num(value, 5)] + (["fixed" if name in fixed else interval(ci[name])] if ci else [])
         table.add_row(*row)
     con.print(table)
     status = "converged" if result.converged else "[red]did not converge[/red]"
     space = f", {result.loss['space']} residuals" if "space" in result.loss else ""
     con.print(f"objective {result.objective:.10g} ({result.loss['kind']}{space}) · {result.n_points} points, "
-              f"{result.n_runs} runs · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
+              f"{plural(result.n_runs, 'run')} · {status} · {result.starts['reached_best']}/{result.starts['refined']} "
               f"refined starts reached the best")
+    if fixed:
+        prior = result.extra["prior"]
+        con.print(f"[dim]fixed, not fitted: {', '.join(fixed)} at {prior['name']}'s published values "
+                  f"({prior.get('reference') or 'a prior'})[/dim]")
     for note in result.data.get("notes", []):
         con.print(f"[dim]note: {note}[/dim]")
 
@@ -150,7 +166,7 @@ def predict_cmd(
         return
     from rich.table import Table
 
-    from ..render.text import num
+    from ..render.text import beyond, num
 
     con = console()
     table = Table(header_style="bold", box=None)
@@ -159,15 +175,19 @@ def predict_cmd(
         table.add_column(c, justify="right")
     if result.lower is not None:
         table.add_column(f"{int(round(result.level * 100))}% {result.interval} interval", justify="right")
-    table.add_column("extrapolation", justify="right")
+    over = ", ".join(result.over) or "inputs"
+    table.add_column(f"beyond {over}", justify="right")
     for r in result.records():
         row = [num(r[c]) if isinstance(r[c], (int, float)) else str(r[c]) for c in cols]  # curve laws: run names
         row += [num(r["prediction"], 5)]
         if result.lower is not None:
             row.append(f"[{num(r['lower'], 4)}, {num(r['upper'], 4)}]")
-        row.append(f"{r['extrapolation']:.3g}×" if r["extrapolation"] > 1 else "inside")
+        row.append(beyond(r["extrapolation"], outside=r.get("beyond_data", False), short=True))
         table.add_row(*row)
     con.print(table)
+    if any(r["extrapolation"] > 1 or r.get("beyond_data") for r in result.records()):
+        con.print(f"[dim]beyond {over}: how far a row lies beyond the fitted range of the law's inputs {over} (× the "
+                  "largest fitted value, or the smallest over the value)[/dim]")
     if result.lower is None:
         con.print("[dim]no interval: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
 
@@ -175,22 +195,37 @@ def predict_cmd(
 @app.command("laws")
 def laws_cmd(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """List the built-in laws with their formulas, inputs, parameters and references."""
+    from ..decide.priors import PUBLISHED
     from ..laws import LAWS
     from ..records import format_of
 
     records = [{"name": law.name, "formula": law.formula, "inputs": dict(law.inputs), "target": law.target,
                 "params": law.param_names, "linear": list(law.linear), "reference": law.reference,
                 "notes": law.notes} for law in LAWS.values()]
+    for prior in PUBLISHED:  # the laws with published values fixed that --law auto weighs (decide/priors.py)
+        law = LAWS[prior.law]
+        records.append({"name": prior.label, "formula": law.formula, "inputs": dict(law.inputs),
+                        "target": law.target, "params": [n for n in law.param_names if n not in prior.values],
+                        "linear": list(law.linear), "reference": prior.reference,
+                        "notes": f"{prior.law} with {', '.join(f'{k}={v:g}' for k, v in prior.values.items())} "
+                                 "fixed at published values", "fixed": dict(prior.values)})
     if as_json:
         emit_json({"format": format_of("laws"), "laws": records})
         return
     from rich.table import Table
 
     table = Table(header_style="bold", show_lines=True)
-    for c in ("law", "formula", "inputs", "reference"):
-        table.add_column(c, overflow="fold")
+    # Columns wrap between words; the reference column is as wide as its longest word (an arXiv id, a URL), so
+    # that none is broken in two.
+    longest = max(len(w) for r in records for w in r["reference"].split()) if records else 10
+    table.add_column("law", no_wrap=True)
+    table.add_column("formula", overflow="fold")
+    table.add_column("inputs", overflow="fold")
+    table.add_column("reference", overflow="fold", min_width=min(longest, 48))
     for r in records:
-        table.add_row(r["name"], r["formula"], ", ".join(f"{k}={v}" for k, v in r["inputs"].items()), r["reference"])
+        formula = r["formula"] + (f"\n{', '.join(f'{k}={v:g}' for k, v in r['fixed'].items())} fixed"
+                                  if "fixed" in r else "")
+        table.add_row(r["name"], formula, ", ".join(f"{k}={v}" for k, v in r["inputs"].items()), r["reference"])
     console().print(table)
     console().print("Any formula works too: scalinglaws fit DATA --law 'E + A*N**-alpha + B*D**-beta'")
 

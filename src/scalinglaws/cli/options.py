@@ -123,7 +123,19 @@ CALIBRATION = Group("calibration", (
     flag("calibration", str, "default", "--calibration", help=CALIBRATION_HELP),
 ), _calibration)
 
-JSON = Group("json", (flag("as_json", bool, False, "--json", help=JSON_HELP),))
+def _output_format(v: dict) -> dict:
+    from .common import set_table_format
+
+    fmt = (v["table_format"] or "table").lower()
+    set_table_format(fmt)
+    return {"as_json": v["as_json"] or fmt != "table"}
+
+
+JSON = Group("json", (
+    flag("as_json", bool, False, "--json", help=JSON_HELP),
+    flag("table_format", str, "table", "--format", "-f", help="How to print the result: table (on a terminal), json "
+         "(as --json), or csv, markdown, latex (its table, ready for a paper or a spreadsheet)."),
+), _output_format)
 
 GROUPS = (FIT, RESAMPLING, DATA, BINDING, SELECTION, CALIBRATION, JSON)
 
@@ -181,6 +193,8 @@ def flag_message(exc: Exception) -> str:
     as its flag (`--bootstrap must ...`, `--weights w: ...`); any other message as it is."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     argument = getattr(exc, "argument", None)
+    if getattr(exc, "cli", None):
+        return exc.cli
     if not argument:
         return text
     m = re.match(rf"{re.escape(argument)}(?:=(?:'([^']*)'|(\S+?)))?(?=[\s:,]|$)", text)

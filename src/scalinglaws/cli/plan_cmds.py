@@ -143,16 +143,18 @@ def plan_cmd(
 def show_plan(p) -> None:
     from rich.table import Table
 
-    from ..render.text import num
+    from ..render.text import beyond, num
 
     con = console()
-    con.print(f"[bold]Recommended run ({p.objective})[/bold] · law {p.law} · {p.convention}")
+    over = p.over_budget
+    con.print(f"[bold]{p.headline()}[/bold]" if over is None else f"[bold yellow]{p.headline()}[/bold yellow]")
+    con.print(f"[dim]law {p.law} · {p.convention}[/dim]")
     rows = [("parameters N", "params", p.params), ("tokens D", "tokens", p.tokens),
             ("tokens per parameter", "tokens_per_param", p.tokens_per_param), ("loss", "loss", p.loss),
             ("training FLOP", "flops", p.flops)]
     con.print(_table("", rows, p.level, p.intervals))
     if p.extrapolation > 1:
-        con.print(f"[dim]extrapolation: {p.extrapolation:.3g}× beyond the fitted runs[/dim]")
+        con.print(f"[dim]extrapolation: {beyond(p.extrapolation, ('N', 'D'))}[/dim]")
     if p.intervals is None:
         con.print("[dim]no intervals: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
     a = p.compute_optimal

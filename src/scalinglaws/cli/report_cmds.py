@@ -47,6 +47,8 @@ def plot_cmd(
     x: str = typer.Option(None, "--x", help="Column on the x axis (default: flops for laws of N and D)."),
     y: str = typer.Option(None, "--y", help="Metric on the y axis for runs tables (default: loss)."),
     by: str = typer.Option(None, "--by", help=BY_HELP),
+    title: str = typer.Option(None, "--title", help="Title of the picture (default: the law and the data, in words)."),
+    dpi: float = typer.Option(None, "--dpi", help="Dots per inch of a PNG (default 150)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures' data (panels, series, arrays) as JSON."),
     *, where, rename, calibration,
 ):
@@ -80,7 +82,7 @@ def plot_cmd(
     if output is not None:
         from ..plots.mpl import save
 
-        save(figs, output)
+        save(figs, output, dpi=dpi, title=title)
     if as_json:
         out = {"format": format_of("figures"), "figures": [f.to_dict() for f in figs]}
         if output is not None:
@@ -89,11 +91,13 @@ def plot_cmd(
         return
     con = console()
     con.print(f"wrote {output} ({', '.join(f.kind for f in figs)})")
+    from ..render.text import beyond
+
+    over = [s for s, c in getattr(obj, "inputs", {}).items() if s != "lr" and c != "lr"]
     for f in figs:
         for note in f.meta.get("targets", [])[:3]:
             lo = f" [{note['lower']:.4g}, {note['upper']:.4g}]" if note.get("lower") is not None else ""
-            con.print(f"[dim]target: {note['prediction']:.4g}{lo}, {note['extrapolation']:.3g}× beyond the data"
-                      "[/dim]")
+            con.print(f"[dim]target: {note['prediction']:.4g}{lo}, {beyond(note['extrapolation'], over)}[/dim]")
 
 
 @app.command("report")

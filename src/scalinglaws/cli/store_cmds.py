@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..render.text import plural
 from .app import app
 from .common import JSON_HELP, MAP_HELP, console, emit_json, progress_bar
 
@@ -93,7 +94,7 @@ def store_cmd(
     from rich.table import Table
 
     con = console()
-    con.print(f"[bold]{info.path}[/bold]: {info.rows} rows, {info.runs} runs, {len(info.columns)} columns "
+    con.print(f"[bold]{info.path}[/bold]: {info.rows} rows, {plural(info.runs, 'run')}, {len(info.columns)} columns "
               f"({info.format})")
     table = Table(header_style="bold", box=None, title="ingests", title_justify="left")
     for c in ("id", "time", "kind", "source", "files", "added", "skipped"):

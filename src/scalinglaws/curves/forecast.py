@@ -31,6 +31,7 @@ from ..fitting.prediction import borrowed_words
 from ..laws.fixed import fix_params
 from ..laws.transient import parse_rule
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs, read_runs
 from .restrict import refit_free
 from .schedules import as_schedule
@@ -41,8 +42,8 @@ SHOW = 200  # rows of a forecast curve reported (evenly spaced, plus the last)
 MIN_DECAY = 0.05  # a partial curve whose lr has fallen less than this fraction says nothing about annealing
 
 
-@dataclass(frozen=True)
-class CurveForecast:
+@dataclass(frozen=True, repr=False)
+class CurveForecast(Tabular):
     """Predicted loss along one run's schedule: a run in flight, or a schedule never run."""
 
     run: str
@@ -92,8 +93,8 @@ class CurveForecast:
                 "warnings": list(self.warnings)}
 
 
-@dataclass(frozen=True)
-class CurveForecasts:
+@dataclass(frozen=True, repr=False)
+class CurveForecasts(Tabular):
     """The whole curves of several schedules never run, in the order given (`scalinglaws curve`)."""
 
     forecasts: tuple[CurveForecast, ...]

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs
 from .schedules import FAMILIES, SHAPES, Schedule
 
@@ -35,8 +36,8 @@ GRIDS = {
 }
 
 
-@dataclass(frozen=True)
-class ScheduleSearch:
+@dataclass(frozen=True, repr=False)
+class ScheduleSearch(Tabular):
     """Candidates of one family ranked by predicted final loss."""
 
     family: str

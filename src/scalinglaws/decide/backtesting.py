@@ -37,6 +37,7 @@ import numpy as np
 from ..errors import ArgumentError, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs, read_runs
 
 AXES = ("flops", "params", "tokens")  # the default cut column is the first of these the table has
@@ -140,8 +141,8 @@ def _list(values) -> list | None:
     return None if values is None else list(values)
 
 
-@dataclass(frozen=True)
-class Backtest:
+@dataclass(frozen=True, repr=False)
+class Backtest(Tabular):
     """Every cut of one law's backtest, and the summary used to rank laws."""
 
     law: str

@@ -31,12 +31,13 @@ import numpy as np
 from ..errors import ArgumentError, ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
+from ..render.table import Tabular
 
 MIN_SIZES = 3
 
 
-@dataclass(frozen=True)
-class ChoiceForecast:
+@dataclass(frozen=True, repr=False)
+class ChoiceForecast(Tabular):
     scale: str
     level: float
     items: int
@@ -44,6 +45,7 @@ class ChoiceForecast:
     scatter: float  # the margins' pooled scatter about their lines
     forecast: tuple[Mapping, ...]  # per target size: accuracy forecast, interval, direct extrapolation, observed
     method: Mapping
+    _rows = "forecast"  # its table: one row per target size
 
     def to_dict(self) -> dict:
         return {"format": format_of("choices"), "scale": self.scale, "level": self.level, "items": self.items,

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ArgumentError, FitWarning, ScalingLawsError
+from ..errors import ArgumentError, ExtrapolationWarning, FitWarning, ScalingLawsError
 from ..fitting.options import FitOptions, weights_in_rows
+from ..fitting.prediction import EXTRAPOLATION_WARN
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import read_runs
 from .frontier import curve, curve_axis, inverse
 
@@ -85,8 +87,8 @@ class PairComparison:
                 "interval_method": PAIR_METHOD}
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(Tabular):
     by: str
     axis: str
     target: float  # the target scale on the axis
@@ -98,6 +100,8 @@ class Comparison:
     pairs: tuple[PairComparison, ...]
     metric: str
     frontier: bool  # the curves are compute-optimal frontiers of laws of N and D (else a one-input law itself)
+    extrapolation: float = 1.0  # how far the target lies beyond the groups' data along the axis (×, 1 inside)
+    warnings: tuple[str, ...] = ()
 
     @property
     def best(self) -> str:
@@ -107,6 +111,7 @@ class Comparison:
         return {"format": format_of("comparison"), "by": self.by, "axis": self.axis, "target": self.target,
                 "at": dict(self.at), "level": self.level, "metric": self.metric, "frontier": self.frontier,
                 "baseline": self.baseline, "best": self.best, "search": list(self.search),
+                "extrapolation": self.extrapolation, "warnings": list(self.warnings),
                 "groups": [g.to_dict() for g in self.groups], "pairs": [p.to_dict() for p in self.pairs]}
 
 
@@ -249,10 +254,29 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
         if lab == baseline:
             continue
         pairs.append(_pair(lab, baseline, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis,
-                           search, level))
+                           search, level, ranges))
+    factor = beyond_range(x_target, ranges)
+    notes = []
+    if factor > EXTRAPOLATION_WARN:
+        notes.append(f"the target {axis}={x_target:.3g} lies {factor:.3g}× beyond the range of the groups' data "
+                     f"along {axis}: treat the comparison there as rough")
+    far = [m for p in pairs for m in p.multipliers if m["beyond"] > EXTRAPOLATION_WARN]
+    if far:
+        notes.append(f"the multipliers at {axis} ≥ {min(m['scale'] for m in far):.3g} lie more than "
+                     f"{EXTRAPOLATION_WARN:g}× beyond the groups' data (up to {max(m['beyond'] for m in far):.3g}×): "
+                     "forecasts of the laws, not measurements")
+    for note in notes:
+        warnings.warn(note, ExtrapolationWarning, stacklevel=2)
     return Comparison(by=by, axis=axis, target=x_target, at=dict(at), level=level, baseline=baseline,
                       search=(float(search[0]), float(search[1])), groups=tuple(out_groups), pairs=tuple(pairs),
-                      metric=first.target, frontier=len(set(first.inputs.values())) > 1)
+                      metric=first.target, frontier=len(set(first.inputs.values())) > 1, extrapolation=factor,
+                      warnings=tuple(notes))
+
+
+def beyond_range(scale: float, ranges: Mapping[str, tuple[float, float]]) -> float:
+    """How far a scale lies beyond every group's data along the axis (the nearest group's range): ×, 1 inside."""
+    factors = [max(scale / hi, lo / scale, 1.0) for lo, hi in ranges.values()]
+    return float(min(factors)) if factors else 1.0
 
 
 def _predictive(f, values: np.ndarray, scale: np.ndarray, scale_range, level: float, calibration):
@@ -289,7 +313,8 @@ def _multiplier(inv_grid, ref_inv, mine, scale):
     return np.where(np.isfinite(need), need / scale, np.where(too_low, np.inf, np.nan))
 
 
-def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis, search, level):
+def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis, search, level,
+          ranges):
     k = min(len(at_target[lab]), len(at_target[base]))
     diff = at_target[lab][:k] - at_target[base][:k]  # row 0: point estimate
     d_lo, d_hi = np.nanquantile(diff[1:], [qlo, qhi])
@@ -306,7 +331,8 @@ def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, ql
     rows = []
     for j, s in enumerate(points):
         lo_j, hi_j = _quantiles(mult[1:, j], qlo, qhi)
-        rows.append({"scale": float(s), "multiplier": float(mult[0, j]), "lower": lo_j, "upper": hi_j})
+        rows.append({"scale": float(s), "multiplier": float(mult[0, j]), "lower": lo_j, "upper": hi_j,
+                     "beyond": beyond_range(float(s), {k: ranges[k] for k in (lab, base)})})
 
     cross = _crossings(grid, curves[lab][:k] - curves[base][:k], search)
     crossovers = []

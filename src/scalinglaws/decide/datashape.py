@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..render.text import plural
 from ..runs import Runs
 
 CURVE_LAWS = ("lr_annealing", "multipower")
@@ -63,10 +64,10 @@ class DataShape:
         if self.kind == "line":
             if self.within:
                 return f"{self.rows} checkpoints of {self.runs} run{'s' if self.runs != 1 else ''} along {self.by}"
-            return f"a ladder of {self.runs} runs along {self.by} alone"
+            return f"a ladder of {plural(self.runs, 'run')} along {self.by} alone"
         if self.rows > self.runs:
-            return f"a ladder of {self.runs} runs in params and tokens, {self.rows} checkpoints"
-        return f"final points of {self.runs} runs in params and tokens"
+            return f"a ladder of {plural(self.runs, 'run')} in params and tokens, {self.rows} checkpoints"
+        return f"final points of {plural(self.runs, 'run')} in params and tokens"
 
     def candidates(self, more: bool = False) -> tuple[str, ...]:
         return CANDIDATES[self.kind] + (COSTLY.get(self.kind, ()) if more else ())

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DataWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs, read_runs
 from .curvefit import fit_curve
 from .links import LINKS, chance_of, make_link
@@ -58,8 +59,8 @@ class TaskForecast:
                 "mean_abs_error": self.mean_abs_error, "link_only_error": self.link_only_error}
 
 
-@dataclass(frozen=True)
-class Downstream:
+@dataclass(frozen=True, repr=False)
+class Downstream(Tabular):
     via: str | None  # the intermediate column (None: one step on log compute)
     law: str | None  # step 1's law
     law_params: Mapping[str, float]

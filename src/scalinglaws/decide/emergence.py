@@ -38,14 +38,15 @@ import numpy as np
 from ..errors import ArgumentError, DataWarning, ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
+from ..render.table import Tabular
 from .testtime import counts, coverage, fit_difficulty, pass_at_k
 
 MIN_SIZES = 3  # a line and its scatter need three sizes at least
 MIN_PROBLEMS = 5
 
 
-@dataclass(frozen=True)
-class Emergence:
+@dataclass(frozen=True, repr=False)
+class Emergence(Tabular):
     """A task's pass@k forecast at larger model sizes (see the module docstring)."""
 
     scale: str  # the column of model size
@@ -59,6 +60,7 @@ class Emergence:
     method: Mapping
     warnings: tuple[str, ...] = ()
     samples_plan: Mapping | None = None  # samples per problem a ladder needs (samples_needed), when asked
+    _rows = "forecast"  # its table: one row per target size and k
 
     def to_dict(self) -> dict:
         return {"format": format_of("emergence"), "samples_plan": self.samples_plan, "scale": self.scale,

@@ -70,6 +70,15 @@ PUBLISHED: tuple[Prior, ...] = (
 )
 
 
+def prior_named(label: str) -> Prior:
+    """The published prior a label names ('chinchilla@besiroglu2024'), as law selection names its candidates."""
+    for p in PUBLISHED:
+        if p.label == label:
+            return p
+    raise ScalingLawsError(f"unknown law '{label}'. A law with published values fixed is one of: "
+                           f"{', '.join(p.label for p in PUBLISHED)} (`scalinglaws laws` lists them)")
+
+
 def published(law_names=None) -> list[Prior]:
     """The published priors, optionally only those for the named laws."""
     return [p for p in PUBLISHED if law_names is None or p.law in law_names]

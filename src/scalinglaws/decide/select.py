@@ -44,6 +44,7 @@ from ..fitting.mixture import record as mixture_record
 from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import get_law
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs, read_runs
 from . import datashape
 from .backtesting import Backtest, backtest, thin
@@ -74,8 +75,8 @@ class Candidate:
     finals: bool = False
 
 
-@dataclass(frozen=True)
-class Ranking:
+@dataclass(frozen=True, repr=False)
+class Ranking(Tabular):
     """Candidate laws' backtests on the same cuts, best first; the candidates rejected because their forecasts
     run away (label -> why, ranked last) and those that could not be fitted at all (skipped)."""
 
@@ -247,7 +248,8 @@ def compare_laws(data, *, options: FitOptions | None = None, candidates=None, pr
 # -- fit_auto -----------------------------------------------------------------------------------------------------
 def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
              inputs: Mapping[str, str] | None = None, target: str | None = None, where: Sequence[str] = (),
-             rename=None, progress: Callable[[int, int], None] | None = None, candidates=None, priors="published",
+             rename=None, constants=None, progress: Callable[[int, int], None] | None = None, candidates=None,
+             priors="published",
              by: str | None = None, cuts: int | Sequence[float] = SELECTION_CUTS,
              selection_progress: Callable[[int, int], None] | None = None, **option_values):
     """Choose a law by backtest and fit it to all the data: a normal `Fit`, the choice in `fit.extra['selection']`
@@ -273,7 +275,7 @@ def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
     if opts.space != "log":
         raise ArgumentError("space", "space applies to a named law; law selection backtests losses in log space, "
                             "so with law='auto' leave space out")
-    runs = read_runs(data, rename=rename, where=where)
+    runs = read_runs(data, rename=rename, where=where, constants=constants)
     runs, opts = weights_in_rows(runs, opts)
     plan = _plan(runs, candidates, priors, by, inputs, target)
     quick, max_rows = _quick(opts.replace(bootstrap=0), True)

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
+from ..render.table import Tabular
 
 QUADRATURE = 2000  # quantile midpoints of the fitted Beta for expectations without a closed form
 
@@ -167,8 +168,8 @@ def verified(theta: np.ndarray, k: np.ndarray, fpr: float, tpr: float,
     return ((1 - pi0) * acc, (1 - pi0) * wrong + pi0 * stop0, (1 - pi0) * samples + pi0 * samples0)
 
 
-@dataclass(frozen=True)
-class TestTimeForecast:
+@dataclass(frozen=True, repr=False)
+class TestTimeForecast(Tabular):
     problems: int
     samples: tuple[int, int]  # fewest and most samples per problem
     params: dict  # unsolvable, a, b

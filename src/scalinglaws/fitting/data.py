@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..runs import Runs
+from ..runs.values import parse_number
 
 
 def bind_inputs(law, inputs: Mapping[str, str] | None) -> dict[str, str]:
@@ -46,10 +47,39 @@ def as_runs(at) -> Runs:
             if any(len(v) not in (1, n) for v in cols.values()):
                 raise ScalingLawsError(f"inputs have different lengths: { {k: len(v) for k, v in cols.items()} }")
             cols = {k: np.broadcast_to(v, (n,)).copy() for k, v in cols.items()}
-        return Runs({k: (v.astype(float) if v.dtype.kind in "iub" else v) for k, v in cols.items()})
+        return Runs({k: (v.astype(float) if v.dtype.kind in "iub" else _sizes(v)) for k, v in cols.items()})
     from ..runs import read_runs
 
     return read_runs(at, dedupe=False)
+
+
+def _sizes(values: np.ndarray) -> np.ndarray:
+    """Text written as numbers ('1.3B', '7e9') as floats; labels (run names of curve laws) as they are."""
+    if values.dtype.kind not in "US":
+        return values
+    try:
+        return np.array([parse_number(v) for v in values.tolist()], dtype=float)
+    except ValueError:
+        return values
+
+
+def outside(fit, at) -> np.ndarray:
+    """(n,) whether each row lies outside the range of the fit's inputs at all, zeros included: a training curve's
+    step 0 lies before its first checkpoint though `extrapolation` gives it no factor (a ratio to zero has none)."""
+    runs = as_runs(at)
+    out = extrapolation(fit, runs) > 1.0
+    ranges = fit.data.get("ranges", {})
+    for sym, col in fit.inputs.items():
+        lo = (ranges.get(col) or (None, None))[0]
+        if sym == "lr" or col == "lr" or col not in runs or runs[col].dtype.kind not in "fiu" or not (lo or 0) > 0:
+            continue
+        out |= np.asarray(runs[col], dtype=float) <= 0
+    return out
+
+
+def extrapolated_inputs(fit) -> list[str]:
+    """The law's inputs whose fitted range `extrapolation` measures against, as symbols (N, D; not lr)."""
+    return [sym for sym, col in fit.inputs.items() if sym != "lr" and col != "lr"]
 
 
 def point(fit) -> np.ndarray:

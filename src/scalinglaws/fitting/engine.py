@@ -37,7 +37,7 @@ from .starts import candidates, n_candidates
 
 
 def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Sequence[str] = (), rename=None,
-            weights=None, transient=None, space: str = spaces.DEFAULT
+            weights=None, transient=None, space: str = spaces.DEFAULT, constants=None
             ) -> tuple[Runs, dict, np.ndarray, np.ndarray, dict[str, str], str]:
     """Read and check the data for a law: (runs, x, y, weights, input binding, target).
 
@@ -49,7 +49,8 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
     binding = bind_inputs(law, inputs)
     target = target or law.target
     needed = list(dict.fromkeys(list(binding.values()) + [target]))
-    runs = read_runs(data, rename=rename, where=where, require=needed, purpose=f"law '{law.name}' needs it")
+    runs = read_runs(data, rename=rename, where=where, require=needed, purpose=f"law '{law.name}' needs it",
+                     constants=constants)
     y = runs[target]
     bad = np.flatnonzero(~spaces.in_domain(y, space))
     if bad.size:
@@ -75,7 +76,7 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
 
 
 def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
-        target: str | None = None, where: Sequence[str] = (), rename=None,
+        target: str | None = None, where: Sequence[str] = (), rename=None, constants=None,
         progress: Callable[[int, int], None] | None = None, **option_values) -> Fit:
     """Fit a law to a runs table.
 
@@ -87,7 +88,9 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
         use it). Each may also be given as a keyword (`fit(runs, bootstrap=200)`), on top of `options`.
     inputs: law symbol -> column, to override the law's defaults (e.g. {"x": "params"} for `power`).
     target: the column to fit (default: the law's, usually `loss`).
-    where, rename: filters and column renames applied as the data are read (`read_runs`).
+    where, rename, constants: filters, column renames (old -> new, as pandas) and columns of one value
+        ({"params": 1.6e8}) applied as the data are read (`read_runs`); the fit records them, so that its rows can
+        be read again from its source.
     progress: called as progress(done, total) during the bootstrap.
 
     The same data, options and seed give the same Fit.
@@ -97,7 +100,8 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     objective = opts.objective
     bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
-                                             weights=opts.weights, transient=opts.transient, space=objective.space)
+                                             weights=opts.weights, transient=opts.transient, space=objective.space,
+                                             constants=constants)
     notes: list[str] = list(free_names(law, runs))
     unidentified = borrowing.needed(law, runs, binding)
     if unidentified:  # no run anneals: borrow the annealing term, or say that nothing pins it down
@@ -108,7 +112,8 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
                 raise ScalingLawsError(f"the annealing prior ({prior.origin}) lacks {', '.join(missing)}, which "
                                        "these runs cannot identify: give a prior with every annealing parameter")
             return borrowing.borrowed_fit(fit, data, law, prior, runs, binding, options=opts, inputs=inputs,
-                                          target=target, where=where, rename=rename, progress=progress)
+                                          target=target, where=where, rename=rename, constants=constants,
+                                          progress=progress)
         notes.append(borrowing.not_identified_note(unidentified, borrowing.decay_seen(runs, binding)))
     problem = Problem(law, x, y, objective, w)
     if bootstrap:
@@ -200,9 +205,10 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
         data={"source": _source_as_given(data, runs), "hash": runs.hash(used), "rows": len(runs),
               "runs": runs.n_runs,
               "ranges": runs.ranges(list(binding.values()) + [target]), "notes": list(runs.notes),
-              "where": list(runs.filters)},
+              "where": list(runs.filters), **_how_read(rename, constants)},
         residuals=tuple(float(r) for r in residuals), bootstrap=boot, law_source=law.source,
         extra={"not_identified": list(unidentified)} if unidentified else {},
+        in_memory=_in_memory(data),
     )
 
 
@@ -210,7 +216,36 @@ SEARCH_ROWS = 2_000  # rows the global search sees; a larger table's best starts
 POLISH = 2  # starts polished on every row after a search on a subsample
 FAR = float(np.log(1e6))  # a log residual beyond this is no measurement error but a wrong value
 
+
+def _in_memory(data):
+    """What a fit keeps of a table given in memory, to read its rows again for figures: the object itself, or for a
+    mapping of columns an Arrow table of them (a record would freeze a mapping's arrays into tuples)."""
+    if isinstance(data, (str, Path)):
+        return None
+    if isinstance(data, Mapping):
+        import pyarrow as pa
+
+        try:
+            return pa.table({k: np.asarray(v) for k, v in data.items()})
+        except Exception:  # columns Arrow cannot hold: the figures will ask for the data instead
+            return None
+    return data
+
+
 _VALID = {"log": "positive, finite", "linear": "finite", "logit": "finite, strictly between 0 and 1,"}
+
+
+def _how_read(rename, constants) -> dict:
+    """The renames (as --map NEW=OLD strings) and constants a fit's rows were read with, for reading them again."""
+    from ..runs.io import parse_map
+
+    out = {}
+    if rename:
+        out["map"] = [f"{new}={old}" for new, old in parse_map(rename).items()]
+    if constants:
+        out["set"] = {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+                      for k, v in constants.items()}
+    return out
 
 
 def _source_as_given(data, runs: Runs) -> str:

@@ -23,14 +23,15 @@ import numpy as np
 
 from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from ..runs import Runs
 
 EXTRAPOLATION_WARN = 100.0  # two decades beyond the data
 FORMAT = format_of("predictions")
 
 
-@dataclass(frozen=True)
-class Predictions:
+@dataclass(frozen=True, repr=False)
+class Predictions(Tabular):
     inputs: Mapping[str, np.ndarray]  # column -> values, in input order
     prediction: np.ndarray
     lower: np.ndarray | None
@@ -42,6 +43,8 @@ class Predictions:
     warnings: tuple[str, ...] = ()
     method: Mapping | None = None  # how the interval was made (interval.py): its sources of error and their sizes
     pit: np.ndarray | None = None  # given observations: where each fell in its interval's distribution (interval.py)
+    outside: np.ndarray | None = None  # rows outside the fitted range, zeros included (data.outside)
+    over: tuple[str, ...] = ()  # the inputs `extrapolation` measures against (N, D): its unit
 
     def __len__(self) -> int:
         return len(self.prediction)
@@ -54,6 +57,8 @@ class Predictions:
             row["lower"] = None if self.lower is None else _float(self.lower[i])
             row["upper"] = None if self.upper is None else _float(self.upper[i])
             row["extrapolation"] = float(self.extrapolation[i])
+            if self.outside is not None:
+                row["beyond_data"] = bool(self.outside[i])
             if self.pit is not None:
                 row["pit"] = _float(self.pit[i])
             out.append(row)
@@ -123,7 +128,7 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
     """
     from . import space as spaces
     from .calibration import resolve
-    from .data import evaluate, extrapolation
+    from .data import evaluate, extrapolated_inputs, extrapolation, outside
     from .interval import check_kind, check_level
     from .interval import interval as make_interval
 
@@ -137,7 +142,8 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
     far = factor > EXTRAPOLATION_WARN
     if far.any():
         notes.append(f"{int(far.sum())} prediction{'s' if far.sum() > 1 else ''} extrapolate up to "
-                     f"{factor.max():.3g}× beyond the fitted data's range: treat them as rough")
+                     f"{factor.max():.3g}× beyond the fitted range of {', '.join(extrapolated_inputs(fit))}: treat "
+                     "them as rough")
         warnings.warn(notes[-1], ExtrapolationWarning, stacklevel=3)
     lower = upper = pit = None
     used_level = None
@@ -159,7 +165,8 @@ def predict(fit, at, *, level: float | None = None, interval: str = "prediction"
                      "finite number (the law has no value there): written as null")
         warnings.warn(notes[-1], ExtrapolationWarning, stacklevel=3)
     cols = {c: runs[c] for c in runs.names}
-    return Predictions(inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,
+    return Predictions(outside=outside(fit, runs), over=tuple(extrapolated_inputs(fit)),
+                       inputs=cols, prediction=point, lower=lower, upper=upper, extrapolation=factor,
                        level=used_level, interval=interval, target=fit.target, warnings=tuple(notes),
                        method=method, pit=pit)
 

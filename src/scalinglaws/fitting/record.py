@@ -75,8 +75,23 @@ class Fit(Frozen):
     law_source: Mapping | None = None  # how to rebuild a formula law
     version: str = __version__
     extra: Mapping = field(default_factory=dict)  # anything a later step attaches (e.g. law selection)
+    # The table the fit was made from when it was given in memory (a DataFrame, a Runs, a mapping), which no file
+    # names: figures read the fit's rows from it. Not saved, not compared; a fit read from a file has none.
+    in_memory: object = field(default=None, repr=False, compare=False, metadata={"transient": True})
 
     # -- derived ------------------------------------------------------------------------------------------------
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """Parameters held at given values rather than fitted (a prior's published exponents): no interval."""
+        return fixed_of(self.extra)
+
+    @property
+    def label(self) -> str:
+        """The law as `--law` accepts it back: 'chinchilla', or 'chinchilla@besiroglu2024' for the law with that
+        prior's parameters fixed."""
+        prior = self.extra.get("prior") if isinstance(self.extra, Mapping) else None
+        return f"{self.law}@{prior['name']}" if prior and prior.get("name") else self.law
+
     @property
     def ci(self) -> dict[str, list[float]] | None:
         return self.intervals()
@@ -158,9 +173,21 @@ class Fit(Frozen):
 
         return fit_html(self)
 
+    def to_pandas(self):
+        """The parameter table as a DataFrame: value, interval (with a bootstrap) and whether it sits at a bound."""
+        from ..render.table import to_pandas
+
+        return to_pandas(self)
+
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
+
+
+def fixed_of(extra) -> tuple[str, ...]:
+    """The fixed parameters a fit's `extra` names (its prior's values), in a record or its plain form."""
+    prior = extra.get("prior") if isinstance(extra, Mapping) else None
+    return tuple((prior or {}).get("values", {}))
 
 
 def checksum(d: Mapping) -> str:

@@ -56,11 +56,11 @@ def detect_json(path: Path) -> str:
 def detect_csv(path: Path) -> str:
     import csv
 
-    from .wandb import is_panel_csv, is_runs_csv
+    from .wandb import is_history_csv, is_panel_csv, is_runs_csv
 
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         header = next(csv.reader(fh), [])
-    if header and (is_panel_csv(header) or is_runs_csv(header)):
+    if header and (is_panel_csv(header) or is_history_csv(header) or is_runs_csv(header)):
         return "wandb"
     if "run_id" in header and any(h.startswith("metrics.") for h in header):
         return "mlflow"
@@ -129,7 +129,7 @@ def read_log(source: str, kind: str = "auto", progress: Callable[[int, int], Non
 
 def read(source: str, kind: str = "auto", *, rename=None, constants=None, join=None,
          progress: Callable[[int, int], None] | None = None):
-    """A log as a validated runs table: `read("logs/", rename={"loss": "train/loss"}, constants={"params": 1e9})`."""
+    """A log as a validated runs table: `read("logs/", rename={"train/loss": "loss"}, constants={"params": 1e9})`."""
     runs, _ = to_runs(read_log(source, kind, progress), rename=rename, constants=constants, join=join)
     return runs
 

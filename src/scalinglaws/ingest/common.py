@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..runs.values import parse_number
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -127,7 +128,7 @@ def parse_constants(pairs: Iterable[str] | Mapping | None) -> dict[str, object]:
         if key.strip() in out:
             raise ScalingLawsError(f"--set {key.strip()} is given twice. Set each column once")
         try:
-            out[key.strip()] = float(value)
+            out[key.strip()] = parse_number(value)  # 1.4e9, or a size as written: 160M, 1.4B
         except ValueError:
             out[key.strip()] = value.strip()
     return out
@@ -143,7 +144,7 @@ def apply_constants(cols: dict[str, list], constants: Mapping) -> dict[str, list
 
 def resolve_rename(cols: Mapping, rename: Mapping[str, str]) -> dict[str, str]:
     """--map NEW=OLD where OLD may be written as logged (train/loss) or as its column name (train__loss)."""
-    out = {}
+    out = type(rename)()  # a rename given in Python stays one, so that its errors speak Python
     for new, old in rename.items():
         out[new] = old if old in cols or column_name(old) not in cols else column_name(old)
     return out

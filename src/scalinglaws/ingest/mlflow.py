@@ -15,7 +15,7 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import ScalingLawsError
+from ..errors import MissingDependency, ScalingLawsError
 from .common import Batch, Rows, column_name, sha256_file
 
 
@@ -156,8 +156,9 @@ def read_mlflow_api(experiment: str, progress: Callable[[int, int], None] | None
     try:
         from mlflow.tracking import MlflowClient
     except ImportError:
-        raise ScalingLawsError("mlflow:... needs the mlflow package: pip install 'scalinglaws[mlflow]' (or ingest "
-                               "the mlruns folder directly)") from None
+        raise MissingDependency("mlflow:... needs the mlflow package, which is not installed. Install it with pip "
+                                "install 'scalinglaws[mlflow]' (or ingest the mlruns folder directly)",
+                                "mlflow") from None
     try:
         client = MlflowClient()
         exp = client.get_experiment_by_name(experiment)

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import DataWarning, ScalingLawsError
+from ..errors import DataWarning, ScalingLawsError, missing
 from .common import Batch, Rows, column_name, sha256_file
 
 _HEADER = struct.Struct("<QI")
@@ -32,8 +32,7 @@ def _modules():
         from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
         from tensorboard.util import tensor_util
     except ImportError:
-        raise ScalingLawsError("reading TensorBoard logs needs the tensorboard package: pip install "
-                               "'scalinglaws[tensorboard]'") from None
+        raise missing("tensorboard", "reading TensorBoard logs") from None
     return event_pb2, masked_crc32c, tensor_util
 
 

@@ -3,6 +3,8 @@
 Offline, any of what W&B hands out:
 - a panel's CSV export ("Step", then "RUN - METRIC" columns, with RUN - METRIC__MIN / __MAX ranges that are
   dropped): one row per run and step;
+- a run's history downloaded as CSV (_step, _runtime, _timestamp and the metrics as logged, train/loss): one run,
+  named after the file, one row per step;
 - the runs table's CSV export ("Name", "State", ..., then config and summary columns): one row per run;
 - JSON: a run's history as a list of rows (with "_step"), JSON lines of the same, or a list of runs
   [{"name", "config", "summary", "history": [...]}] (the shape `read_wandb_api` fetches, so a script can save
@@ -21,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from ..errors import ScalingLawsError
+from ..errors import MissingDependency, ScalingLawsError
 from .common import Batch, Rows, column_name, flatten, scalar, sha256_file
 
 INTERNAL = {"_step", "_runtime", "_timestamp", "_wandb"}
@@ -60,6 +62,20 @@ def _check_width(path: Path, header: list[str], body: list[list[str]]) -> None:
 
 def is_panel_csv(header: list[str]) -> bool:
     return header[0].strip() in ("Step", "step", "_step") and any(" - " in h for h in header[1:])
+
+
+def is_history_csv(header: list[str]) -> bool:
+    """A run's history downloaded as CSV: W&B's own columns (_step, and _runtime or _timestamp) beside the
+    metrics logged under their own names (train/loss)."""
+    names = {h.strip() for h in header}
+    return "_step" in names and bool({"_runtime", "_timestamp"} & names) and not is_panel_csv(header)
+
+
+def _history(path: Path, header: list[str], body: list[list[str]], rows: Rows) -> None:
+    """One run, named after the file, whose rows are its history: read as the JSON history rows are."""
+    names = [h.strip() for h in header]
+    history = [{k: _number(c) for k, c in zip(names, cells) if _number(c) is not None} for cells in body if cells]
+    add_run(rows, path.stem, {}, {}, history)
 
 
 def is_runs_csv(header: list[str]) -> bool:
@@ -205,11 +221,14 @@ def read_wandb(source: str, progress: Callable[[int, int], None] | None = None) 
             _check_width(f, header, body)
             if is_panel_csv(header):
                 _panel(f, header, body, rows)
+            elif is_history_csv(header):
+                _history(f, header, body, rows)
             elif is_runs_csv(header):
                 _runs_table(header, body, rows)
             else:
                 raise ScalingLawsError(f"{f.name} is not a W&B export: expected a panel CSV (Step, 'RUN - METRIC' "
-                                       "columns) or the runs table (Name, State, ...)")
+                                       "columns), a run's history (_step, _runtime, metrics) or the runs table "
+                                       "(Name, State, ...)")
         else:
             _json_runs(f, _load(f), rows)
         hashes.append((str(f), sha256_file(f)))
@@ -227,8 +246,9 @@ def read_wandb_api(path: str, progress: Callable[[int, int], None] | None = None
     try:
         import wandb
     except ImportError:
-        raise ScalingLawsError("wandb:... needs the wandb package: pip install 'scalinglaws[wandb]' (or export the "
-                               "runs as CSV/JSON from the W&B page and ingest the file)") from None
+        raise MissingDependency("wandb:... needs the wandb package, which is not installed. Install it with pip "
+                                "install 'scalinglaws[wandb]' (or export the runs as CSV/JSON from the W&B page and "
+                                "ingest the file)", "wandb") from None
     parts = [p for p in path.strip("/").split("/") if p]
     if len(parts) not in (2, 3):
         raise ScalingLawsError(f"wandb:{path}: write wandb:ENTITY/PROJECT or wandb:ENTITY/PROJECT/RUN_ID")

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import DataWarning, ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
+from ..render.table import Tabular
 from .isoflop import PROFILES, group_budgets, power_law, profile_vertices, select
 from .surface import FLOPS_PER_PARAM, positive
 
@@ -47,8 +48,8 @@ class Approach:
         return dict(self.__dict__, notes=list(self.notes))
 
 
-@dataclass(frozen=True)
-class Approaches:
+@dataclass(frozen=True, repr=False)
+class Approaches(Tabular):
     source: str
     flops: float  # the target budget
     approaches: tuple[Approach, ...]

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import FitWarning
 from ..records import format_of
+from ..render.table import Tabular
 from .optimal import edge_note, optimum
 from .solve import root
 from .surface import FLOPS_PER_PARAM, Surface, as_surface, effective_data, positive, unconstrained
@@ -30,8 +31,8 @@ from .surface import FLOPS_PER_PARAM, Surface, as_surface, effective_data, posit
 SATURATION = 1e-3  # nats: a budget that buys less than this over a smaller one is past the data wall
 
 
-@dataclass(frozen=True)
-class ConstrainedPlan:
+@dataclass(frozen=True, repr=False)
+class ConstrainedPlan(Tabular):
     flops: float
     unique_tokens: float
     params: float

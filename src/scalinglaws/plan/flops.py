@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 
 CONVENTIONS = ("6N", "6N-nonembed", "kaplan", "6N+attention", "hoffmann")
 NORMS = {"none": 0, "rms": 1, "layer": 2}  # gain (and bias) vectors of width d per norm
@@ -114,8 +115,8 @@ class Transformer:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Accounting:
+@dataclass(frozen=True, repr=False)
+class Accounting(Tabular):
     shape: dict
     params: dict  # total, non_embedding, embedding, active, active_non_embedding
     breakdown: dict  # parameters by part

@@ -22,6 +22,7 @@ from ..errors import ExtrapolationWarning
 from ..fitting.interval import check_level
 from ..fitting.prediction import EXTRAPOLATION_WARN
 from ..records import format_of
+from ..render.table import Tabular
 from .surface import positive
 
 COEFFICIENTS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "batch_coef", "batch_tokens_exp", "batch_params_exp")
@@ -72,8 +73,8 @@ STEP_LAW = HparamLaw(
 )
 
 
-@dataclass(frozen=True)
-class Hparams:
+@dataclass(frozen=True, repr=False)
+class Hparams(Tabular):
     params: float
     tokens: float
     lr: float

@@ -24,13 +24,14 @@ import numpy as np
 from ..errors import FitWarning, ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
+from ..render.table import Tabular
 from .hparams import COEFFICIENTS, HparamLaw, recommend
 
 SHIFTS = 5  # re-centrings of the local quadratic
 
 
-@dataclass(frozen=True)
-class HparamFit:
+@dataclass(frozen=True, repr=False)
+class HparamFit(Tabular):
     law: HparamLaw
     cells: tuple[dict, ...]  # per (N, D): runs, lr*, batch*, loss at the optimum, how it was found
     residual_scatter: dict  # rms of log residuals of lr* and batch* around the fitted law

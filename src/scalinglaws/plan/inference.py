@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from .optimal import edge_note, optimum
 from .solve import minimize, root
 from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface, log_bounds_for_budget, positive
@@ -34,8 +35,8 @@ from .targets import cheapest
 MODES = ("match", "budget")
 
 
-@dataclass(frozen=True)
-class InferencePlan:
+@dataclass(frozen=True, repr=False)
+class InferencePlan(Tabular):
     served_tokens: float
     mode: str
     params: float
@@ -130,8 +131,8 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
         warnings=tuple(notes), interval_method=surface.interval_method(factor))
 
 
-@dataclass(frozen=True)
-class Overtraining:
+@dataclass(frozen=True, repr=False)
+class Overtraining(Tabular):
     flops: float
     optimal_ratio: float  # the compute-optimal tokens per parameter at this budget
     optimal_loss: float

@@ -20,12 +20,13 @@ import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from .solve import minimize
 from .surface import FLOPS_PER_PARAM, TOKENS_PER_PARAM_BOUNDS, Surface, as_surface, log_bounds_for_budget, positive
 
 
-@dataclass(frozen=True)
-class Allocation:
+@dataclass(frozen=True, repr=False)
+class Allocation(Tabular):
     flops: float
     params: float
     tokens: float
@@ -111,8 +112,8 @@ def compute_optimal(fit, flops: float, *, level: float | None = None, flops_per_
         interval_method=surface.interval_method(factor))
 
 
-@dataclass(frozen=True)
-class Frontier:
+@dataclass(frozen=True, repr=False)
+class Frontier(Tabular):
     allocations: tuple[Allocation, ...]
     exponents: dict  # {"params": a, "tokens": b}: N* ∝ C^a, D* ∝ C^b
     intervals: dict | None  # {"params": [lo, hi], "tokens": [lo, hi]}

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 from ..errors import ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from .constrained import ConstrainedPlan, data_constrained
 from .inference import InferencePlan, Overtraining, inference_optimal, overtraining
 from .optimal import Allocation, Frontier, compute_optimal, frontier
-from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface
+from .surface import FLOPS_PER_PARAM, SERVE_FLOPS_PER_PARAM, as_surface, positive
 from .targets import TargetPlan, reach_target
 
 
-@dataclass(frozen=True)
-class Plan:
+@dataclass(frozen=True, repr=False)
+class Plan(Tabular):
     objective: str  # "inference-aware", "data-constrained", "compute-optimal" or "target"
     flops: float | None  # training FLOP of the recommended run
     params: float | None
@@ -43,6 +44,26 @@ class Plan:
     overtraining: Overtraining | None = None
     warnings: tuple[str, ...] = ()
     interval_method: dict | None = None  # how the intervals were made (those of the section recommended)
+    budget: float | None = None  # the training budget asked for (flops=), when one was
+
+    @property
+    def over_budget(self) -> float | None:
+        """How many times the budget the recommended run trains on, when that is more than the budget."""
+        if self.budget is None or self.flops is None or not self.flops > self.budget * (1 + 1e-6):
+            return None
+        return self.flops / self.budget
+
+    def headline(self) -> str:
+        """One line: what is recommended and, where it trains on more than the budget asked, by how much."""
+        head = f"Recommended run ({self.objective})"
+        over = self.over_budget
+        if over is None:
+            return head
+        saved = ""
+        if self.inference is not None:
+            saved = f" at {self.inference.savings:.0%} less training-plus-serving compute"
+        return (f"{head}: trains on {self.flops:.3g} FLOP, {over:.2f}× OVER the budget of {self.budget:.3g}, to "
+                f"reach the loss of that budget's compute-optimal model{saved}")
 
     def to_dict(self) -> dict:
         out = {"format": format_of("plan")}
@@ -53,6 +74,8 @@ class Plan:
             section = getattr(self, key)
             out[key] = None if section is None else section.to_dict()
         out["warnings"] = list(self.warnings)
+        out["budget"] = self.budget
+        out["headline"] = self.headline()
         return out
 
 
@@ -77,6 +100,7 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
                                "--target-loss too")
     if repetition and unique_tokens is None:
         raise ScalingLawsError("--r-d and --r-n set how repeated data decays: give --unique-tokens too")
+    budget = None if flops is None else positive(flops, "--flops", "5.76e23")
     common = {"level": level, "flops_per_param": flops_per_param, "fixed": fixed}
     # validates the law and the options once, before any section runs; the sections that forecast a loss share
     # its calibration (a target plan has no loss to forecast: it is given)
@@ -122,7 +146,11 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
         objective, c = "target", s.flops
         iv_keys = ("params", "tokens", "flops", "tokens_per_param")
     intervals = None if s.intervals is None else {k: s.intervals.get(k) for k in iv_keys if k in s.intervals}
-    return Plan(objective=objective, flops=c, params=s.params, tokens=s.tokens, loss=s.loss,
+    if budget is not None and objective == "inference-aware" and inference_mode == "match" and c > budget * 1.000001:
+        notes.append(f"the inference-aware run trains on {c:.3g} FLOP, {c / budget:.2f}× the budget of {budget:.3g}: "
+                     "it matches the loss of that budget's compute-optimal model at the least training-plus-serving "
+                     "compute. To keep training and serving within the budget, plan with inference_mode='budget'")
+    return Plan(budget=budget, objective=objective, flops=c, params=s.params, tokens=s.tokens, loss=s.loss,
                 tokens_per_param=s.tokens_per_param, intervals=intervals, level=s.level,
                 extrapolation=max(getattr(v, "extrapolation", 1.0) for v in sections.values()),
                 law=surface.law.name, convention=surface.convention, warnings=tuple(notes),

@@ -30,6 +30,7 @@ from ..fitting import space as spaces
 from ..fitting.calibration import resolve
 from ..fitting.interval import check_level, interval
 from ..fitting.prediction import EXTRAPOLATION_WARN
+from ..runs.values import parse_number
 
 FLOPS_PER_PARAM = 6.0  # training FLOP per parameter per token (forward 2, backward 4)
 SERVE_FLOPS_PER_PARAM = 2.0  # inference FLOP per parameter per generated token: the forward pass only
@@ -268,7 +269,7 @@ def log_bounds_for_budget(flops: float, k: float) -> tuple[float, float]:
 def positive(value, option: str, example: str) -> float:
     """A positive, finite number or a one-line error naming the option."""
     try:
-        v = float(value)
+        v = parse_number(value)
     except (TypeError, ValueError):
         raise ScalingLawsError(f"{option} must be a number (got {value!r}), e.g. {option} {example}") from None
     if not (np.isfinite(v) and v > 0):

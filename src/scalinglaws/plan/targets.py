@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import FitWarning, ScalingLawsError
 from ..records import format_of
+from ..render.table import Tabular
 from .solve import minimize, root
 from .surface import FLOPS_PER_PARAM, Surface, as_surface, positive
 
@@ -60,8 +61,8 @@ def cheapest(surface: Surface, target, serve_cost: float = 0.0):
     return n, d, res.at_edge & np.isfinite(n_min)
 
 
-@dataclass(frozen=True)
-class TargetPlan:
+@dataclass(frozen=True, repr=False)
+class TargetPlan(Tabular):
     loss: float  # the target
     params: float | None  # the cheapest (compute-optimal) model that reaches it
     tokens: float | None

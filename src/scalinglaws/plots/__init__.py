@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError
 from .registry import FIGURES, LOADERS, figure_kind, get_kind, kinds_for, load_kinds, load_result
 from .spec import Figure, Panel, Series
 
@@ -27,6 +27,7 @@ def figures(obj, kind: str | Iterable[str] | None = None, **options) -> list[Fig
     prediction bands and intervals drawn from a fit: "default", "none", a file or a Calibration; resolved once
     here for every kind), ...
     """
+    _check_options(options)
     if "calibration" in options:
         from ..fitting.calibration import resolve
 
@@ -51,21 +52,45 @@ def figure(kind: str, obj, **options) -> Figure:
     return figures(obj, kind, **options)[0]
 
 
-def plot(obj, kind: str | Iterable[str] | None = None, **options):
-    """A matplotlib figure (shown inline by notebooks): `scalinglaws.plot(fit)` or `plot(fit, "all")`."""
+# What the figure kinds read (see `figures`), and how a picture is drawn (see `plot`).
+FIGURE_OPTIONS = ("data", "x", "y", "by", "at", "budget", "near", "calibration")
+STYLE_OPTIONS = ("ax", "figsize", "dpi", "title")
+
+
+def _check_options(options: dict) -> None:
+    from difflib import get_close_matches
+
+    for name in options:
+        if name not in FIGURE_OPTIONS:
+            known = FIGURE_OPTIONS + STYLE_OPTIONS
+            close = get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}=? " if close else ""
+            raise ArgumentError(name, f"{name}: no such option of a figure; {hint}Options: {', '.join(known)}")
+
+
+def plot(obj, kind: str | Iterable[str] | None = None, *, ax=None, figsize=None, dpi: float | None = None,
+         title: str | None = None, **options):
+    """A matplotlib figure, shown inline by notebooks: `scalinglaws.plot(fit)` or `plot(fit, "all")`.
+
+    ax: a matplotlib Axes (or one per panel) to draw onto, composing into your own grid of subplots
+    (`fig, axes = plt.subplots(1, 2); sl.plot(fit, ax=axes[0])`); the Axes is returned. figsize=(w, h) in inches,
+    dpi and title change the figure's. Other options (data, x, y, by, at, budget, calibration) go to the figure
+    kinds, as in `figures`; an unknown one is refused.
+    """
     from .mpl import render
 
-    return render(figures(obj, kind, **options))
+    return render(figures(obj, kind, **options), ax=ax, figsize=figsize, dpi=dpi, title=title)
 
 
-def save(obj, path: str | Path, kind: str | Iterable[str] | None = None, **options) -> Path:
+def save(obj, path: str | Path, kind: str | Iterable[str] | None = None, *, figsize=None, dpi: float | None = None,
+         title: str | None = None, **options) -> Path:
     """Draw and write a picture (.png, .svg or .pdf, by the suffix), atomically."""
     from .mpl import format_of
     from .mpl import save as save_figures
 
     format_of(Path(path))  # refuse an unknown suffix before doing any work
-    return save_figures(figures(obj, kind, **options), path)
+    return save_figures(figures(obj, kind, **options), path, figsize=figsize, dpi=dpi, title=title)
 
 
-__all__ = ["FIGURES", "LOADERS", "Figure", "Panel", "Series", "figure", "figure_kind", "figures", "get_kind",
-           "kinds_for", "load_kinds", "load_result", "plot", "save"]
+__all__ = ["FIGURES", "FIGURE_OPTIONS", "LOADERS", "Figure", "Panel", "Series", "figure", "figure_kind", "figures",
+           "get_kind", "kinds_for", "load_kinds", "load_result", "plot", "save"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..render.text import plural
 from .fitdata import label
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
@@ -163,7 +164,7 @@ def comparison_figure(rec, **_) -> Figure:
             inside = (x >= g["scale_range"][0]) & (x <= g["scale_range"][1]) & np.isfinite(y)
             beyond = (x >= g["scale_range"][1]) & np.isfinite(y)  # NaN has no place in a page's JSON
             curves.append(Series("line", x[inside], y[inside], group=lab,
-                                 label=f"{lab} ({g['law']}, {g['runs']} runs)"))
+                                 label=f"{lab} ({g['law']}, {plural(g['runs'], 'run')})"))
             curves.append(Series("dashed", x[beyond], y[beyond], group=lab, legend=False))
         x_t = target * 10 ** (0.03 * (i - (n - 1) / 2))
         curves.append(errorbars([x_t], [g["prediction"]], [g["lower"]], [g["upper"]], group=lab,

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import ScalingLawsError
 from ..fitting import space as spaces
+from ..render.text import beyond, plural
 from ..runs import Runs
 from .fitdata import bands, default_x, fit_data, groups, label, law_on, path_columns, x_of
 from .registry import figure_kind
@@ -17,7 +18,25 @@ POINTS = 120  # samples along a drawn law
 
 
 def _title(fit) -> str:
-    return f"{fit.law} fit to {fit.data.get('source', 'data')}"
+    """'chinchilla law fitted to chinchilla_epoch (epoch_excluded=false)': the law and the rows, in words."""
+    source = str(fit.data.get("source", "data"))
+    name = source.split(":", 1)[1] if source.startswith(("dataset:", "store:")) else source
+    name = name.split("?")[0].replace("\\", "/").rsplit("/", 1)[-1] or source
+    where = [str(w) for w in fit.data.get("where", ())]
+    return f"{fit.law} law fitted to {name}" + (f" ({', '.join(where)})" if where else "")
+
+
+def law_lines(fit, width: int = 70) -> list[str]:
+    """The fitted law in a figure's corner: its formula, then its parameters' values (fixed ones marked)."""
+    fixed = set(fit.fixed)
+    items = [f"{k}={v:.4g}" + (" (fixed)" if k in fixed else "") for k, v in fit.params.items()]
+    lines, line = [f"fitted: {fit.formula}"], ""
+    for item in items:
+        if line and len(line) + len(item) + 2 > width:
+            lines.append(line)
+            line = ""
+        line = f"{line}, {item}" if line else item
+    return lines + ([line] if line else [])
 
 
 MAX_FACETS = 6
@@ -42,7 +61,7 @@ def _fit_panel(fit, fd, index: np.ndarray, x: str, by: str | None, title: str) -
     xv, y, pred = x_of(runs, x), fd.y[index], fd.pred[index]
     grps, palette = groups(runs, by, fit, x)
     cols = list(dict.fromkeys(fit.inputs.values()))
-    series, at_points = [], 0
+    series, at_points, banded = [], 0, False
     for g in grps:
         rows = runs.take(g.index)
         gx = xv[g.index]
@@ -52,13 +71,21 @@ def _fit_panel(fit, fd, index: np.ndarray, x: str, by: str | None, title: str) -
             xs = np.geomspace(gx.min(), gx.max(), POINTS)
             path = path_columns(rows, cols, x, xs, g.hold)
         if path is not None:
-            series.append(Series("line", path[x] if x in path else xs, law_on(fit, path), group=g.label,
-                                 legend=False))
+            px = path[x] if x in path else xs
+            bd = bands(fit, path) if fit.bootstrap is not None else None
+            if bd is not None:  # the law's own uncertainty along the line, from the bootstrap draws
+                series.append(band(px, *bd["confidence"], group=g.label, legend=False, alpha=0.2))
+                banded = True
+            series.append(Series("line", px, law_on(fit, path), group=g.label, legend=False))
         else:  # no clean path through this group's inputs: the law where the data are, in x order
             order = np.argsort(gx, kind="stable")
             series.append(Series("dashed", gx[order], pred[g.index][order], group=g.label, legend=False))
             at_points += 1
-    notes = [f"{len(runs)} points, {runs.n_runs} runs"] + (["dashed: the law at the data points"] if at_points else [])
+    key = "dots: measured runs · lines: fitted law" + (
+        f" · bands: {int(round(fit.bootstrap.level * 100))}% confidence ({fit.bootstrap.n} bootstrap refits)"
+        if banded else "")
+    notes = law_lines(fit) + [key, f"{len(runs)} points, {plural(runs.n_runs, 'run')}"] + (
+        ["dashed: the law at the data points"] if at_points else [])
     return Panel(title, label(x), label(fit.target), tuple(series), palette=palette, notes=tuple(notes),
                  ylog=_ylog(fit)), len(grps)
 
@@ -69,8 +96,10 @@ def fit_figure(fit, *, data=None, x: str | None = None, by: str | None = None, n
     x = x or default_x(fit, fd.runs)
     facets = _facets(fd.runs, fit, x, by)
     panels = [_fit_panel(fit, fd, index, x, by, name or _title(fit))[0] for name, index in facets]
-    caption = (f"Markers: the runs the fit saw; lines: {fit.formula} at the fitted parameters, drawn for each "
-               "group along its own inputs" + (", one panel per family." if len(facets) > 1 else "."))
+    caption = (f"Dots: the measured runs the fit saw; lines: the fitted law {fit.formula} at the fitted "
+               "parameters, drawn for each group along its own inputs"
+               + (", with its bootstrap confidence band" if fit.bootstrap is not None else "")
+               + (", one panel per family." if len(facets) > 1 else "."))
     return Figure("fit", _title(fit), tuple(panels), caption, tuple(w for w in (fd.warning,) if w))
 
 
@@ -176,7 +205,7 @@ def extrapolation_figure(fit, *, data=None, x: str | None = None, at=None, near=
     for rec in at_target.records()[:3]:
         iv = f" [{rec['lower']:.4g}, {rec['upper']:.4g}]" if rec["lower"] is not None else ""
         notes.append(f"target {x}={si(_x_value(rec, x, k))}: {rec['prediction']:.4g}{iv}, "
-                     f"{rec['extrapolation']:.3g}× beyond the data")
+                     f"{beyond(rec['extrapolation'], at_target.over)}")
     warns = list(at_target.warnings) + ([fd.warning] if fd is not None and fd.warning else [])
     if fd is None:
         warns.append(f"the fit's data ({fit.data.get('source')}) could not be read: the figure shows the law only")

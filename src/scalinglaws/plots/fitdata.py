@@ -67,7 +67,8 @@ def rows_of(fit, source, *, inputs: bool = False):
     from ..fitting.engine import prepare
 
     runs, x = prepare(source, fit.get_law(), inputs=fit.inputs, target=fit.target,
-                      where=list(fit.data.get("where", [])), space=spaces.of(fit.loss))[:2]
+                      where=list(fit.data.get("where", [])), space=spaces.of(fit.loss),
+                      rename=list(fit.data.get("map", [])) or None, constants=fit.data.get("set") or None)[:2]
     return (runs, x) if inputs else runs
 
 
@@ -94,7 +95,8 @@ def fit_data(fit, data=None, *, required: bool = True, near=None) -> FitData | N
     pinned = runs is not None
     x = None
     if runs is None:
-        source = recorded_source(fit, near) if data is None else data
+        source = data if data is not None else (
+            fit.in_memory if getattr(fit, "in_memory", None) is not None else recorded_source(fit, near))
         try:
             runs, x = rows_of(fit, source, inputs=True)
         except ScalingLawsError as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError, require
 from ..files import output_path, write_atomic
 from .spec import NEUTRAL, Figure, Panel, palette, si
 
@@ -93,32 +93,104 @@ def _layout(n: int) -> tuple[int, int]:
     return (n + cols - 1) // cols, cols
 
 
-def render(figures: Figure | list[Figure]):
-    """A matplotlib Figure with every panel of the given figure(s); several figures stack top to bottom."""
-    from matplotlib.figure import Figure as MplFigure
+def render(figures: Figure | list[Figure], *, ax=None, figsize=None, dpi: float | None = None,
+           title: str | None = None):
+    """A matplotlib Figure with every panel of the given figure(s); several figures stack top to bottom.
 
+    ax: a matplotlib Axes (or a sequence of them, one per panel) to draw onto instead, so that a figure composes
+    into the caller's own grid of subplots; the Axes (or the sequence) is returned. figsize (inches), dpi and
+    title (of the whole figure, or of the lone panel) change the defaults.
+    """
+    require("matplotlib.figure", "drawing a figure")
     figures = [figures] if isinstance(figures, Figure) else list(figures)
     if not figures:
         raise ScalingLawsError("nothing to draw")
+    if ax is not None:
+        return _onto(figures, ax, title)
     shapes = [_layout(len(f.panels)) for f in figures]
     width = max(c for _, c in shapes) * PANEL_SIZE[0]
     heights = [r * PANEL_SIZE[1] + 0.5 for r, _ in shapes]
-    fig = MplFigure(figsize=(width, sum(heights)), dpi=150, layout="constrained")
+    if figsize is not None:
+        figsize = _figsize(figsize)
+        heights = [h * figsize[1] / sum(heights) for h in heights]
+    fig = notebook_figure()(figsize=figsize or (width, sum(heights)), dpi=150 if dpi is None else _dpi(dpi),
+                            layout="constrained")
     subs = [fig] if len(figures) == 1 else fig.subfigures(len(figures), 1, height_ratios=heights)
     for sub, f, (rows, cols) in zip(subs, figures, shapes):
         axes = np.atleast_1d(sub.subplots(rows, cols, squeeze=False)).ravel()
         labelled = [p for p in f.panels if any(s.label and s.legend for s in p.series)]
         shared = len(f.panels) > 1 and len(labelled) == 1  # one legend for all panels: beside them, not inside one
-        for ax, panel in zip(axes, f.panels):
-            draw_panel(ax, panel, legend=not shared)
+        for ax_, panel in zip(axes, f.panels):
+            draw_panel(ax_, panel, legend=not shared)
         if shared:
             handles, labels = axes[f.panels.index(labelled[0])].get_legend_handles_labels()
             sub.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
-        for ax in axes[len(f.panels):]:
-            ax.set_visible(False)
+        for ax_ in axes[len(f.panels):]:
+            ax_.set_visible(False)
         if len(f.panels) > 1:  # a lone panel carries the title itself
             sub.suptitle(f.title, fontsize=12)
+    if title is not None:
+        if len(figures) == 1 and len(figures[0].panels) == 1:
+            fig.axes[0].set_title(title, fontsize=10.5)
+        else:
+            fig.suptitle(title, fontsize=13)
     return fig
+
+
+def _onto(figures: list[Figure], ax, title: str | None):
+    """Draw the panels onto the caller's Axes, one each."""
+    panels = [p for f in figures for p in f.panels]
+    many = isinstance(ax, (list, tuple, np.ndarray))
+    axes = list(np.ravel(np.asarray(ax, dtype=object))) if many else [ax]
+    if not all(hasattr(a, "scatter") and hasattr(a, "set_xscale") for a in axes):
+        raise ArgumentError("ax", f"ax must be a matplotlib Axes (or a sequence of them), got {type(ax).__name__}")
+    if len(axes) < len(panels):
+        kinds = ", ".join(f.kind for f in figures)
+        raise ArgumentError("ax", f"ax: this figure ({kinds}) has {len(panels)} panels but {len(axes)} Axes were "
+                            f"given; pass {len(panels)} Axes (e.g. plt.subplots(1, {len(panels)})[1]), or leave ax "
+                            "out for a figure of its own")
+    for a, panel in zip(axes, panels):
+        draw_panel(a, panel)
+    if title is not None:
+        axes[0].set_title(title, fontsize=10.5)
+    return ax
+
+
+def _figsize(value) -> tuple[float, float]:
+    try:
+        w, h = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ArgumentError("figsize", f"figsize must be (width, height) in inches, got {value!r}") from None
+    if not (w > 0 and h > 0):
+        raise ArgumentError("figsize", f"figsize must be positive inches, got {value!r}")
+    return w, h
+
+
+def _dpi(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ArgumentError("dpi", f"dpi must be a positive number of dots per inch, got {value!r}")
+    return float(value)
+
+
+_NOTEBOOK_FIGURE = None
+
+
+def notebook_figure():
+    """matplotlib's Figure class, plus `_repr_png_`: a notebook shows the drawing itself, even where pyplot's inline
+    backend was never loaded (its figures are built without pyplot, see the module docstring)."""
+    global _NOTEBOOK_FIGURE
+    if _NOTEBOOK_FIGURE is None:
+        from matplotlib.figure import Figure as MplFigure
+
+        class NotebookFigure(MplFigure):
+            def _repr_png_(self) -> bytes:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", metadata=_metadata("png"))
+                return buf.getvalue()
+
+        NotebookFigure.__module__ = __name__
+        _NOTEBOOK_FIGURE = NotebookFigure
+    return _NOTEBOOK_FIGURE
 
 
 def format_of(path: Path) -> str:
@@ -137,13 +209,14 @@ def _metadata(fmt: str) -> dict:
     return {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
 
 
-def to_bytes(figures: Figure | list[Figure], fmt: str = "png") -> bytes:
+def to_bytes(figures: Figure | list[Figure], fmt: str = "png", **style) -> bytes:
+    """The picture's bytes; style: figsize, dpi, title (see render)."""
     buf = io.BytesIO()
-    render(figures).savefig(buf, format=fmt, metadata=_metadata(fmt))
+    render(figures, **style).savefig(buf, format=fmt, metadata=_metadata(fmt))
     return buf.getvalue()
 
 
-def save(figures: Figure | list[Figure], path: str | Path) -> Path:
+def save(figures: Figure | list[Figure], path: str | Path, **style) -> Path:
     """Write the picture atomically (a temporary file renamed into place)."""
     path = Path(path)
-    return write_atomic(path, to_bytes(figures, format_of(path)))
+    return write_atomic(path, to_bytes(figures, format_of(path), **style))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
 from ..records import kind_of
+from ..render.text import beyond
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
 
@@ -207,7 +208,7 @@ def plan_figure(rec, **_) -> Figure:
     iv = _iv(d, "loss")
     notes = [f"recommended: N = {si(d['params'])}, D = {si(d['tokens'])}, loss {d['loss']:.4g}"
              + (f" [{iv[0]:.4g}, {iv[1]:.4g}]" if iv else ""),
-             f"{d['extrapolation']:.3g}× beyond the fitted runs" if d["extrapolation"] > 1 else "inside the data"]
+             beyond(d["extrapolation"], ("N", "D"))]
     if t and t.get("given_params") and t.get("given_tokens"):
         notes.append(f"small dot of the target's colour: N = {si(t['given_params'])} reaches loss {t['loss']:g} "
                      f"after {si(t['given_tokens'])} tokens")

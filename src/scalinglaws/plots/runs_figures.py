@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..render.text import plural
 from .fitdata import MAX_GROUPS, groups, label, x_of
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, si
@@ -41,7 +42,7 @@ def runs_figure(runs, *, x: str | None = None, y: str | None = None, by: str | N
     grps, palette = groups(runs, by, None, x)
     series = [Series("points", x_of(runs, x)[g.index], runs[y][g.index], label=g.label, group=g.label,
                      text=runs.take(g.index).run_ids.astype(str)) for g in grps]
-    notes = [f"{len(runs)} rows, {runs.n_runs} runs"]
+    notes = [f"{len(runs)} rows, {plural(runs.n_runs, 'run')}"]
     if not keep.all():
         notes.append(f"{int((~keep).sum())} rows without positive {x}, {y} left out")
     panel = Panel(f"{runs.source}", label(x), label(y), tuple(series), palette=palette, notes=tuple(notes))

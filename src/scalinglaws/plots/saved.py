@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..render.table import Tabular
 
-@dataclass(frozen=True)
-class Saved:
+
+@dataclass(frozen=True, repr=False)
+class Saved(Tabular):
     data: dict = field(repr=False)  # the record as the command printed it
     source: str = ""  # the file it was read from
 
@@ -23,9 +25,9 @@ class Saved:
         return self.data
 
     def _repr_html_(self) -> str:
-        from ..render.html_tables import record_html
+        from ..render.table import record_table_html
 
-        return record_html(self, f"{type(self).__name__} ({self.source})" if self.source else None)
+        return record_table_html(self, name=f"{type(self).__name__} ({self.source})" if self.source else None)
 
 
 class Approaches(Saved):

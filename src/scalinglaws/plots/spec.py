@@ -71,8 +71,9 @@ class Series:
         return d
 
 
-def band(x, lower, upper, label: str = "", group: str = "", alpha: float = 0.0) -> Series:
-    return Series("band", x, lower, upper, label=label, group=group, alpha=alpha)
+def band(x, lower, upper, label: str = "", group: str = "", alpha: float = 0.0, legend: bool = True) -> Series:
+    return Series("band", x, lower, upper, label=label, group=group, alpha=alpha, legend=legend)
+
 
 
 def errorbars(x, y, lower, upper, label: str = "", group: str = "", text: Sequence[str] = ()) -> Series:
@@ -124,6 +125,9 @@ class Figure:
 # Okabe & Ito's colour-blind-safe palette (2008), then a few more distinct colours for long lists of families.
 QUALITATIVE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C6D1F", "#000000",
                "#7F7F7F", "#B22222", "#2E8B57", "#4B0082")
+# Up to eight ordered groups (model sizes, budgets): hues that run in order from dark blue through green and
+# gold to red, so neighbours can be told apart where viridis' neighbours blur into one another.
+ORDERED = ("#2b1a6e", "#1f5fad", "#1b9e8a", "#5aae3a", "#c9a400", "#e66f00", "#c81d4b", "#6a0d2e")
 # viridis (van der Walt & Smith 2015) at 0, 0.1, ..., 1: ordered groups (sizes, budgets) read dark to light.
 VIRIDIS = ("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884", "#44bf70", "#7ad151",
            "#bddf26", "#fde725")
@@ -134,6 +138,9 @@ def palette(panel: Panel) -> dict[str, str]:
     """Colour of each group: ordered groups along viridis (stopping short of its pale yellow end), others from the
     qualitative list. Both renderers use this, so a group has one colour in the PNG and in the report."""
     names = panel.groups()
+    if panel.palette == "sequential" and 1 < len(names) <= len(ORDERED):
+        picks = np.round(np.linspace(0, len(ORDERED) - 1, len(names))).astype(int)
+        return {g: ORDERED[i] for g, i in zip(names, picks)}
     if panel.palette == "sequential" and len(names) > 1:
         return {g: _viridis(0.9 * i / (len(names) - 1)) for i, g in enumerate(names)}
     return {g: QUALITATIVE[i % len(QUALITATIVE)] for i, g in enumerate(names)}

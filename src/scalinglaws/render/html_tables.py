@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .text import interval, num
+from .text import beyond, interval, num, plural
 
 STYLE = ("<style>.sl-t{border-collapse:collapse;font:13px system-ui,sans-serif}.sl-t td,.sl-t th{padding:2px 10px;"
          "border-bottom:1px solid #ddd;text-align:right}.sl-t th{text-align:left}.sl-t caption{text-align:left;"
@@ -45,9 +45,10 @@ def table(caption: str, header: Sequence[str], rows: Sequence[Sequence], note: s
 def fit_param_rows(fit) -> tuple[list[str], list[list]]:
     """The parameter table of a fit: value, interval, and whether it sits at a bound."""
     ci = fit.ci or {}
+    fixed = set(getattr(fit, "fixed", ()))
     label = f"{int(round(fit.bootstrap.level * 100))}% CI" if fit.bootstrap else "CI (no bootstrap)"
-    rows = [[k, num(v, 5), interval(ci.get(k)) if ci else "–", "at bound" if k in fit.at_bounds else ""]
-            for k, v in fit.params.items()]
+    rows = [[k, num(v, 5), "fixed" if k in fixed else interval(ci.get(k)) if ci else "–",
+             "at bound" if k in fit.at_bounds else ""] for k, v in fit.params.items()]
     return ["parameter", "value", label, ""], rows
 
 
@@ -57,7 +58,7 @@ def fit_html(fit, *, style: bool = True) -> str:
             f"{'converged' if fit.converged else 'NOT converged'}")
     if fit.warnings:
         note += " · warnings: " + "; ".join(fit.warnings)
-    return table(f"Fit: {fit.law}", header, rows, note, style=style)
+    return table(f"Fit: {getattr(fit, 'label', fit.law)}", header, rows, note, style=style)
 
 
 def predictions_html(pred, *, style: bool = True) -> str:
@@ -65,10 +66,11 @@ def predictions_html(pred, *, style: bool = True) -> str:
     cols = list(pred.inputs)[:6]
     rows = [[num(r[c]) if isinstance(r[c], (int, float)) else r[c] for c in cols]
             + [num(r["prediction"], 5), interval([r["lower"], r["upper"]]) if r["lower"] is not None else "–",
-               f"{r['extrapolation']:.3g}×" if r["extrapolation"] > 1 else "inside"]
+               beyond(r["extrapolation"], outside=r.get("beyond_data", False), short=True)]
             for r in recs]
     label = f"{int(round(pred.level * 100))}% {pred.interval} interval" if pred.lower is not None else "interval"
-    return table(f"Predictions of {pred.target}", cols + ["prediction", label, "beyond data"], rows,
+    over = ", ".join(getattr(pred, "over", ())) or "inputs"
+    return table(f"Predictions of {pred.target}", cols + ["prediction", label, f"beyond the fitted {over}"], rows,
                  "; ".join(pred.warnings), style=style, left=0)
 
 
@@ -76,7 +78,7 @@ def runs_html(runs, limit: int = 10, *, style: bool = True) -> str:
     names = runs.names[:10]
     rows = [[num(runs[n][i]) if runs[n].dtype.kind == "f" else runs[n][i] for n in names]
             for i in range(min(limit, len(runs)))]
-    note = f"{len(runs)} rows, {runs.n_runs} runs, {len(runs.names)} columns, from {runs.source}"
+    note = f"{len(runs)} rows, {plural(runs.n_runs, 'run')}, {len(runs.names)} columns, from {runs.source}"
     return table("Runs", names, rows, note, style=style, left=0)
 
 
@@ -90,11 +92,12 @@ def allocation_html(allocations, *, style: bool = True, caption: str = "Compute-
         return num(getattr(a, key), digits) + (f" {interval(iv)}" if iv else "")
 
     rows = [[num(a.flops), value(a, "params"), value(a, "tokens"), value(a, "tokens_per_param", 3),
-             value(a, "loss"), f"{a.extrapolation:.3g}×" if getattr(a, "extrapolation", 1.0) > 1 else "inside",
+             value(a, "loss"), beyond(getattr(a, "extrapolation", 1.0), short=True),
              a.method] for a in allocations]
     levels = {getattr(a, "level", None) for a in allocations} - {None}
     note = f"[intervals]: {int(round(levels.pop() * 100))}% over the bootstrap draws" if len(levels) == 1 else ""
-    return table(caption, ["compute C (FLOP)", "params N*", "tokens D*", "D*/N*", "loss", "beyond data", "method"],
+    return table(caption, ["compute C (FLOP)", "params N*", "tokens D*", "D*/N*", "loss", "beyond the fitted N, D",
+                           "method"],
                  rows, note, style=style, left=0)
 
 

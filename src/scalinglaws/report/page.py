@@ -11,7 +11,7 @@ import json
 from html import escape
 
 from .._version import __version__
-from ..errors import ScalingLawsError
+from ..errors import require
 from ..plots.spec import Figure
 from .interactive import figure_json
 
@@ -58,12 +58,7 @@ INIT = """
 
 
 def plotly_js() -> str:
-    try:
-        from plotly.offline import get_plotlyjs
-    except ImportError:
-        raise ScalingLawsError("the HTML report needs plotly, which is not installed. Install it with "
-                               "pip install 'scalinglaws[plot]'") from None
-    return get_plotlyjs().replace("</script", "<\\/script")
+    return require("plotly.offline", "the HTML report").get_plotlyjs().replace("</script", "<\\/script")
 
 
 def script_json(obj) -> str:

@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ScalingLawsError
+from .values import parse_number
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$")
 
@@ -42,7 +43,7 @@ def condition_mask(runs, text: str) -> np.ndarray:
         data = data.astype(float)
     elif data.dtype.kind in "fiu":
         try:
-            values = [float(v) for v in value.split("|")]
+            values = [parse_number(v) for v in value.split("|")]
         except ValueError:
             raise ScalingLawsError(
                 f"filter '{text}': column '{col}' holds numbers but '{value}' is not one. Compare it with a "

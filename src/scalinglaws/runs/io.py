@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ScalingLawsError
+from ..errors import ArgumentError, ScalingLawsError, require
 from .table import Runs
+from .validate import DERIVED, validate
 from .validate import require as require_columns
-from .validate import validate
 
 # scheme -> "module:function" returning a Runs for the part after the colon; imported only when used.
 SCHEMES = {
@@ -31,13 +31,32 @@ _TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".jsonl": "jsonl",
                  ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 
 
+class _Renames(dict):
+    """New name -> column in the file: a rename read once (so reading it again changes nothing)."""
+
+
+class _FromPython(_Renames):
+    """A rename given in Python as old -> new (its errors say so), kept as new -> old like the CLI's."""
+
+
 def parse_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
-    """`["tokens=size"]` or `{"tokens": "size"}` -> {"tokens": "size"} (new name -> column in the file)."""
+    """-> {new name: column in the file}, from the CLI's `["tokens=size"]` (--map NEW=OLD) or from Python's
+    `{"size": "tokens"}`, which maps old -> new as pandas' `DataFrame.rename(columns=...)` does."""
     if not pairs:
-        return {}
+        return _Renames()
+    if isinstance(pairs, _Renames):
+        return pairs
     if isinstance(pairs, Mapping):
-        return dict(pairs)
-    out = {}
+        out: dict[str, str] = _FromPython()
+        for old, new in pairs.items():
+            if not isinstance(old, str) or not isinstance(new, str) or not old.strip() or not new.strip():
+                raise ArgumentError("rename", f"rename must map column names to column names (old -> new, as "
+                                    f"pandas does), got {old!r}: {new!r}")
+            if new in out:
+                raise ArgumentError("rename", f"rename maps both {out[new]!r} and {old!r} to {new!r}; keep one")
+            out[new.strip()] = old.strip()
+        return out
+    out = _Renames()
     for pair in pairs:
         new, sep, old = pair.partition("=")
         if not sep or not new.strip() or not old.strip():
@@ -50,20 +69,36 @@ def parse_map(pairs: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]
 
 
 def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None, where: Iterable[str] = (),
-              require: Iterable[str] = (), purpose: str = "", dedupe: bool = True) -> Runs:
+              require: Iterable[str] = (), purpose: str = "", dedupe: bool = True,
+              constants: Mapping[str, object] | None = None) -> Runs:
     """Read and validate a runs table.
 
     source: a path (.csv .tsv .parquet .jsonl .json, optionally .gz), `dataset:NAME`, `store:PATH`, a pandas
         DataFrame, a pyarrow Table, a mapping of column -> values, or a `Runs`. `?cond&cond` after a path or
         scheme filters rows (see `Runs.where`).
-    rename: new name -> existing column, applied before validation (the CLI's `--map new=old`).
+    rename: existing column -> new name, as pandas' rename does ({"n_tokens": "tokens"}), applied before
+        validation; or the CLI's `--map` strings, NEW=OLD (["tokens=n_tokens"]).
     where: row filters, e.g. ["family=pythia", "params<1e9"].
     require: columns that must be present and complete (no NaN) for what comes next.
+    constants: columns with one value for every row ({"params": 1.6e8}; the CLI's `--set params=160M`), for what
+        a table does not say (a log of one model); a column of that name is replaced.
     dedupe: drop repeated identical rows with a warning (off for tables of prediction targets, whose order and
         number must be kept).
     """
     rename = parse_map(rename)
     conditions = list(where)
+    if constants:
+        runs = read_runs(source, rename=rename, dedupe=dedupe)
+        derived = [n for n in runs.notes if n.endswith(DERIVED)]  # computed from columns the constants may replace
+        cols = {k: v for k, v in runs.columns.items() if not any(n.startswith(f"{k} computed") for n in derived)}
+        cols.update({k: np.full(len(runs), v, dtype=float if isinstance(v, (int, float)) else object)
+                     for k, v in constants.items()})
+        again = validate(cols, runs.source, runs.lines, runs.line_word, dedupe=False)
+        said = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in constants.items())
+        notes = tuple(n for n in runs.notes if n not in derived) + again.notes + (f"set for every row: {said}",)
+        source = Runs(again.columns, source=runs.source, lines=runs.lines, line_word=runs.line_word, notes=notes,
+                      filters=runs.filters)
+        rename = {}
     if isinstance(source, Runs):
         runs = _renamed_runs(source, rename) if rename else source
     elif isinstance(source, (str, Path)):
@@ -96,7 +131,13 @@ def _apply_rename(cols: dict, rename: Mapping[str, str], source: str) -> dict:
     for new, old in rename.items():
         if old not in cols:
             found = ", ".join(list(cols)[:12])
-            raise ScalingLawsError(f"--map {new}={old}: {source} has no column '{old}' (found: {found})")
+            cli = f"--map {new}={old}: {source} has no column '{old}' (found: {found})"
+            if not isinstance(rename, _FromPython):
+                raise ScalingLawsError(cli)
+            flipped = (f". Did you mean {{{new!r}: {old!r}}}? rename= maps old -> new, as pandas does"
+                       if new in cols else "")
+            raise ArgumentError("rename", f"rename {old!r} -> {new!r}: {source} has no column '{old}' (found: "
+                                f"{found}){flipped}", cli=cli)
         if new in cols and new not in rename.values():
             del out[new]  # the mapped column replaces a same-named one
         out[new] = out.pop(old) if old in out else cols[old]
@@ -133,7 +174,7 @@ def _read_path(path: Path) -> tuple[dict, np.ndarray, str]:
         if fmt in ("csv", "tsv"):
             return _read_csv(path, "\t" if fmt == "tsv" else ",")
         if fmt == "parquet":
-            import pyarrow.parquet as pq
+            pq = require("pyarrow.parquet", f"reading {path.name}")
 
             return _arrow_columns(pq.read_table(path), path.name), None, "row"
         if fmt == "jsonl":
@@ -149,7 +190,9 @@ def _read_path(path: Path) -> tuple[dict, np.ndarray, str]:
 
 
 def _read_csv(path: Path, delimiter: str):
-    import pyarrow.csv as pacsv
+    pacsv = require("pyarrow.csv", f"reading {path.name}")
+    if delimiter == ",":
+        _refuse_semicolons(path)
 
     try:
         table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
@@ -165,8 +208,22 @@ def _read_csv(path: Path, delimiter: str):
     return cols, np.arange(2, table.num_rows + 2), "line"  # line 1 is the header
 
 
+def _refuse_semicolons(path: Path) -> None:
+    """A header separated by semicolons (a spreadsheet's export where the decimal mark is a comma): say so."""
+    try:
+        with _opener(path)(path, "rt", encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip()
+    except OSError:
+        return  # the reader will say what is wrong with the file
+    if ";" in header and "," not in header:
+        raise ScalingLawsError(
+            f"{path.name} is separated by semicolons, not commas (header: {header[:60]!r}). Save it with commas "
+            "(and decimal points), or read it with pandas.read_csv(path, sep=';', decimal=',') and pass the "
+            "DataFrame")
+
+
 def _read_jsonl(path: Path):
-    import pyarrow.json as pajson
+    pajson = require("pyarrow.json", f"reading {path.name}")
 
     table = pajson.read_json(path)
     return _arrow_columns(table), None, "record"

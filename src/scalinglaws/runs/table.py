@@ -13,8 +13,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import ScalingLawsError
-from .schema import COLUMNS
+from ..errors import ScalingLawsError, require
+from ..render.text import plural
+from .schema import COLUMNS, likely_column
 
 
 def fit_columns(inputs: Iterable[str], target: str) -> list[str]:
@@ -87,6 +88,10 @@ class Runs:
 
     def missing_message(self, name: str, fix: str | None = None) -> str:
         found = ", ".join(self.names[:12]) + (", …" if len(self.names) > 12 else "")
+        guess = likely_column(name, self.names)
+        if fix is None and guess is not None:
+            fix = (f"It looks like '{guess}': pass --map {name}={guess} (in Python rename={{{guess!r}: {name!r}}}), "
+                   "or rename it")
         fix = fix or f"Rename it, or pass --map {name}=<your column>"
         return f"column '{name}' is missing from {self.source} (found: {found}). {fix}."
 
@@ -143,12 +148,12 @@ class Runs:
 
     # -- export -------------------------------------------------------------------------------------------------
     def to_pandas(self):
-        import pandas as pd
+        pd = require("pandas", "to_pandas()")
 
         return pd.DataFrame({k: np.array(v) for k, v in self.columns.items()})
 
     def to_arrow(self):
-        import pyarrow as pa
+        pa = require("pyarrow", "to_arrow()")
 
         return pa.table({k: np.array(v) for k, v in self.columns.items()})
 
@@ -161,7 +166,7 @@ class Runs:
         return info
 
     def __repr__(self) -> str:
-        return f"Runs({len(self)} rows, {self.n_runs} runs, columns={self.names}, source={self.source!r})"
+        return f"Runs({len(self)} rows, {plural(self.n_runs, 'run')}, columns={self.names}, source={self.source!r})"
 
     def _repr_html_(self) -> str:
         from ..render.html_tables import runs_html

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import DataWarning, ScalingLawsError
 from .schema import COLUMNS
 from .table import Runs
+from .values import parse_number
 
 _MISSING_TEXT = {"", "nan", "NaN", "NA", "null", "None"}
 
@@ -31,11 +32,11 @@ def _to_float(name: str, values: np.ndarray, where) -> np.ndarray:
             out[i] = np.nan
             continue
         try:
-            out[i] = float(v)
+            out[i] = parse_number(v)
         except (TypeError, ValueError):
             raise ScalingLawsError(
-                f"column '{name}' has a non-numeric value {str(v)!r} at {where(i)}. Write a plain number "
-                f"(e.g. 7e9, not 7B), or leave the cell empty if it is unknown") from None
+                f"column '{name}' has a non-numeric value {str(v)!r} at {where(i)}. Write a number (7e9, or a size "
+                f"such as 7B, 125M, 1.4T), or leave the cell empty if it is unknown") from None
     return out
 
 
@@ -159,6 +160,21 @@ def _first_of_each(runs: Runs) -> tuple[np.ndarray, tuple[int, int] | None]:
     return keep, (int(order[starts[group[position[repeat]]]]), repeat)
 
 
+PERPLEXITY_MEDIAN = 20.0  # a language model's loss in nats per token rarely exceeds ln(vocabulary) ≈ 11
+
+
+def warn_perplexity(runs: Runs) -> None:
+    """A loss column whose typical value is far above any cross-entropy in nats: most likely a perplexity."""
+    if "loss" not in runs or runs["loss"].dtype.kind != "f":
+        return
+    finite = runs["loss"][np.isfinite(runs["loss"])]
+    if finite.size and np.median(finite) > PERPLEXITY_MEDIAN:
+        warnings.warn(
+            f"{runs.source}: column 'loss' looks like a perplexity (median {np.median(finite):.3g}; a loss in nats "
+            "per token is rarely above 11). Laws of loss expect its log: fit log(perplexity), or fit this column "
+            "as it is with a law of your own", DataWarning, stacklevel=4)
+
+
 def drop_duplicates(runs: Runs) -> Runs:
     """Identical rows are kept once, with a warning that names them."""
     keep, first_dup = _first_of_each(runs)
@@ -170,6 +186,29 @@ def drop_duplicates(runs: Runs) -> Runs:
         f"{runs.source}: {n} duplicate row{'s' if n > 1 else ''} ({runs.line_word} {runs.lines[b]} repeats "
         f"{runs.line_word} {runs.lines[a]}); kept the first of each", DataWarning, stacklevel=4)
     return runs.take(keep)
+
+
+DERIVED = "column)"  # how the note of a derived column ends: "(the table has no flops column)"
+SEQ_LEN = ("seq_len", "sequence_length", "context_length")  # names a sequence length goes by in logs
+
+
+def derive_tokens(runs: Runs) -> Runs:
+    """D when the table has no tokens column but says it otherwise, and say so: D = C / (6·N) from flops and params
+    (Kaplan 2020, eq. 2.1, solved for D), else D = step × batch_size, × the sequence length when a column gives one
+    (batch_size then counts sequences; without one it counts tokens, as the schema says)."""
+    if "tokens" in runs:
+        return runs
+    if "flops" in runs and "params" in runs:
+        tokens, note = runs["flops"] / (6.0 * runs["params"]), "tokens computed as flops / (6·params)"
+    elif "step" in runs and "batch_size" in runs:
+        seq = next((c for c in SEQ_LEN if c in runs and runs[c].dtype.kind == "f"), None)
+        tokens = runs["step"] * runs["batch_size"] * (runs[seq] if seq else 1.0)
+        note = "tokens computed as step × batch_size" + (f" × {seq}" if seq else " (batch_size in tokens)")
+    else:
+        return runs
+    out = runs.with_columns(tokens=tokens)
+    return Runs(out.columns, source=out.source, lines=out.lines, line_word=out.line_word,
+                notes=out.notes + (f"{note} (the table has no tokens column)",))
 
 
 def derive_flops(runs: Runs) -> Runs:
@@ -212,6 +251,7 @@ def validate(columns: Mapping[str, np.ndarray], source: str, lines: np.ndarray, 
         lines = np.arange(1, len(next(iter(columns.values()))) + 1)
     runs = Runs(coerce(columns, source, lines, line_word), source=source, lines=lines, line_word=line_word)
     check_values(runs)
+    warn_perplexity(runs)
     if dedupe:
         runs = drop_duplicates(runs)
-    return derive_flops(runs)
+    return derive_flops(derive_tokens(runs))

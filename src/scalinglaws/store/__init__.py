@@ -94,8 +94,9 @@ def ingest(sources: Sequence[str] | str, *, store: str | Path | None = None, kin
     """Append runs from logs (and fit records) to the store, all in one transaction.
 
     kind: "auto" (recognise each source), or one of tensorboard, lm-eval, wandb, mlflow, table, fit.
-    rename: {"loss": "train/loss"} (--map); constants: {"params": 1.4e9} (--set); join: a side table of
-    per-run columns (--join). dry_run: read, map and check everything, and say what would be added.
+    rename: {"train/loss": "loss"}, old -> new as pandas (--map loss=train/loss); constants: {"params": 1.4e9}
+    (--set); join: a side table of per-run columns (--join). dry_run: read, map and check everything, and say
+    what would be added.
     """
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
     if not sources:

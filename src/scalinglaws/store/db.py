@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ScalingLawsError
+from ..errors import ScalingLawsError, require
 from ..records import format_of
 
 FORMAT = format_of("store")
@@ -48,11 +48,7 @@ def store_path(path: str | Path | None) -> Path:
 
 
 def _duckdb():
-    try:
-        import duckdb
-    except ImportError:
-        raise ScalingLawsError("the run store needs duckdb: pip install 'scalinglaws[store]'") from None
-    return duckdb
+    return require("duckdb", "the run store")
 
 
 def quote(name: str) -> str:

@@ -1,0 +1,64 @@
+"""The Examples section of every command's --help: a few command lines that run as written (on bundled data, or on
+files the lines before them write), kept here in one place and attached to the commands as they register."""
+
+from __future__ import annotations
+
+FIT = "dataset:chinchilla_epoch --where epoch_excluded=false"
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "fit": (f"scalinglaws fit {FIT} --law chinchilla --bootstrap 1000 -o fit.json",
+            "scalinglaws fit runs.csv --map params=model_size --set dataset=web --law auto",
+            f"scalinglaws fit {FIT} --law 'E + A*N**-alpha + B*D**-beta' --format markdown"),
+    "predict": ("scalinglaws predict fit.json --at params=70B --at tokens=1.4T",
+                "scalinglaws predict fit.json --at params=1e9,7e9,7e10 --at tokens=2e10,1.4e11,1.4e12 --format csv"),
+    "laws": ("scalinglaws laws", "scalinglaws laws --json"),
+    "demo": ("scalinglaws demo", "scalinglaws demo --bootstrap 0"),
+    "datasets": ("scalinglaws datasets", "scalinglaws datasets chinchilla_epoch"),
+    "plan": ("scalinglaws plan fit.json --flops 5.76e23",
+             "scalinglaws plan fit.json --flops 5.76e23 --inference-tokens 1e13",
+             "scalinglaws plan fit.json --target-loss 2.0 --format latex"),
+    "approaches": ("scalinglaws approaches 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay'",),
+    "hparams": ("scalinglaws hparams --params 7e9 --tokens 1.4e12",),
+    "flops": ("scalinglaws flops --preset llama2-7b",
+              "scalinglaws flops --layers 32 --width 4096 --heads 32 --vocab 32000"),
+    "forecast": ("scalinglaws forecast my_run.csv --schedule 'cosine:peak=3e-4,total=24000,warmup=2000'",),
+    "curve": ("scalinglaws fit 'dataset:multipower_lr_curves?size=25M&schedule=cosine|constant' --law schedule "
+              "-o curve.json",
+              "scalinglaws curve curve.json --schedule 'wsd:peak=3e-4,total=24000,warmup=2160,decay=0.2'"),
+    "best-schedule": ("scalinglaws best-schedule curve.json --family wsd --total 24000 --warmup 2160",),
+    "backtest": ("scalinglaws backtest dataset:chinchilla_epoch --law all --cuts 2",
+                 "scalinglaws backtest dataset:chinchilla_epoch --law chinchilla --format csv"),
+    "compare": ("scalinglaws compare 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay|tuned_no_decay' "
+                "--by family --at flops=1e21 --law chinchilla",),
+    "downstream": ("scalinglaws downstream dataset:pythia_evals --where shots=0 --via lambada_openai__loss --task "
+                   "piqa__acc --train 'params<2e9' --test 'params>5e9'",),
+    "testtime": ("scalinglaws testtime samples.csv --k 1,10,100",),
+    "emergence": ("scalinglaws emergence ladder.csv --test 'params>1e9' --k 1,10 --bootstrap 60",),
+    "choices": ("scalinglaws choices --log samples_piqa_160m.jsonl=1.6e8 --log samples_piqa_410m.jsonl=4.1e8 "
+                "--at params=2.8e9",),
+    "calibrate": ("scalinglaws calibrate dataset:chinchilla_epoch --cuts 2 --bootstrap 20 -o calibration.json",),
+    "plot": ("scalinglaws plot fit.json -o fit.png --title 'Our ladder' --dpi 200",
+             "scalinglaws plot fit.json --kind all -o fit.pdf",
+             "scalinglaws plot dataset:porian_isoflop -o runs.png"),
+    "report": ("scalinglaws report fit.json -o report.html",
+               "scalinglaws report fit.json curve.json --budget 1e23 --title 'Our ladder' -o report.html"),
+    "ingest": ("scalinglaws ingest logs/ --map loss=train/loss --set params=160M --store runs.duckdb",
+               "scalinglaws ingest history.csv --map loss=train/loss --set params=1.4B"),
+    "store": ("scalinglaws store", "scalinglaws store --store runs.duckdb --json"),
+}
+
+
+def epilog(name: str) -> str | None:
+    """The Examples section of one command, as its help shows it (one line per example)."""
+    lines = EXAMPLES.get(name)
+    if not lines:
+        return None
+    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
+
+
+def attach(app) -> None:
+    """Give every registered command its Examples section (a command's own epilog is kept)."""
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__.replace("_cmd", "").replace("_", "-") if info.callback else None)
+        if info.epilog is None and name is not None:
+            info.epilog = epilog(name)
