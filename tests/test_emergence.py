@@ -172,11 +172,11 @@ def test_tasks_are_routed_by_how_they_scale(cli):
 def test_samples_needed_shrinks_with_more_samples(cli, tmp_path):
     from scalinglaws.decide.emergence import samples_needed
 
-    res = quiet(ladder(6), train=["params<=1e9"], at={"params": [1e10]}, bootstrap=20)
+    res = quiet(ladder(6, problems=60), train=["params<=1e9"], at={"params": [1e10]}, bootstrap=20)
     plan = samples_needed(res, 1e10, grid=(300, 3000), reps=6, factor=10.0, seed=1)
     few, many = plan["grid"]
     assert few["factor"] > many["factor"] > 1 and plan["enough"] == 300
-    rows = ladder(6)
+    rows = ladder(6, problems=40)
     path = tmp_path / "l.csv"
     path.write_text("params,problem,samples,correct\n" + "".join(
         f"{a},{b},{c},{d}\n" for a, b, c, d in zip(rows["params"], rows["problem"], rows["samples"], rows["correct"])))

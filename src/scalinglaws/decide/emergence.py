@@ -271,7 +271,7 @@ def _observed(target: dict, k: float) -> float | None:
     return None if not np.isfinite(v) else float(v)
 
 
-def samples_needed(result: Emergence, size: float, *, grid: Sequence[int] = (100, 1000, 10000), reps: int = 40,
+def samples_needed(result: Emergence, size: float, *, grid: Sequence[int] = (100, 1000, 10000), reps: int = 20,
                    factor: float | None = None, seed: int = 0) -> dict:
     """How many samples per problem the same ladder needs for a forecast of pass@1 at `size` of a given width.
 
