@@ -337,7 +337,7 @@ def show_downstream(res) -> None:
 def emergence_cmd(
     data: str = typer.Argument(..., help="Per-problem sample counts of several model sizes: columns params (or "
                                "--scale), problem, samples, correct."),
-    at: list[str] = typer.Option([], "--at", help="A size to forecast, e.g. --at params=2.8e9 (repeatable)."),
+    at: list[str] = typer.Option([], "--at", help="Sizes to forecast, e.g. --at params=2.8e9,6.9e9."),
     test: list[str] = typer.Option([], "--test", help="Held-out rows to forecast and score, e.g. 'params>1.4e9'."),
     train: list[str] = typer.Option([], "--train", help="Rows to fit (default: all but --test)."),
     k: str = typer.Option("1", "--k", help="Sample counts to forecast pass@k at, comma-separated (1: pass rate)."),
@@ -356,12 +356,9 @@ def emergence_cmd(
     accuracy is 0: log(-log pass@k) linear in log size (Hu et al. 2023)."""
     from ..decide.emergence import forecast_emergence
 
-    sizes = {}
-    for item in at:
-        key, _, value = item.partition("=")
-        sizes.setdefault(key.strip(), []).extend(_floats(value, "--at"))
-    result = forecast_emergence(data, at=sizes or None, test=test, train=train, k=[int(v) for v in _floats(k, "--k")],
-                                scale=scale, problem=problem, samples=samples, correct=correct, where=where,
+    result = forecast_emergence(data, at=parse_at(at) or None, test=test, train=train,
+                                k=[int(v) for v in _floats(k, "--k")], scale=scale, problem=problem,
+                                samples=samples, correct=correct, where=where,
                                 rename=rename, bootstrap=bootstrap, level=level, interval=interval, seed=seed,
                                 plan_samples=[int(v) for v in _floats(plan_samples, "--plan-samples")]
                                 if plan_samples else (), factor=factor)
@@ -422,7 +419,7 @@ def choices_cmd(
                                "or leave out and give lm-evaluation-harness samples files with --log."),
     log: list[str] = typer.Option([], "--log", help="A --log_samples file of one model and its size: "
                                   "samples_piqa.jsonl=1.6e8 (repeatable)."),
-    at: list[str] = typer.Option([], "--at", help="A size to forecast, e.g. --at params=2.8e9 (repeatable)."),
+    at: list[str] = typer.Option([], "--at", help="Sizes to forecast, e.g. --at params=2.8e9,6.9e9."),
     test: list[str] = typer.Option([], "--test", help="Held-out rows to forecast and score, e.g. 'params>1.4e9'."),
     train: list[str] = typer.Option([], "--train", help="Rows to fit (default: all but --test)."),
     scale: str = typer.Option("params", "--scale", help="Column of model size."),
@@ -451,11 +448,7 @@ def choices_cmd(
                                        "--log samples_piqa.jsonl=1.6e8")
             files[path] = _floats(size, "--log")[0]
         data = read_choices(files, scale=scale)
-    sizes = {}
-    for a in at:
-        key, _, value = a.partition("=")
-        sizes.setdefault(key.strip(), []).extend(_floats(value, "--at"))
-    res = forecast_choices(data, at=sizes or None, test=test, train=train, scale=scale, item=item, loglik=loglik,
+    res = forecast_choices(data, at=parse_at(at) or None, test=test, train=train, scale=scale, item=item, loglik=loglik,
                            correct=correct, where=where, rename=rename, bootstrap=bootstrap, level=level, seed=seed)
     if as_json:
         emit_json(res.to_dict())
