@@ -35,7 +35,7 @@ KINDS = {
     "backtest": 1, "ranking": 1, "comparison": 1, "downstream": 1, "testtime": 1, "emergence": 1, "choices": 1,
     # planning (plan/)
     "plan": 1, "allocation": 1, "frontier": 1, "approaches": 1, "inference_plan": 1, "overtraining": 1,
-    "constrained_plan": 1, "target_plan": 1, "hparams": 1, "hparam_fit": 1, "accounting": 1,
+    "constrained_plan": 1, "target_plan": 1, "hparams": 1, "hparam_fit": 1, "accounting": 1, "axis_plan": 1,
     # training curves (curves/)
     "curve_forecast": 1, "curve_forecasts": 1, "schedule_search": 1,
     # training ladders (train/)

@@ -48,6 +48,26 @@ def _frontier(text: str | None) -> list[float] | None:
     return _numbers(text, "--frontier")
 
 
+def _optimise(text: str | None) -> dict:
+    """--optimise COL[=LO:HI | =V1,V2,...] -> the planner's optimise, optimise_values, optimise_bounds."""
+    from ..errors import ScalingLawsError
+
+    if text is None:
+        return {}
+    col, _, spec = text.partition("=")
+    col, spec = col.strip(), spec.strip()
+    if not col:
+        raise ScalingLawsError(f"--optimise '{text}': name the column first, e.g. --optimise vocab_size=4096:131072")
+    if not spec:
+        return {"optimise": col}
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) != 2:
+            raise ScalingLawsError(f"--optimise {text}: write a range as LO:HI, e.g. {col}=4096:131072")
+        return {"optimise": col, "optimise_bounds": (_number(parts[0], "--optimise"), _number(parts[1], "--optimise"))}
+    return {"optimise": col, "optimise_values": _numbers(spec, "--optimise")}
+
+
 def _iv(intervals, key) -> str:
     from ..render.text import interval
 
@@ -116,9 +136,15 @@ def plan_cmd(
     serve_flops_per_param: float = typer.Option(2.0, "--serve-flops-per-param", help="Serving FLOP per parameter "
                                                 "per token (2: a forward pass)."),
     level: float = typer.Option(None, "--level", help=LEVEL_HELP),
+    optimise: str = typer.Option(None, "--optimise", help="Choose another input of the law at --flops too: "
+                                 "COL=LO:HI (a range), COL=V1,V2,... (a grid) or COL (the fitted range), e.g. "
+                                 "--optimise vocab_size=4096:131072."),
+    max_params: str = typer.Option(None, "--max-params", help="With --optimise: at most this many parameters held "
+                                   "in memory (experts cost memory, not FLOP)."),
     *, calibration, as_json,
 ):
-    """Plan a run from a fit: compute-optimal, data-constrained, inference-aware, or to a target loss."""
+    """Plan a run from a fit: compute-optimal, data-constrained, inference-aware, to a target loss, or the best
+    value of another input (--optimise)."""
     from ..fitting import Fit
     from ..plan.planner import plan
     from .common import parse_pairs
@@ -133,7 +159,8 @@ def plan_cmd(
                   max_tokens=_number(max_tokens, "--max-tokens"), frontier_flops=_frontier(frontier),
                   ratios=_numbers(ratios, "--ratios"), inference_mode=inference_mode, level=level,
                   flops_per_param=flops_per_param, serve_flops_per_param=serve_flops_per_param, fixed=fixed or None,
-                  repetition=repetition or None, calibration=calibration)
+                  repetition=repetition or None, calibration=calibration,
+                  max_params=_number(max_params, "--max-params"), **_optimise(optimise))
     if as_json:
         emit_json(result.to_dict())
         return
@@ -152,11 +179,16 @@ def show_plan(p) -> None:
     rows = [("parameters N", "params", p.params), ("tokens D", "tokens", p.tokens),
             ("tokens per parameter", "tokens_per_param", p.tokens_per_param), ("loss", "loss", p.loss),
             ("training FLOP", "flops", p.flops)]
+    if p.axis is not None:
+        rows.insert(0, (p.axis.axis, p.axis.axis, p.axis.value))
     con.print(_table("", rows, p.level, p.intervals))
     if p.extrapolation > 1:
         con.print(f"[dim]extrapolation: {beyond(p.extrapolation, ('N', 'D'))}[/dim]")
     if p.intervals is None:
         con.print("[dim]no intervals: the fit has no bootstrap (refit with --bootstrap 1000)[/dim]")
+    x = p.axis
+    if x is not None:
+        show_axis(con, x)
     a = p.compute_optimal
     if a is not None and p.objective != "compute-optimal":
         con.print(_table(f"\nCompute-optimal at {num(a.flops)} FLOP ({a.method})",
@@ -212,6 +244,32 @@ def show_plan(p) -> None:
             table.add_row(num(r["ratio"]), num(r["params"]), num(r["loss"], 5), f"{r['excess_loss']:+.4f}",
                           num(r["params_same_loss"]), f"{r['compute_overhead']:+.1%}")
         con.print(table)
+
+
+def show_axis(con, x) -> None:
+    """The table of every value of the axis searched, the best one marked."""
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con.print(f"[dim]{x.axis}: {x.search}; cost: {x.accounting}[/dim]")
+    table = Table(title=f"\n{x.axis} at {num(x.flops)} FLOP: best {num(x.value)}"
+                  + (f"  ({_iv(x.intervals, 'value')})" if x.intervals else ""), title_justify="left",
+                  header_style="bold", box=None)
+    held = x.accounting != "free" and bool(x.table) and x.table[0]["total_params"] is not None
+    for col in (x.axis, "N", "D", "loss") + (("params held",) if held else ()):
+        table.add_column(col, justify="right")
+    rows = list(x.table)
+    if len(rows) > 12:  # a long range: every fourth value, and the best one's neighbours
+        best = min(range(len(rows)), key=lambda i: float("inf") if rows[i]["loss"] is None else rows[i]["loss"])
+        keep = sorted(set(range(0, len(rows), 4)) | {len(rows) - 1} | {best - 1, best, best + 1})
+        rows = [rows[i] for i in keep if 0 <= i < len(rows)]
+    for r in rows:
+        cells = [num(r["value"]), num(r["params"]), num(r["tokens"]), "–" if r["loss"] is None else num(r["loss"], 5)]
+        if held:
+            cells.append(num(r["total_params"]))
+        table.add_row(*cells)
+    con.print(table)
 
 
 @app.command("approaches")

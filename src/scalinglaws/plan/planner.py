@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..errors import ScalingLawsError
 from ..records import format_of
 from ..render.table import Tabular
+from .axes import AxisPlan, optimise_axis
 from .constrained import ConstrainedPlan, data_constrained
 from .inference import InferencePlan, Overtraining, inference_optimal, overtraining
 from .optimal import Allocation, Frontier, compute_optimal, frontier
@@ -45,6 +46,7 @@ class Plan(Tabular):
     warnings: tuple[str, ...] = ()
     interval_method: dict | None = None  # how the intervals were made (those of the section recommended)
     budget: float | None = None  # the training budget asked for (flops=), when one was
+    axis: AxisPlan | None = None  # the best value of an extra input at the budget (optimise=)
 
     @property
     def over_budget(self) -> float | None:
@@ -70,7 +72,7 @@ class Plan(Tabular):
         out.update({k: getattr(self, k) for k in ("objective", "flops", "params", "tokens", "loss", "tokens_per_param",
                                              "intervals", "interval_method", "level", "extrapolation", "law",
                                              "convention")})
-        for key in ("compute_optimal", "constrained", "inference", "target", "frontier", "overtraining"):
+        for key in ("compute_optimal", "constrained", "inference", "target", "frontier", "overtraining", "axis"):
             section = getattr(self, key)
             out[key] = None if section is None else section.to_dict()
         out["warnings"] = list(self.warnings)
@@ -85,8 +87,12 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
          ratios: Sequence[float] | None = None, inference_mode: str = "match", level: float | None = None,
          flops_per_param: float = FLOPS_PER_PARAM, serve_flops_per_param: float = SERVE_FLOPS_PER_PARAM,
          fixed: Mapping[str, float] | None = None, repetition: Mapping[str, float] | None = None,
-         calibration="default") -> Plan:
+         calibration="default", optimise: str | None = None, optimise_values: Sequence[float] | None = None,
+         optimise_bounds: tuple[float, float] | None = None, max_params: float | None = None) -> Plan:
     """Every planning answer the options ask for, and the recommended run among them.
+
+    optimise: an extra input column of the law to choose at the budget (axes.py), over `optimise_values` (a grid)
+    or `optimise_bounds` (a range), within `max_params` parameters held; the plan is then that choice.
 
     calibration: the model-error term of every planned loss's prediction interval ("default", "none", a file or a
     Calibration; fitting/calibration.py), resolved once for every section.
@@ -101,6 +107,13 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
     if repetition and unique_tokens is None:
         raise ScalingLawsError("--r-d and --r-n set how repeated data decays: give --unique-tokens too")
     budget = None if flops is None else positive(flops, "--flops", "5.76e23")
+    if optimise is not None:
+        return _axis_plan(fit, budget, optimise, optimise_values, optimise_bounds, max_params, level=level,
+                          flops_per_param=flops_per_param, fixed=fixed, calibration=calibration,
+                          others={"--inference-tokens": inference_tokens, "--unique-tokens": unique_tokens,
+                                  "--target-loss": target_loss, "--frontier": frontier_flops, "--ratios": ratios})
+    if max_params is not None:
+        raise ScalingLawsError("--max-params limits the parameters of an --optimise plan: give --optimise COL too")
     common = {"level": level, "flops_per_param": flops_per_param, "fixed": fixed}
     # validates the law and the options once, before any section runs; the sections that forecast a loss share
     # its calibration (a target plan has no loss to forecast: it is given)
@@ -155,3 +168,26 @@ def plan(fit, *, flops: float | None = None, inference_tokens: float | None = No
                 extrapolation=max(getattr(v, "extrapolation", 1.0) for v in sections.values()),
                 law=surface.law.name, convention=surface.convention, warnings=tuple(notes),
                 interval_method=s.interval_method, **sections)
+
+
+def _axis_plan(fit, budget, axis, values, bounds, max_params, *, others, **common) -> Plan:
+    """The plan that chooses an extra input at the budget: the axis section, recommended."""
+    if budget is None:
+        raise ScalingLawsError(f"--optimise {axis} chooses it at a FLOP budget: give --flops C too")
+    given = [name for name, v in others.items() if v]
+    if given:
+        raise ScalingLawsError(f"--optimise plans one budget's choice of {axis}; it does not combine with "
+                               f"{given[0]}: run that plan separately")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a = optimise_axis(fit, budget, axis, values=values, bounds=bounds, max_params=max_params, **common)
+    notes = list(dict.fromkeys(str(w.message) for w in caught))
+    for w in {str(w.message): w for w in caught}.values():
+        warnings.warn(str(w.message), w.category, stacklevel=3)
+    iv = None if a.intervals is None else {k: a.intervals.get(k) for k in ("params", "tokens", "loss", "value")}
+    if iv is not None:
+        iv[axis] = iv.pop("value")
+    return Plan(budget=budget, objective=f"compute-optimal {axis}", flops=budget, params=a.params, tokens=a.tokens,
+                loss=a.loss, tokens_per_param=a.tokens / a.params, intervals=iv, level=a.level,
+                extrapolation=a.extrapolation, law=a.law, convention=a.convention, warnings=tuple(notes),
+                interval_method=a.interval_method, axis=a)
