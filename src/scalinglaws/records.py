@@ -33,6 +33,7 @@ KINDS = {
     "predictions": 1, "mixture": 1,
     # decisions (decide/)
     "backtest": 1, "ranking": 1, "comparison": 1, "downstream": 1, "testtime": 1, "emergence": 1, "choices": 1,
+    "next_runs": 1,
     # planning (plan/)
     "plan": 1, "allocation": 1, "frontier": 1, "approaches": 1, "inference_plan": 1, "overtraining": 1,
     "constrained_plan": 1, "target_plan": 1, "hparams": 1, "hparam_fit": 1, "accounting": 1, "axis_plan": 1,

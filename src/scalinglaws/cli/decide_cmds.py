@@ -535,3 +535,81 @@ def show_testtime(res) -> None:
         b = res.best
         con.print(f"best k for this utility: [bold]{b['k']}[/bold] (utility {b['utility']:.4g}, accuracy "
                   f"{b['accuracy']:.3f}, {b['samples']:.1f} samples on average; searched up to {b['searched_up_to']})")
+
+
+def _width(text: str | None) -> float | None:
+    """--until-width 2% or 0.02 -> 0.02."""
+    from ..errors import ScalingLawsError
+
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise ScalingLawsError(f"--until-width '{text}' is not a width: write e.g. --until-width 2% (or 0.02)"
+                               ) from None
+
+
+@app.command("next")
+@use(JSON)
+def next_cmd(
+    fit_file: str = typer.Argument(..., help="A fit record with a bootstrap (`scalinglaws fit --bootstrap 200 -o`)."),
+    at: list[str] = typer.Option([], "--at", help="The target run, e.g. --at params=7e9 --at tokens=1.4e12."),
+    budget: str = typer.Option(None, "--budget", help="FLOP to spend on new rungs, e.g. 1e21."),
+    until_width: str = typer.Option(None, "--until-width", help="Stop once the target's prediction interval is this "
+                                    "narrow (full width relative to the forecast), e.g. 2%."),
+    candidates: str = typer.Option(None, "--candidates", help="Rungs to choose from: a CSV or other table with "
+                                   "params and tokens (or flops) columns (default: 8 sizes from the smallest "
+                                   "fitted model to a tenth of the target, at the fitted tokens per parameter)."),
+    max_runs: int = typer.Option(10, "--max-runs", help="At most this many rungs."),
+    *, as_json,
+):
+    """Which run to train next: the rungs that most narrow the target's forecast per FLOP, in order."""
+    from ..decide.nextrun import next_runs
+    from ..fitting import Fit
+    from ..runs import read_runs
+    from .plan_cmds import _number
+
+    fit = Fit.load(fit_file)
+    target = parse_at(at)
+    if not target:
+        from ..errors import ScalingLawsError
+
+        raise ScalingLawsError("give the target run: --at params=7e9 --at tokens=1.4e12")
+    rows = None
+    if candidates is not None:
+        table = read_runs(candidates, purpose="candidate rungs")
+        rows = [{c: float(table[c][i]) for c in table.names if table[c].dtype.kind in "fiu"}
+                for i in range(len(table))]
+    result = next_runs(fit, {k: float(v[0]) for k, v in target.items()}, candidates=rows,
+                       budget=_number(budget, "--budget"), until_width=_width(until_width), max_runs=max_runs)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    show_next(result)
+
+
+def show_next(r) -> None:
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    target = ", ".join(f"{k} {num(v)}" for k, v in r.target.items())
+    con.print(f"[bold]Forecast at {target}: {num(r.forecast, 4)}, {int(round(r.level * 100))}% prediction interval "
+              f"{r.width:.2%} wide[/bold] (run-to-run scatter alone: {r.floor:.2%})")
+    if not r.chosen:
+        con.print("[yellow]no rung to add[/yellow]")
+    else:
+        table = Table(title=f"\nTrain next ({plural(len(r.chosen), 'rung')}, {num(r.spent)} FLOP)",
+                      title_justify="left", header_style="bold", box=None)
+        keys = [k for k in r.chosen[0] if k not in ("flops", "width_after", "gain_per_flop")]
+        for col in ["#"] + keys + ["FLOP", "width after"]:
+            table.add_column(col, justify="right")
+        for i, c in enumerate(r.chosen, 1):
+            table.add_row(str(i), *[num(c[k]) for k in keys], num(c["flops"]), f"{c['width_after']:.2%}")
+        con.print(table)
+    if r.until_width is not None:
+        con.print(("reaches " if r.reached else "[yellow]does not reach[/yellow] ") + f"{r.until_width:.2%}")
+    con.print(f"[dim]{r.method}[/dim]")
