@@ -175,3 +175,18 @@ def test_a_held_back_rung_without_enough_rungs_below_is_trained_unforecast(tmp_p
     with pytest.warns(DataWarning, match="a forecast needs 3 rungs trained and 1 are"):
         result = run_ladder(plan, tmp_path / "s.duckdb", checkpoints=tmp_path / "ck", threads=1)
     assert result.forecast is None and [r["steps"] for r in result.rungs] == [r.steps for r in plan.rungs]
+
+
+def test_until_width_adds_the_rung_that_narrows_the_forecast_most(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained["path"].parent, folder)
+    path, store = folder / trained["path"].name, folder / trained["store"].name
+    lines = []
+    result = run_ladder(path, store, threads=1, echo=lines.append, until_width=1e-6, max_extra=1)
+    added = [r for r in result.rungs if "-x1" in r["name"]]
+    assert len(added) == 1 and added[0]["points"] > 0 and added[0]["loss"] is not None
+    assert any(line.startswith("forecast of w64") and "adding" in line for line in lines)
+    runs = {row[0] for row in _points(store)}
+    assert f"micro/{added[0]['name']}" in runs

@@ -94,6 +94,10 @@ def run_cmd(
                             "(pip install 'scalinglaws[ray]')."),
     ray_cpus: int = typer.Option(None, "--ray-cpus", help="CPUs of a local Ray cluster."),
     threads: int = typer.Option(None, "--threads", help="Torch threads per rung on the CPU."),
+    until_width: str = typer.Option(None, "--until-width", help="Before the held-back rung, add the rungs that "
+                                    "most narrow its forecast per FLOP until it is this wide, e.g. 5%."),
+    extra_budget: str = typer.Option(None, "--extra-budget", help="With --until-width: FLOP for the added rungs."),
+    max_extra: int = typer.Option(3, "--max-extra", help="With --until-width: at most this many added rungs."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
     """Train every rung, writing each evaluation point to the store as it happens; a re-run resumes."""
@@ -122,8 +126,12 @@ def run_cmd(
     if bar is not None:
         bar.start()
     try:
+        from .decide_cmds import _width
+        from .plan_cmds import _number
+
         result = run_ladder(plan, store, checkpoints=checkpoints, hold_back=hold_back, ray=ray, ray_cpus=ray_cpus,
-                            threads=threads, progress=progress, echo=echo)
+                            threads=threads, progress=progress, echo=echo, until_width=_width(until_width),
+                            extra_budget=_number(extra_budget, "--extra-budget"), max_extra=max_extra)
     finally:
         if bar is not None:
             bar.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DataWarning, ScalingLawsError
@@ -75,9 +75,12 @@ def _marker(folder: Path, rung: Rung, kind: str) -> Path:
 def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *, checkpoints=None,
                hold_back: bool = True, ray: str | None = None, ray_cpus: int | None = None, threads: int | None = None,
                progress: Callable[[str, int, int], None] | None = None, echo: Callable[[str], None] = lambda s: None,
+               until_width: float | None = None, extra_budget: float | None = None, max_extra: int = 3,
                _crash: dict | None = None) -> LadderRun:
     """Train the plan's rungs into `store`; see the module docstring. ray: None (here), "auto", "local" or an
     address. progress(rung, step, steps) follows each rung; echo(line) hears the forecast as it is made.
+    until_width: before the held-back rung, add rungs (at most `max_extra`, within `extra_budget` FLOP) chosen by
+    `decide.nextrun` until its forecast interval is this narrow (relative full width).
     _crash: {rung name: step}, a test hook that stops that rung once at that step, as a kill would."""
     need_torch()
     plan_path = None if isinstance(plan, LadderPlan) else Path(plan)
@@ -103,14 +106,66 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
     try:
         for name, res in trainer.train(first, _crash or {}):
             results[name] = res
+        extra: list[Rung] = []
+        if until_width is not None and held:
+            extra = _narrow(plan, held[0], results, trainer, until_width, extra_budget, max_extra, echo,
+                            _crash or {})
         fc = None
         for r in held:
             fc = _forecast_then_train(plan, r, results, trainer, store, echo, _crash or {})
     finally:
         if session is not None:
             session.close()
-    return LadderRun(str(plan_path or plan.name), str(store), tuple(results[r.name] for r in plan.rungs
+    done = sorted(list(plan.rungs) + extra, key=lambda r: r.flops)
+    return LadderRun(str(plan_path or plan.name), str(store), tuple(results[r.name] for r in done
                                                                     if r.name in results), fc, tuple(notes))
+
+
+def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra, echo, crash) -> list[Rung]:
+    """Rungs added before the held-back one until its forecast is `until_width` wide: each the candidate that most
+    narrows the forecast per FLOP (decide/nextrun.py), among shapes by the plan's rule between the smallest rung's
+    compute and the held-back rung's over its hold-back gap; trained, then the forecast remade."""
+    from ..decide.nextrun import next_runs
+    from .ladder import plan_ladder
+
+    added: list[Rung] = []
+    spent = 0.0
+    lo = min(r.flops for r in plan.rungs)
+    shapes = plan_ladder(target.flops / 2, rungs=6, span=max(2.5, target.flops / 2 / lo), hold_back=False,
+                         aspect=plan.aspect, head_dim=plan.head_dim, seq_len=plan.seq_len,
+                         tokens_per_param=plan.tokens_per_param).rungs
+    for k in range(max_extra):
+        known = [res["final_point"] for res in results.values() if res.get("final_point")]
+        if len(known) < forecasting.MIN_RUNGS:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, fit = forecasting.forecast(known, {"run": plan.run_name(target), "flops": target.flops},
+                                          level=plan.level, seed=target.seed, plan=plan.name)
+            col = next(iter(fit.inputs.values()))
+            cands = [{col: r.flops, "flops": r.flops} for r in shapes]
+            left = None if budget is None else budget - spent
+            if left is not None and left <= 0:
+                break
+            choice = next_runs(fit, {col: target.flops}, candidates=cands, budget=left if left else 1e300,
+                               until_width=until_width, max_runs=1)
+        if choice.width <= until_width:
+            echo(f"the forecast of {target.name} is {choice.width:.2%} wide: no rung added")
+            break
+        if not choice.chosen:
+            echo(f"the forecast of {target.name} is {choice.width:.2%} wide; no candidate rung narrows it within "
+                 "the budget")
+            break
+        i = next(j for j, c in enumerate(cands) if c["flops"] == choice.chosen[0]["flops"])
+        base = shapes[i]
+        rung = replace(base, name=f"{base.name}-x{k + 1}", seed=base.seed + 1000 + k, hold_back=False)
+        echo(f"forecast of {target.name} {choice.width:.2%} wide: adding {rung.name} ({rung.flops:.3g} FLOP), "
+             f"expected {choice.chosen[0]['width_after']:.2%} after")
+        for name, res in trainer.train([rung], crash):
+            results[name] = res
+        added.append(rung)
+        spent += rung.flops
+    return added
 
 
 def _forecast_then_train(plan, rung, results, trainer, store, echo, crash) -> dict | None:
