@@ -136,3 +136,22 @@ def test_a_curve_prediction_at_step_zero_is_outside_the_data():
     pred = fit.predict(first)
     assert pred.records()[0]["beyond_data"] and not pred.records()[2]["beyond_data"]
     assert "outside" in pred._repr_html_()
+
+
+def test_the_laws_symbols_and_model_names_say_where_to_predict(cli, tmp_path):
+    import scalinglaws as sl
+    from scalinglaws.runs.values import size_in_name
+
+    assert size_in_name("pythia-160m") == 1.6e8 and size_in_name("meta-llama/Llama-2-7b-hf") == 7e9
+    assert size_in_name("EleutherAI/pythia-1.4b-deduped") == 1.4e9
+    with pytest.raises(ValueError):
+        size_in_name("pythia")
+    fit = sl.fit("dataset:chinchilla_epoch", law="chinchilla", where=["params<1e9"])
+    by_symbol = sl.predict(fit, {"N": [7e10], "D": [1.4e12]}).prediction
+    by_column = sl.predict(fit, {"params": [7e10], "tokens": [1.4e12]}).prediction
+    assert by_symbol[0] == by_column[0]
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    code, out, err = cli("predict", str(path), "--at", "params=pythia-160m", "--at", "tokens=3e11", "--json")
+    assert code == 0, err
+    assert '"params": 160000000.0' in out.replace("1.6e+08", "160000000.0")

@@ -82,6 +82,16 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
     return out
 
 
+def _number_or_named(text: str) -> float:
+    """A number, a size (7B), or the size in a model's name (pythia-160m)."""
+    from ..runs.values import parse_number, size_in_name
+
+    try:
+        return parse_number(text)
+    except ValueError:
+        return size_in_name(text)
+
+
 def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
     """--at params=7e9 --at tokens=1.4T,2.8e12 -> columns; single values broadcast against lists."""
     from ..runs.values import parse_number
@@ -90,10 +100,11 @@ def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
     cols = {}
     for key, value in raw.items():
         try:
-            cols[key] = np.array([parse_number(v) for v in value.split(",")])
+            cols[key] = np.array([_number_or_named(v) for v in value.split(",")])
         except ValueError:
             raise ScalingLawsError(f"--at {key}={value}: not a number (or comma-separated numbers), e.g. "
-                                   f"--at {key}=7e9 or --at {key}=7B") from None
+                                   f"--at {key}=7e9, --at {key}=7B or a model name with its size, pythia-160m"
+                                   ) from None
     if not cols:
         return cols
     n = max(len(v) for v in cols.values())

@@ -106,6 +106,9 @@ def _targets(fit, at) -> Runs:
     from .data import as_runs
 
     needed = list(dict.fromkeys(fit.inputs.values()))
+    if isinstance(at, Mapping) and not isinstance(at, Runs):
+        # the law's own symbols name their columns too: {"N": 7e9} is {"params": 7e9} for a law with N=params
+        at = {(fit.inputs[k] if k in fit.inputs and fit.inputs[k] not in at else k): v for k, v in at.items()}
     runs = at if isinstance(at, Runs) else read_runs(as_runs(at).columns if isinstance(at, Mapping) else at,
                                                      dedupe=False)
     missing = [c for c in needed if c not in runs]

@@ -39,6 +39,19 @@ def parse_number(value) -> float:
     return out
 
 
+_NAMED_SIZE = re.compile(r"(?:^|[-_/ ])(\d+(?:\.\d+)?[kKmMbBtT])(?=$|[-_/ ])")
+
+
+def size_in_name(value) -> float:
+    """The size a model name carries ('pythia-160m' -> 1.6e8, 'Llama-2-7b-hf' -> 7e9): the last size token set off
+    by a dash, underscore, slash or space; ValueError when there is none. For options that name a model, never for
+    a table's cells (a label column must stay a label)."""
+    found = _NAMED_SIZE.findall(str(value))
+    if not found:
+        raise ValueError(f"{value!r} names no size")
+    return parse_number(found[-1])
+
+
 def is_size(value) -> bool:
     """Whether a text value is a number written with a size suffix (125M), as opposed to a plain number."""
     return isinstance(value, str) and _SIZE.match(value.strip()) is not None and value.strip()[-1:].isalpha()
