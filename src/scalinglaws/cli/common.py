@@ -94,7 +94,6 @@ def _number_or_named(text: str) -> float:
 
 def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
     """--at params=7e9 --at tokens=1.4T,2.8e12 -> columns; single values broadcast against lists."""
-    from ..runs.values import parse_number
 
     raw = parse_pairs(pairs, "--at")
     cols = {}
