@@ -102,3 +102,32 @@ def test_formula_bootstrap_matches_the_builtin_law():
     assert formula.bootstrap.failed == 0
     for name in ("E", "A", "B", "alpha", "beta"):
         assert formula.ci[name] == pytest.approx(builtin.ci[name], rel=1e-3), name
+
+
+def test_abs_min_and_max_fit_with_exact_derivatives():
+    import numpy as np
+    import pandas as pd
+
+    import scalinglaws as sl
+    from scalinglaws.errors import ScalingLawsError
+    from scalinglaws.laws import formula_law
+    from scalinglaws.laws.spec import predict_with_jacobian
+
+    law = formula_law("E + A*max(N, N0)**-alpha + abs(c)*min(D, 1e9)**-beta")
+    theta = np.array([[1.7, 400.0, 1e8, 0.34, 300.0, 0.28]])
+    x = {"N": np.array([5e7, 2e8]), "D": np.array([5e8, 2e9])}
+    f, jac = predict_with_jacobian(law, x, theta)
+    for j in range(theta.shape[1]):
+        t = theta.copy()
+        t[0, j] *= 1 + 1e-7
+        assert np.allclose(jac[j][0], (law(x, t) - f)[0] / (theta[0, j] * 1e-7), rtol=1e-4, atol=1e-12)
+    # a loss floor below which extra parameters stop helping, recovered from data
+    n = np.repeat(np.geomspace(1e7, 1e9, 8), 3)
+    d = np.tile([1e9, 3e9, 1e10], 8)
+    loss = 1.7 + 400 * np.maximum(n, 5e7) ** -0.34 + 400 * d ** -0.28
+    fit = sl.fit(pd.DataFrame({"params": n, "tokens": d, "loss": loss}),
+                 law=formula_law("E + A*max(N, N0)**-alpha + B*D**-beta",
+                                 params={"N0": {"bounds": (1e7, 1e9), "start": (2e7, 2e8), "log_start": True}}))
+    assert fit.params["N0"] == pytest.approx(5e7, rel=0.05)
+    with pytest.raises(ScalingLawsError, match="two arguments"):
+        formula_law("E + A*max(N)**-alpha")

@@ -26,7 +26,9 @@ def _sigmoid(z):
 
 
 FUNCTIONS = {"exp": np.exp, "log": np.log, "log10": np.log10, "log2": np.log2, "sqrt": np.sqrt,
-             "tanh": np.tanh, "sigmoid": _sigmoid}
+             "tanh": np.tanh, "sigmoid": _sigmoid, "abs": np.abs,
+             "min": np.minimum, "max": np.maximum}  # min and max take two arguments, the rest one
+TWO_ARGUMENTS = ("min", "max")
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 _NAMES = {**SYMBOLS, **{c: c for c, col in COLUMNS.items() if col.kind == "number"}}
 MAX_LENGTH = 10_000  # characters: longer than any law in the literature by two orders of magnitude
@@ -104,9 +106,14 @@ class _Compiler:
             fname = node.func.id
             if fname not in FUNCTIONS:
                 raise self.fail(f"unknown function '{fname}'")
-            if node.keywords or len(node.args) != 1:
-                raise self.fail(f"{fname}() takes exactly one argument")
-            func, arg = FUNCTIONS[fname], self.compile(node.args[0], exponent_sign)
+            want = 2 if fname in TWO_ARGUMENTS else 1
+            if node.keywords or len(node.args) != want:
+                raise self.fail(f"{fname}() takes exactly {'two arguments' if want == 2 else 'one argument'}")
+            func = FUNCTIONS[fname]
+            if want == 2:
+                first, second = (self.compile(a, exponent_sign) for a in node.args)
+                return lambda x, p: func(first(x, p), second(x, p))
+            arg = self.compile(node.args[0], exponent_sign)
             return lambda x, p: func(arg(x, p))
         construct = type(node).__name__
         if isinstance(node, ast.BinOp):
@@ -117,7 +124,7 @@ class _Compiler:
 _DERIVATIVES = {  # d f(a) / da, given a and v = f(a)
     "exp": lambda a, v: v, "log": lambda a, v: 1.0 / a, "log10": lambda a, v: 1.0 / (a * np.log(10.0)),
     "log2": lambda a, v: 1.0 / (a * np.log(2.0)), "sqrt": lambda a, v: 0.5 / v, "tanh": lambda a, v: 1.0 - v * v,
-    "sigmoid": lambda a, v: v * (1.0 - v),
+    "sigmoid": lambda a, v: v * (1.0 - v), "abs": lambda a, v: np.sign(a),
 }
 
 
@@ -146,6 +153,17 @@ def _forward(node, input_names: set[str]):
             v, d = inner(x, p)
             return -v, {k: -g for k, g in d.items()}
         return neg
+    if isinstance(node, ast.Call) and node.func.id in TWO_ARGUMENTS:
+        first, second = (_forward(a, input_names) for a in node.args)
+        take_first = np.less_equal if node.func.id == "min" else np.greater_equal
+
+        def pick(x, p):  # the derivative of the argument that is taken (either one at a tie)
+            a, da = first(x, p)
+            b, db = second(x, p)
+            mask = take_first(a, b)
+            d = {k: np.where(mask, da.get(k, 0.0), db.get(k, 0.0)) for k in set(da) | set(db)}
+            return np.where(mask, a, b), d
+        return pick
     if isinstance(node, ast.Call):
         func, deriv, arg = FUNCTIONS[node.func.id], _DERIVATIVES[node.func.id], _forward(node.args[0], input_names)
 
