@@ -185,3 +185,12 @@ def test_the_momentum_filter_matches_the_step_by_step_recursion():
             assert got.shape == want.shape
             if size:
                 assert np.max(np.abs(got - want)) <= 1e-13 * np.max(np.abs(want))
+
+
+def test_laws_answer_to_the_names_papers_give_them():
+    from scalinglaws.laws import ALIASES, get_law
+
+    assert get_law("Hoffmann").name == "chinchilla" and get_law("multi-power").name == "multipower"
+    assert all(get_law(alias).name == name for alias, name in ALIASES.items())
+    with pytest.raises(ScalingLawsError, match="Did you mean 'chinchilla'"):
+        get_law("chinchila")

@@ -19,6 +19,14 @@ LAWS: dict[str, Law] = {law.name: law for law in (
 )}
 
 
+# the names the papers and other tools use for the laws above (lower case, '-' and ' ' read as '_')
+ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": "chinchilla",
+           "kaplan2020": "kaplan", "muennighoff": "data_constrained", "muennighoff2023": "data_constrained",
+           "datablations": "data_constrained", "gadre": "overtrain", "gadre2024": "overtrain",
+           "caballero": "bnsl", "broken": "bnsl", "tissue": "lr_annealing", "tissue2024": "lr_annealing",
+           "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power"}
+
+
 def register_law(law: Law, *, replace: bool = False) -> Law:
     """Make a user law available by name (to `fit`, the CLI in this process, and fit files that name it)."""
     if law.name in LAWS and not replace and LAWS[law.name] is not law:
@@ -35,10 +43,17 @@ def get_law(spec) -> Law:
         raise ScalingLawsError(f"a law is a name, a formula string or a Law, not {type(spec).__name__}")
     if spec in LAWS:
         return LAWS[spec]
+    key = spec.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in LAWS or ALIASES.get(key) in LAWS:
+        return LAWS[key if key in LAWS else ALIASES[key]]
     if looks_like_formula(spec):
         return formula_law(spec)
-    raise ScalingLawsError(f"unknown law '{spec}'. Choose one of: {', '.join(LAWS)} (`scalinglaws laws` lists "
-                           "them), or give a formula such as 'E + A*N**-alpha'")
+    from difflib import get_close_matches
+
+    near = get_close_matches(key, list(LAWS) + list(ALIASES), n=1, cutoff=0.75)
+    hint = f"Did you mean '{ALIASES.get(near[0], near[0])}'? " if near else ""
+    raise ScalingLawsError(f"unknown law '{spec}'. {hint}Choose one of: {', '.join(LAWS)} (`scalinglaws laws` "
+                           "lists them), or give a formula such as 'E + A*N**-alpha'")
 
 
 def recorded_law(name: str, source=None) -> Law:
