@@ -288,3 +288,18 @@ def test_every_command_has_examples_whose_flags_exist(cli, monkeypatch):
                 continue
             for flag in (w.split("=")[0] for w in words if w.startswith("--")):
                 assert re.search(rf"{re.escape(flag)}\b", out), f"{info.name}: {flag} is no flag of the command"
+
+
+def test_shell_completion_script_and_answers(cli, monkeypatch):
+    code, out, _ = cli("completion", "bash")
+    assert code == 0 and "_SCALINGLAWS_COMPLETE=complete_bash" in out and "complete -o default" in out
+    code, _, err = cli("completion", "tcsh")
+    assert code == 1 and err.startswith("Error: completion: unknown shell 'tcsh'")
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "_SCALINGLAWS_COMPLETE": "complete_bash", "COMP_WORDS": "scalinglaws pl",
+           "COMP_CWORD": "1"}
+    done = subprocess.run([sys.executable, "-c", "import sys; from scalinglaws.cli import main; sys.exit(main())"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert set(done.stdout.split()) == {"plan", "plot"}, done.stderr

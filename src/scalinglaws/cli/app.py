@@ -16,6 +16,8 @@ import typer
 
 from ..errors import EXTRAS, ScalingLawsError, ScalingLawsWarning, missing
 
+COMPLETE_VAR = "_SCALINGLAWS_COMPLETE"  # the environment variable a shell's completion script sets
+
 app = typer.Typer(
     name="scalinglaws",
     help="Fit, check and use neural scaling laws: forecasts of large training runs from a ladder of small ones.",
@@ -39,6 +41,18 @@ def _root(ctx: typer.Context,
         raise typer.Exit()
 
 
+@app.command("completion")
+def completion_cmd(shell: str = typer.Argument(..., help="bash, zsh, fish or powershell.")):
+    """Print the shell's completion script for scalinglaws: commands, options and files complete with Tab."""
+    from typer.completion import completion_init, get_completion_script
+
+    shells = ("bash", "zsh", "fish", "powershell")
+    if shell not in shells:
+        raise ScalingLawsError(f"completion: unknown shell '{shell}'. Choose one of: {', '.join(shells)}")
+    completion_init()
+    typer.echo(get_completion_script(prog_name="scalinglaws", complete_var=COMPLETE_VAR, shell=shell))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
     if issubclass(category, ScalingLawsWarning):
@@ -52,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     from .common import set_table_format
 
     set_table_format("table")  # each command starts from the default output
+    if os.environ.get(COMPLETE_VAR):  # a shell asking for completions (`scalinglaws completion SHELL` installs it)
+        from typer.completion import completion_init
+
+        completion_init()
     warnings.showwarning = _show_warning
     warnings.simplefilter("default")
     try:

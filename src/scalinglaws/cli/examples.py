@@ -12,6 +12,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "predict": ("scalinglaws predict fit.json --at params=70B --at tokens=1.4T",
                 "scalinglaws predict fit.json --at params=1e9,7e9,7e10 --at tokens=2e10,1.4e11,1.4e12 --format csv"),
     "laws": ("scalinglaws laws", "scalinglaws laws --json"),
+    "completion": ("scalinglaws completion bash", "scalinglaws completion zsh"),
     "demo": ("scalinglaws demo", "scalinglaws demo --bootstrap 0"),
     "datasets": ("scalinglaws datasets", "scalinglaws datasets chinchilla_epoch"),
     "plan": ("scalinglaws plan fit.json --flops 5.76e23",
