@@ -131,3 +131,25 @@ def test_abs_min_and_max_fit_with_exact_derivatives():
     assert fit.params["N0"] == pytest.approx(5e7, rel=0.05)
     with pytest.raises(ScalingLawsError, match="two arguments"):
         formula_law("E + A*max(N)**-alpha")
+
+
+def test_any_numeric_column_a_formula_names_is_read_as_an_input(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    import scalinglaws as sl
+
+    rows = [{"params": n, "tokens": d, "mix": r, "label": "a"} for n in (1e7, 3e7, 1e8, 3e8)
+            for d in (2e8, 1e9, 5e9) for r in (0.1, 0.3, 0.5, 0.7)]
+    df = pd.DataFrame(rows)
+    df["loss"] = (1.7 + 400 * df.params ** -0.34 + 410 * df.tokens ** -0.28
+                  + 0.3 * np.log(df.mix / 0.4) ** 2)
+    fit = sl.fit(df, law="E + A*N**-alpha + B*D**-beta + c*(log(mix) - log(r0))**2")
+    assert fit.inputs["mix"] == "mix" and "mix" not in fit.params
+    assert fit.params["r0"] == pytest.approx(0.4, rel=1e-4)
+    fit.save(tmp_path / "fit.json")
+    again = sl.Fit.load(tmp_path / "fit.json")
+    at = {"params": [1e9], "tokens": [2e10], "mix": [0.4]}
+    assert sl.predict(again, at).prediction[0] == pytest.approx(sl.predict(fit, at).prediction[0])
+    with pytest.raises(sl.ScalingLawsError, match="'label'"):  # a text column is not an input
+        sl.fit(df, law="E + A*N**-alpha + label")

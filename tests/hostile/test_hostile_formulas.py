@@ -90,12 +90,19 @@ def test_a_formula_name_close_to_a_column_is_noted_as_a_likely_typo(sl, ladder):
     sl("fit", ladder, "--law", "E + A*params**-alpha + B*tokenz**-beta", "--json").warned("'tokenz'", "'tokens'")
 
 
-def test_a_formula_name_that_is_a_column_must_be_bound(sl, tmp_path):
+def test_a_formula_name_that_is_a_column_is_read_never_fitted(sl, tmp_path):
+    import json
+
     from hostile_corpus import ladder_csv
 
     table = tmp_path / "t.csv"
     table.write_text(ladder_csv("width", "3"))
-    sl("fit", table, "--law", "E + A*N**-alpha*width**gamma", "--json").refused("--input", "'width'", "t.csv")
+    # a numeric column is read as an input by its name (here of one value, so A and gamma trade off: a warning)
+    read = sl("fit", table, "--law", "E + A*N**-alpha*width**gamma", "--json").warned("not identified")
+    assert json.loads(read.out)["inputs"]["width"] == "width"
+    labels = tmp_path / "l.csv"
+    labels.write_text(ladder_csv("width", "wide"))
+    sl("fit", labels, "--law", "E + A*N**-alpha*width**gamma", "--json").refused("--input", "'width'", "l.csv")
     outcome = sl("fit", table, "--law", "E + A*N**-alpha*width**gamma + B*D**-beta", "--input", "width=width",
                  "--json")
     assert outcome.code == 0, outcome.err

@@ -102,7 +102,12 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,
                                              weights=opts.weights, transient=opts.transient, space=objective.space,
                                              constants=constants)
-    notes: list[str] = list(free_names(law, runs))
+    law, named = read_named_columns(law, runs)
+    if named:  # the formula names columns of the table: they are read as inputs, not fitted
+        inputs = {**dict(inputs or {}), **{c: c for c in named}}
+        runs, x, y, w, binding, target = prepare(runs, law, inputs=inputs, target=target, weights=opts.weights,
+                                                 transient=opts.transient, space=objective.space)
+    notes: list[str] = list(free_names(law, runs))  # (the columns read are in the fit's inputs)
     unidentified = borrowing.needed(law, runs, binding)
     if unidentified:  # no run anneals: borrow the annealing term, or say that nothing pins it down
         prior = borrowing.resolve(opts.borrow, law)
@@ -269,6 +274,25 @@ def subsample(problem: Problem, seed: int) -> Problem:
     pick = np.sort(np.random.default_rng([seed, 2]).choice(rows, SEARCH_ROWS, replace=False))
     return Problem(problem.law, {k: v[pick] for k, v in problem.x.items()}, problem.y[pick], problem.objective,
                    problem.weights[pick])
+
+
+def read_named_columns(law: Law, runs: Runs) -> tuple[Law, list[str]]:
+    """A formula law whose free names include numeric columns of the table, rebuilt with those names as inputs
+    bound to their columns (any column is an input by its name); (law, the names) or (law, []) unchanged."""
+    if not law.source or law.source.get("kind") != "formula":
+        return law, []
+    named = [n for n in law.param_names if n in runs and runs[n].dtype.kind in "fiu"]
+    if not named:
+        return law, []
+    from ..laws import formula_law
+
+    src = law.source
+    params = {k: v for k, v in (src.get("params") or {}).items() if k not in named}
+    params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()} for k, v in params.items()}
+    rebuilt = formula_law(src["expr"], name=law.name, inputs={**dict(src.get("inputs") or {}),
+                                                               **{n: n for n in named}},
+                          params=params, target=src.get("target", law.target))
+    return rebuilt, named
 
 
 def free_names(law: Law, runs: Runs) -> list[str]:

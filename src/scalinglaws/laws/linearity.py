@@ -49,7 +49,7 @@ def _is_affine(law: Law, x, theta: np.ndarray, idx: list[int], rng) -> bool:
         t = base.copy()
         t[:, idx] = c
         direct = law(x, t)
-    combined = f0 + sum(c[:, m, None] * b for m, b in enumerate(basis))
+        combined = f0 + sum(c[:, m, None] * b for m, b in enumerate(basis))
     ok = np.isfinite(direct) & np.isfinite(combined)
     if ok.mean() < 0.5:
         return False
