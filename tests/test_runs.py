@@ -287,3 +287,11 @@ def test_a_loss_that_looks_like_perplexity_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_runs(write(tmp_path, "l.csv", "params,tokens,loss\n1e8,2e9,10.9\n4e8,8e9,3.0\n"))
+
+
+def test_a_map_that_swaps_two_columns_swaps_them():
+    from scalinglaws.runs import read_runs
+
+    runs = read_runs({"params": [1e9, 2e10], "tokens": [1e8, 3e8], "loss": [3.0, 2.5]},
+                     rename={"tokens": "params", "params": "tokens"})
+    assert list(runs["params"]) == [1e8, 3e8] and list(runs["tokens"]) == [1e9, 2e10]

@@ -127,7 +127,6 @@ def read_runs(source, *, rename: Mapping[str, str] | Iterable[str] | None = None
 def _apply_rename(cols: dict, rename: Mapping[str, str], source: str) -> dict:
     if not rename:
         return cols
-    out = dict(cols)
     for new, old in rename.items():
         if old not in cols:
             found = ", ".join(list(cols)[:12])
@@ -138,9 +137,10 @@ def _apply_rename(cols: dict, rename: Mapping[str, str], source: str) -> dict:
                        if new in cols else "")
             raise ArgumentError("rename", f"rename {old!r} -> {new!r}: {source} has no column '{old}' (found: "
                                 f"{found}){flipped}", cli=cli)
-        if new in cols and new not in rename.values():
-            del out[new]  # the mapped column replaces a same-named one
-        out[new] = out.pop(old) if old in out else cols[old]
+    # all at once, from the columns as read: a swap (a=b, b=a) swaps; a mapped column replaces a same-named one;
+    # a column mapped away no longer appears under its old name
+    out = {k: v for k, v in cols.items() if k not in rename and k not in rename.values()}
+    out.update({new: cols[old] for new, old in rename.items()})
     return out
 
 
