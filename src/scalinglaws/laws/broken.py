@@ -18,6 +18,13 @@ def _softplus(z):
         return np.where(np.real(z) > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
 
 
+def _sigmoid(z):
+    """1 / (1 + e^-z), the derivative of softplus, to full relative precision at both ends."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def make_bnsl(n_breaks: int) -> Law:
     """The law with n_breaks breaks; `bnsl` in the registry has one, `bnsl2` two."""
 
@@ -29,6 +36,28 @@ def make_bnsl(n_breaks: int) -> Law:
             # (1 + (x/d)^(1/f))^(-c f) computed in log space: -c f softplus((log x - log d)/f)
             log_term = log_term - p[f"c{i}"] * f * _softplus((logx - np.log(p[f"d{i}"])) / f)
         return p["a"] + p["b"] * np.exp(log_term)
+
+    def grad(x, p):
+        # y = a + b·T, T = exp(L), L = -c0·log x - Σ c_i·f_i·sp(u_i), u_i = (log x - log d_i)/f_i; with
+        # sp' = σ: ∂L/∂d_i = c_i·σ(u_i)/d_i and ∂(f·sp(u))/∂f = sp(u) - u·σ(u)
+        logx = np.log(x["x"])
+        log_term, parts = -p["c0"] * logx, []
+        for i in range(1, n_breaks + 1):
+            f, c, d = p[f"f{i}"], p[f"c{i}"], p[f"d{i}"]
+            u = (logx - np.log(d)) / f
+            sp = _softplus(u)
+            log_term = log_term - c * f * sp
+            parts.append((i, f, c, d, u, sp))
+        t = np.exp(log_term)
+        bt = p["b"] * t
+        out = {"a": np.ones_like(bt), "b": t, "c0": -bt * logx}
+        for i, f, c, d, u, sp in parts:
+            s = _sigmoid(u)
+            out[f"c{i}"] = -bt * f * sp
+            out[f"d{i}"] = bt * c * s / d
+            # sp(u) - u·σ(u) = sp(-|u|) + |u|·σ(-|u|): the same value without the cancellation at large u
+            out[f"f{i}"] = -bt * c * (_softplus(-np.abs(u)) + np.abs(u) * _sigmoid(-np.abs(u)))
+        return out
 
     params = [Param("a", (0.0, INF), (0.0, 3.0), doc="limit as x grows (irreducible)"),
               Param("b", (0.0, INF), (1.0, 1e4), log_start=True, doc="scale"),
@@ -43,7 +72,7 @@ def make_bnsl(n_breaks: int) -> Law:
         formula=f"y = a + b·x^(-c0)·{terms}",
         inputs={"x": "flops"},
         params=tuple(params),
-        fn=bnsl, linear=("a", "b"),
+        fn=bnsl, grad=grad, linear=("a", "b"),
         reference="Caballero et al. 2022, 'Broken Neural Scaling Laws', arXiv:2210.14891, eq. 1",
         notes=f"{n_breaks} break{'s' if n_breaks > 1 else ''}; one input (flops by default). Fits non-monotone "
               "and emergent trends that a single power law cannot.",

@@ -19,6 +19,21 @@ def farseer(x, p):
             + np.exp(p["a2"] * n ** p["beta"] + p["b2"]) * x["D"] ** -np.exp(p["a1"] * n ** p["alpha"] + p["b1"]))
 
 
+def farseer_grad(x, p):
+    """∂L/∂θ: with T3 = exp(a3·N^gamma + b3), e = exp(a1·N^alpha + b1) and T2 = exp(a2·N^beta + b2)·D^-e,
+    ∂T2/∂(a1·N^alpha + b1) = -T2·log D·e."""
+    n, logd = x["N"], np.log(x["D"])
+    logn = np.log(n)
+    ng, nb, na = n ** p["gamma"], n ** p["beta"], n ** p["alpha"]
+    t3 = np.exp(p["a3"] * ng + p["b3"])
+    e = np.exp(p["a1"] * na + p["b1"])
+    t2 = np.exp(p["a2"] * nb + p["b2"]) * x["D"] ** -e
+    inner = -t2 * logd * e
+    return {"a3": t3 * ng, "b3": t3, "gamma": t3 * p["a3"] * ng * logn,
+            "a2": t2 * nb, "b2": t2, "beta": t2 * p["a2"] * nb * logn,
+            "a1": inner * na, "b1": inner, "alpha": inner * p["a1"] * na * logn}
+
+
 def _power_in_d(d: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
     """E + B·D^-b by a grid over b with E, B solved by least squares on relative residuals; None if E or B <= 0."""
     best = None
@@ -78,7 +93,7 @@ FARSEER = Law(
         Param("a2", start=(-3.0, 3.0)), Param("b2", start=(0.0, 10.0)), Param("beta", start=(-0.3, 0.3)),
         Param("a3", start=(-3.0, 3.0)), Param("b3", start=(-2.0, 2.0)), Param("gamma", start=(-0.3, 0.3)),
     ),
-    fn=farseer, init=farseer_starts,
+    fn=farseer, grad=farseer_grad, init=farseer_starts,
     reference="Li et al. 2025, 'Farseer: A Refined Scaling Law in Large Language Models'",
     notes="Nine parameters: the data exponent and both scales vary with N. Needs several D per model size; "
           "starts come from per-size power-law fits (the paper's staged construction) plus a random design.",
