@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..errors import ScalingLawsError
 from .broken import BNSL, BNSL2, make_bnsl
 from .curation import UTILITY_DECAY
+from .dcpt import DCPT
 from .farseer import FARSEER
 from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
@@ -16,7 +17,7 @@ from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
-    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY,
+    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT,
 )}
 
 
