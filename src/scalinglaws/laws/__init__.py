@@ -26,7 +26,8 @@ ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": 
            "kaplan2020": "kaplan", "muennighoff": "data_constrained", "muennighoff2023": "data_constrained",
            "datablations": "data_constrained", "gadre": "overtrain", "gadre2024": "overtrain",
            "caballero": "bnsl", "broken": "bnsl", "tissue": "lr_annealing", "tissue2024": "lr_annealing",
-           "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power"}
+           "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power",
+           "goyal2024": "utility_decay", "fadu": "utility_decay", "d_cpt": "dcpt", "que2024": "dcpt"}
 
 
 def register_law(law: Law, *, replace: bool = False) -> Law:
