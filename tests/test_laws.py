@@ -35,8 +35,10 @@ TRUTH = {
 }
 
 
-# Laws of (N, D, C, U); schedule-aware curve laws have their own tests (test_curves*.py).
-POINT_LAWS = sorted(name for name, law in LAWS.items() if law.features is None)
+# Laws of (N, D, C, U); schedule-aware curve laws and laws of other inputs (samples of a repeated pool, a mixture
+# ratio) have their own tests (test_curves*.py, test_curation.py, test_mixture_law.py).
+POINT_LAWS = sorted(name for name, law in LAWS.items()
+                    if law.features is None and set(law.inputs) <= {"x", "N", "D", "C", "U"})
 
 
 def synthetic(name: str):

@@ -21,6 +21,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
              "scalinglaws plan vocab_fit.json --flops 1e21 --optimise vocab_size=4096:131072"),
     "next": ("scalinglaws next fit.json --at params=70B --at tokens=1.4T --budget 1e21",
              "scalinglaws next fit.json --at params=70B --at tokens=1.4T --until-width 5% --candidates rungs.csv"),
+    "curate": ("scalinglaws curate pools.csv --samples 32e6,64e6,128e6,640e6 --top 4",),
     "approaches": ("scalinglaws approaches 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay'",),
     "hparams": ("scalinglaws hparams --params 7e9 --tokens 1.4e12",),
     "flops": ("scalinglaws flops --preset llama2-7b",

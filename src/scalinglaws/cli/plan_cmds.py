@@ -434,3 +434,36 @@ def flops_cmd(
     con.print(table)
     con.print(f"[dim]N counts weight matrices{'' if fields.get('norm', 'none') == 'none' else ' and norm gains'}; "
               "6·N uses all active parameters, embeddings included[/dim]")
+
+
+@app.command("curate")
+def curate_cmd(
+    pools: Path = typer.Argument(..., help="Pool table: one row per pool with pool, samples_per_epoch, b, tau "
+                                 "(and a, d, pool_rank)."),
+    samples: str = typer.Option(..., "--samples", "-n", help="Budgets in samples seen, comma-separated."),
+    top: int = typer.Option(None, "--top", help="Mix at most this many top pools (default: every ranked pool)."),
+    a: float = typer.Option(None, "--a", help="Shared sample scale a, if the table has none."),
+    d: float = typer.Option(None, "--d", help="Shared irreducible error d, if the table has none."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """The best data pool, or mix of the top pools, at each budget of samples (Goyal et al. 2024)."""
+    from ..plan.curation import plan_curation
+
+    result = plan_curation(pools, _numbers(samples, "--samples") or [], top=top, a=a, d=d)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    from rich.table import Table
+
+    from ..render.text import num
+
+    con = console()
+    table = Table(title=f"Best pool per budget ({result.law}: a = {result.a:g}, d = {result.d:g})")
+    for col in ("samples seen", "best", "pools", "error", "epochs of it"):
+        table.add_column(col)
+    for row in result.best:
+        table.add_row(num(row["samples"]), row["candidate"], ", ".join(row["pools"]), f"{row['error']:.4f}",
+                      f"{row['epochs']:.3g}")
+    con.print(table)
+    for w in result.warnings:
+        con.print(f"[yellow]warning:[/yellow] {w}")

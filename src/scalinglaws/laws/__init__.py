@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from ..errors import ScalingLawsError
 from .broken import BNSL, BNSL2, make_bnsl
+from .curation import UTILITY_DECAY
+from .dcpt import DCPT
 from .farseer import FARSEER
 from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
@@ -15,7 +17,7 @@ from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
-    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND,
+    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT,
 )}
 
 
@@ -24,7 +26,8 @@ ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": 
            "kaplan2020": "kaplan", "muennighoff": "data_constrained", "muennighoff2023": "data_constrained",
            "datablations": "data_constrained", "gadre": "overtrain", "gadre2024": "overtrain",
            "caballero": "bnsl", "broken": "bnsl", "tissue": "lr_annealing", "tissue2024": "lr_annealing",
-           "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power"}
+           "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power",
+           "goyal2024": "utility_decay", "fadu": "utility_decay", "d_cpt": "dcpt", "que2024": "dcpt"}
 
 
 def register_law(law: Law, *, replace: bool = False) -> Law:
