@@ -196,3 +196,16 @@ def test_laws_answer_to_the_names_papers_give_them():
     assert all(get_law(alias).name == name for alias, name in ALIASES.items())
     with pytest.raises(ScalingLawsError, match="Did you mean 'chinchilla'"):
         get_law("chinchila")
+
+
+def test_a_fit_of_a_law_with_fixed_parameters_loads_back(tmp_path):
+    import scalinglaws as sl
+    from scalinglaws.laws.fixed import fix_params
+
+    law = fix_params(get_law("E + A*N**-alpha + B*D**-beta"), {"alpha": 0.34})
+    fitted = fit({"params": N, "tokens": D, "loss": 1.8 + 480 * N ** -0.34 + 2100 * D ** -0.37}, law)
+    fitted.save(tmp_path / "fit.json")
+    again = sl.Fit.load(tmp_path / "fit.json")
+    at = {"params": [7e10], "tokens": [1.4e12]}
+    assert again.law == "formula with alpha fixed" and "alpha" not in again.params
+    assert sl.predict(again, at).prediction[0] == pytest.approx(sl.predict(fitted, at).prediction[0], rel=1e-12)

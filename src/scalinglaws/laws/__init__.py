@@ -67,6 +67,10 @@ def recorded_law(name: str, source=None) -> Law:
 
         return grouped(recorded_law(source["base"]), source["by"], source["groups"], source["shared"],
                        within=source.get("within", True))
+    if source and source.get("kind") == "fixed":  # a law with some parameters held (laws/fixed.py)
+        from .fixed import fix_params
+
+        return fix_params(recorded_law(source["base"], source.get("base_source")), source["values"])
     if source and source.get("kind") == "formula":
         params = {k: {kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()}
                   for k, v in source.get("params", {}).items()}

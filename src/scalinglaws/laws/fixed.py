@@ -41,4 +41,5 @@ def fix_params(law: Law, values: Mapping[str, float]) -> Law:
     return replace(law, name=f"{law.name} with {','.join(const)} fixed", params=kept, fn=fn,
                    grad=grad if base_grad is not None else None,
                    linear=tuple(n for n in law.linear if n not in const),
-                   notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed", source=None)
+                   notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed",
+                   source={"kind": "fixed", "base": law.name, "base_source": law.source, "values": const})
