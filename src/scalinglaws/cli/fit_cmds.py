@@ -196,12 +196,13 @@ def predict_cmd(
 def laws_cmd(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """List the built-in laws with their formulas, inputs, parameters and references."""
     from ..decide.priors import PUBLISHED
-    from ..laws import LAWS
+    from ..laws import ALIASES, LAWS
     from ..records import format_of
 
     records = [{"name": law.name, "formula": law.formula, "inputs": dict(law.inputs), "target": law.target,
                 "params": law.param_names, "linear": list(law.linear), "reference": law.reference,
-                "notes": law.notes} for law in LAWS.values()]
+                "notes": law.notes, "aliases": [a for a, n in ALIASES.items() if n == law.name]}
+               for law in LAWS.values()]
     for prior in PUBLISHED:  # the laws with published values fixed that --law auto weighs (decide/priors.py)
         law = LAWS[prior.law]
         records.append({"name": prior.label, "formula": law.formula, "inputs": dict(law.inputs),
@@ -218,14 +219,15 @@ def laws_cmd(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     # Columns wrap between words; the reference column is as wide as its longest word (an arXiv id, a URL), so
     # that none is broken in two.
     longest = max(len(w) for r in records for w in r["reference"].split()) if records else 10
-    table.add_column("law", no_wrap=True)
+    table.add_column("law", overflow="fold")
     table.add_column("formula", overflow="fold")
     table.add_column("inputs", overflow="fold")
     table.add_column("reference", overflow="fold", min_width=min(longest, 48))
     for r in records:
         formula = r["formula"] + (f"\n{', '.join(f'{k}={v:g}' for k, v in r['fixed'].items())} fixed"
                                   if "fixed" in r else "")
-        table.add_row(r["name"], formula, ", ".join(f"{k}={v}" for k, v in r["inputs"].items()), r["reference"])
+        name = r["name"] + (f"\n(also {', '.join(r['aliases'])})" if r.get("aliases") else "")
+        table.add_row(name, formula, ", ".join(f"{k}={v}" for k, v in r["inputs"].items()), r["reference"])
     console().print(table)
     console().print("Any formula works too: scalinglaws fit DATA --law 'E + A*N**-alpha + B*D**-beta'")
 
