@@ -22,6 +22,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "next": ("scalinglaws next fit.json --at params=70B --at tokens=1.4T --budget 1e21",
              "scalinglaws next fit.json --at params=70B --at tokens=1.4T --until-width 5% --candidates rungs.csv"),
     "approaches": ("scalinglaws approaches 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay'",),
+    "batch": ("scalinglaws batch --sweep sweep.csv --diverged 5 --params 1e9 --tokens 1e11 -o batch.json",
+              "scalinglaws batch --fit batch.json --params 1e9 --target-loss 2.2 --max-steps 2e4"),
     "hparams": ("scalinglaws hparams --params 7e9 --tokens 1.4e12",),
     "flops": ("scalinglaws flops --preset llama2-7b",
               "scalinglaws flops --layers 32 --width 4096 --heads 32 --vocab 32000"),

@@ -35,6 +35,8 @@ from .surface import FLOPS_PER_PARAM, positive
 
 AXIS = "batch_size_tokens"
 LAW = "batch_size"
+# the batch terms are curvature around B_crit, seen only over the batches swept: warn sooner than for N and D
+BATCH_BEYOND = 2.0
 
 BATCH_COST = register_axis_cost(AxisCost(
     name="batch size", axis=AXIS,
@@ -189,7 +191,7 @@ def batch_plan(fit, params: float, *, tokens: float | None = None, target_loss: 
     for col, (lo, hi) in fit.data.get("ranges", {}).items():
         v = planned.get(col)
         if v is not None and lo and hi and np.isfinite(v) and v > 0:
-            if col == AXIS and (v > hi * EXTRAPOLATION_WARN or v < lo / EXTRAPOLATION_WARN):
+            if col == AXIS and (v > hi * BATCH_BEYOND or v < lo / BATCH_BEYOND):
                 notes.append(f"batch {v:.3g} tokens lies outside the fitted batch sizes ({lo:.3g} to {hi:.3g}): "
                              "the law's batch terms are extrapolated; run a short sweep near it")
             factor = max(factor, v / hi, lo / v)
