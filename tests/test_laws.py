@@ -20,6 +20,7 @@ N = np.repeat(np.geomspace(1e7, 3e9, 8), 6)
 D = np.tile(np.geomspace(1e8, 1e11, 6), 8)
 U = np.minimum(D, np.repeat(np.geomspace(2e8, 5e10, 8), 6)[::-1])
 C = np.geomspace(1e16, 1e22, 40)
+BATCH = np.random.default_rng(3).permutation(np.geomspace(3e4, 1e7, 48))  # batch sizes in tokens, mixed over cells
 
 TRUTH = {
     "power": {"E": 1.7, "A": 2e5, "alpha": 0.3},
@@ -30,6 +31,8 @@ TRUTH = {
     "data_constrained": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "R_D": 15.4, "R_N": 5.3},
     "farseer": {"a1": 0.05, "b1": -1.3, "alpha": 0.08, "a2": 0.5, "b2": 6.5, "beta": 0.05, "a3": -0.3, "b3": 0.8,
                 "gamma": 0.05},
+    "batch_size": {"E": 1.1, "A": 22.0, "G": 360.0, "alpha": 0.16, "beta": 0.3, "b": 1700.0, "gamma": 0.29,
+                   "K": 0.02, "kappa": 0.5},
     "bnsl": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e19, "f1": 0.3},
     "bnsl2": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e18, "f1": 0.3, "c2": -0.3, "d2": 1e20, "f2": 0.5},
 }
@@ -46,8 +49,8 @@ def synthetic(name: str):
     if set(law.inputs) == {"x"}:
         x, cols = {"x": C}, {"flops": C}
     else:
-        x = {"N": N, "D": D, "C": 6 * N * D, "U": U}
-        cols = {"params": N, "tokens": D, "flops": 6 * N * D, "unique_tokens": U}
+        x = {"N": N, "D": D, "C": 6 * N * D, "U": U, "B": BATCH}
+        cols = {"params": N, "tokens": D, "flops": 6 * N * D, "unique_tokens": U, "batch_size_tokens": BATCH}
         x = {k: v for k, v in x.items() if k in law.inputs}
     return law, x, cols, law(x, TRUTH[name])
 

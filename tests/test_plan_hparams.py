@@ -134,3 +134,73 @@ def test_bad_sweeps(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit_hparams(bad)
+
+
+# -- LR robustness: sensitivity and transfer -----------------------------------------------------------------------
+def test_sensitivity_of_a_flat_profile_is_zero_and_of_a_parabola_its_mean():
+    from scalinglaws.plan.lr_robust import sensitivity_of
+
+    lrs = np.geomspace(1e-4, 1e-1, 301)
+    assert sensitivity_of(lrs, np.full(301, 2.5), 11.0) == (0.0, 2.5)
+    x = np.log(lrs) - np.log(lrs).mean()
+    s, best = sensitivity_of(lrs, 2.5 + 0.01 * x ** 2, 11.0)
+    half = np.log(lrs[-1] / lrs[0]) / 2
+    assert s == pytest.approx(0.01 * half ** 2 / 3, rel=1e-3)  # the mean of c·x² over [-h, h]
+    # a diverged run counts as the loss at initialisation, never more
+    s_div, _ = sensitivity_of([1e-3, 1e-2, 1e-1], [2.5, 2.4, np.nan], 10.0)
+    s_big, _ = sensitivity_of([1e-3, 1e-2, 1e-1], [2.5, 2.4, 50.0], 10.0)
+    assert s_div == s_big == pytest.approx(((0.1 + 0.0) / 2 + (0.0 + 7.6) / 2) / 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sensitivity_trend_in_n_is_recovered(seed):
+    """Curvature in log lr shrinking as N^-0.3: the fitted trend's exponent is -0.3."""
+    from scalinglaws.plan.lr_robust import lr_sensitivity
+
+    rng = np.random.default_rng(seed)
+    rows = {"params": [], "tokens": [], "lr": [], "loss": []}
+    for n in (1e8, 3e8, 1e9, 3e9):
+        for lr in np.geomspace(1e-4, 1e-1, 13):
+            loss = 2.5 + 0.02 * (n / 1e8) ** -0.3 * np.log(lr / 3e-3) ** 2 + 1e-5 * rng.standard_normal()
+            for k, v in zip(rows, (n, 20 * n, lr, loss)):
+                rows[k].append(v)
+    result = lr_sensitivity({k: np.array(v) for k, v in rows.items()}, init_loss=11.0)
+    assert result.trend["exponent"] == pytest.approx(-0.3, abs=0.02)
+    assert result.to_dict()["format"] == "scalinglaws.lr_sensitivity/1"
+
+
+def test_transfer_rules():
+    from scalinglaws.plan.lr_robust import transfer
+
+    rows = transfer(3e-3, width=256, to_width=1024, weight_decay=0.1, batch=5e5, to_batch=2e6).rows
+    assert rows[0]["to"] == pytest.approx(7.5e-4)  # η ∝ 1/width
+    assert rows[1]["to"] == pytest.approx(0.4)  # λ ∝ width: η·λ unchanged
+    assert rows[0]["to"] * rows[1]["to"] == pytest.approx(3e-3 * 0.1)
+    assert rows[2]["to"] == pytest.approx(7.5e-4 * 2)  # η ∝ √B: 4× the batch, 2× the lr
+    with pytest.raises(ScalingLawsError, match="--to-width"):
+        transfer(3e-3, width=256)
+
+
+def test_cli_transfer_and_sensitivity(cli, tmp_path):
+    code, out, err = cli("hparams", "--transfer-from", "lr=3e-3,width=256,wd=0.1", "--to-width", "1024", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rows"][0]["to"] == pytest.approx(7.5e-4)
+    code, out, err = cli("hparams", "--transfer-from", "width=256", "--to-width", "1024")
+    assert code != 0 and err.startswith("Error:") and len(err.strip().splitlines()) == 1
+    code, out, err = cli("hparams")
+    assert code != 0 and "--params and --tokens" in err
+
+
+def test_steplaw_sensitivity_over_the_common_range_of_learning_rates(shared_data):
+    """Step Law's 17 dense cells over the learning rates every cell swept (4.9e-4 to 2e-3)."""
+    from scalinglaws.plan.lr_robust import lr_sensitivity
+
+    path = shared_data / "steplaw" / "runs.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = lr_sensitivity(f"{path}?arch=dense", init_loss=11.1, lr_range=(4.8e-4, 1.96e-3))
+    assert len(result.cells) == 17
+    assert all(0 <= c["sensitivity"] < 0.1 for c in result.cells)
+    assert result.trend["exponent"] < 0  # larger models are less sensitive (Wortsman et al. 2023, fig. 1)

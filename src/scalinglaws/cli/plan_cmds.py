@@ -323,8 +323,8 @@ def approaches_cmd(
 @use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples for the intervals (with --sweep).",
                                                   "seed": "Seed for the bootstrap."})
 def hparams_cmd(
-    params: str = typer.Option(..., "--params", "-N", help="Model size N (non-embedding parameters for Step Law)."),
-    tokens: str = typer.Option(..., "--tokens", "-D", help="Training tokens D."),
+    params: str = typer.Option(None, "--params", "-N", help="Model size N (non-embedding parameters for Step Law)."),
+    tokens: str = typer.Option(None, "--tokens", "-D", help="Training tokens D."),
     sweep: str = typer.Option(None, "--sweep", help="Fit your own law to a sweep (columns params, tokens, lr, "
                               "batch_size in tokens, loss) instead of Step Law's published one."),
     seq_len: str = typer.Option(None, "--seq-len", help="Sequence length, to give the batch in sequences."),
@@ -332,10 +332,30 @@ def hparams_cmd(
                                     "lr and batch)."),
     spread: float = typer.Option(0.25, "--spread", help="Ignore runs whose loss exceeds their cell's best by more "
                                  "than this fraction."),
+    sensitivity: str = typer.Option(None, "--sensitivity", help="LR sensitivity of each (params, tokens) cell of "
+                                    "this sweep (Wortsman et al. 2023) and its trend in N, instead of a "
+                                    "recommendation."),
+    init_loss: str = typer.Option(None, "--init-loss", help="With --sensitivity: the loss at initialisation, which "
+                                  "caps every loss (default: the sweep's largest)."),
+    lr_range: str = typer.Option(None, "--lr-range", help="With --sensitivity: LO:HI, the learning rates averaged "
+                                 "over (default: each cell's)."),
+    transfer_from: str = typer.Option(None, "--transfer-from", help="Carry a tuned AdamW lr to another shape: "
+                                      "lr=3e-3,width=256[,wd=0.1][,batch=5e5], with --to-width and/or --to-batch."),
+    to_width: str = typer.Option(None, "--to-width", help="With --transfer-from: the new width."),
+    to_batch: str = typer.Option(None, "--to-batch", help="With --transfer-from: the new batch size."),
     *, bootstrap, level, seed, where, rename, as_json,
 ):
-    """Learning rate and batch size for a run of N parameters on D tokens (Step Law, or your own sweep)."""
+    """Learning rate and batch size for a run of N parameters on D tokens (Step Law, or your own sweep); the LR
+    sensitivity of a sweep (--sensitivity); a tuned lr carried to another width or batch (--transfer-from)."""
+    from ..errors import ScalingLawsError
     from ..plan.hparams import recommend
+
+    if sensitivity is not None or transfer_from is not None:
+        _robustness(sensitivity, init_loss, lr_range, transfer_from, to_width, to_batch, where, rename, as_json)
+        return
+    if params is None or tokens is None:
+        raise ScalingLawsError("give --params and --tokens (the run to recommend for), or --sensitivity SWEEP.csv, "
+                               "or --transfer-from lr=...,width=...")
 
     fitted = None
     if sweep is not None:
@@ -367,6 +387,56 @@ def hparams_cmd(
                      result.intervals))
     if result.extrapolation > 1:
         con.print(f"[dim]extrapolation: {result.extrapolation:.3g}× beyond the runs behind the law[/dim]")
+
+
+def _robustness(sweep, init_loss, lr_range, transfer_from, to_width, to_batch, where, rename, as_json) -> None:
+    from ..errors import ScalingLawsError
+    from ..plan.lr_robust import lr_sensitivity, transfer
+    from ..render.text import num
+    from .common import parse_pairs
+
+    con = console()
+    if sweep is not None:
+        rng = None
+        if lr_range is not None:
+            parts = lr_range.split(":")
+            if len(parts) != 2:
+                raise ScalingLawsError(f"--lr-range '{lr_range}': write LO:HI, e.g. --lr-range 1e-4:1e-1")
+            rng = tuple(_number(v, "--lr-range") for v in parts)
+        result = lr_sensitivity(sweep, where=where, rename=rename, init_loss=_number(init_loss, "--init-loss"),
+                                lr_range=rng)
+        if as_json:
+            emit_json(result.to_dict())
+            return
+        from rich.table import Table
+
+        table = Table(title=f"{result.source}: LR sensitivity (losses capped at {result.init_loss:.4g}, "
+                      f"{result.init_loss_from})", title_justify="left", header_style="bold", box=None)
+        for col in ("N", "D", "lrs", "best lr", "best loss", "sensitivity"):
+            table.add_column(col, justify="right")
+        for c in result.cells:
+            table.add_row(num(c["params"]), num(c["tokens"]), str(c["learning_rates"]), num(c["best_lr"]),
+                          f"{c['best_loss']:.4f}", f"{c['sensitivity']:.4f}")
+        con.print(table)
+        if result.trend:
+            con.print(f"trend: sensitivity ≈ {result.trend['coef']:.4g} · N^{result.trend['exponent']:.3f} over "
+                      f"{result.trend['cells']} cells")
+        return
+    given = parse_pairs([p for p in transfer_from.split(",") if p.strip()], "--transfer-from")
+    unknown = set(given) - {"lr", "width", "wd", "batch"}
+    if unknown or "lr" not in given:
+        raise ScalingLawsError(f"--transfer-from '{transfer_from}': write lr=3e-3,width=256[,wd=0.1][,batch=5e5]"
+                               + (f" ('{sorted(unknown)[0]}' is not one of those)" if unknown else ""))
+    value = {k: _number(v, f"--transfer-from {k}") for k, v in given.items()}
+    result = transfer(value["lr"], width=value.get("width"), to_width=_number(to_width, "--to-width"),
+                      weight_decay=value.get("wd"), batch=value.get("batch"), to_batch=_number(to_batch, "--to-batch"))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for r in result.rows:
+        con.print(f"{r['quantity']}: {num(r['from'])} -> [bold]{num(r['to'])}[/bold]   ({r['rule']}; {r['reference']})")
+    for note in result.warnings:
+        con.print(f"[dim]{note}[/dim]")
 
 
 @app.command("flops")

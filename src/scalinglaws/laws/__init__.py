@@ -6,6 +6,7 @@ Adding a law is writing one function and one spec and listing it here.
 from __future__ import annotations
 
 from ..errors import ScalingLawsError
+from .batch import BATCH_SIZE
 from .broken import BNSL, BNSL2, make_bnsl
 from .curation import UTILITY_DECAY
 from .dcpt import DCPT
@@ -17,7 +18,7 @@ from .spec import Law, Param
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
-    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT,
+    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT, BATCH_SIZE,
 )}
 
 

@@ -6,6 +6,8 @@
     data_constrained               best N and epochs with U unique tokens (Muennighoff 2023)  (constrained.py)
     reach_target                   tokens, compute and model size for a target loss           (targets.py)
     recommend, STEP_LAW, fit_hparams  learning rate and batch size (Li 2025); your own sweep  (hparams*.py)
+    batch_plan, fit_batch          critical and best batch, fewest steps and tokens to a loss   (batch.py)
+    lr_sensitivity, transfer       LR sensitivity of a sweep; lr and weight decay to a new shape (lr_robust.py)
     count, Transformer, PRESETS    parameters and FLOPs per token of a transformer shape      (flops.py)
     plan                           all of the above that the options ask for                  (planner.py)
 """
@@ -23,6 +25,8 @@ _LAZY = {
     "reach_target": "targets", "TargetPlan": "targets",
     "recommend": "hparams", "STEP_LAW": "hparams", "HparamLaw": "hparams", "Hparams": "hparams",
     "fit_hparams": "hparams_fit", "HparamFit": "hparams_fit",
+    "batch_plan": "batch", "fit_batch": "batch", "BatchPlan": "batch",
+    "lr_sensitivity": "lr_robust", "transfer": "lr_robust",
     "count": "flops", "Transformer": "flops", "PRESETS": "flops", "Accounting": "flops",
     "plan": "planner", "Plan": "planner",
     "Surface": "surface", "as_surface": "surface",
