@@ -12,10 +12,11 @@ from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
 from .schedule import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
 from .spec import Law, Param
+from .vocabulary import VOCABULARY
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
-    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND,
+    SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, VOCABULARY,
 )}
 
 
