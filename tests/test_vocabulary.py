@@ -109,3 +109,29 @@ def test_forecasts_the_largest_models_from_the_smaller_ones():
     L = VOCABULARY({"N_nv": np.full_like(V, nnv), "N_v": V * d, "H": D / tokens_per_character(V)}, f.params)
     best = V[np.argmin(L)]
     assert observed / 2 <= best <= observed * 2  # measured 49k: within a factor 2 (the grid steps by 1.5 here)
+
+
+def test_vocabulary_accounting_counts_flop_per_token_and_characters():
+    from scalinglaws.plan.axes import cost_of
+    from scalinglaws.plan.vocabulary import embedding_width
+
+    acc = cost_of("vocab_size")
+    assert acc.name == "vocabulary"
+    assert embedding_width(1.13e9) == pytest.approx(2048, rel=0.1)
+    n, d, x = np.array([3e8]), np.array([1e10]), np.array([32768.0])
+    cols = acc.columns(n, d, x)
+    assert cols["params_vocab"][0] == pytest.approx(32768 * embedding_width(3e8))
+    assert cols["characters"][0] == pytest.approx(1e10 / tokens_per_character(32768))
+    assert acc.flops(n, d, x)[0] == pytest.approx(6 * cols["params"][0] * 1e10)
+    assert acc.total_params(n, x)[0] == pytest.approx(cols["params"][0])
+
+
+def test_the_compute_optimal_vocabulary_grows_with_the_budget():
+    from scalinglaws.plan.axes import optimise_axis
+
+    f = sl.fit(_synthetic(0), "vocabulary", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small, large = (optimise_axis(f, c, "vocab_size", bounds=(1024, 2_000_000)) for c in (1e20, 1e22))
+    assert 1024 < small.value < large.value < 2_000_000
+    assert large.params > small.params
