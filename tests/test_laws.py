@@ -33,21 +33,27 @@ TRUTH = {
                 "gamma": 0.05},
     "batch_size": {"E": 1.1, "A": 22.0, "G": 360.0, "alpha": 0.16, "beta": 0.3, "b": 1700.0, "gamma": 0.29,
                    "K": 0.02, "kappa": 0.5},
+    "vocabulary": {"E": 5.5, "A1": 3000.0, "A2": 40.0, "B": 1.5e5, "alpha2": 0.35, "beta": 0.5},
     "bnsl": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e19, "f1": 0.3},
     "bnsl2": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e18, "f1": 0.3, "c2": -0.3, "d2": 1e20, "f2": 0.5},
 }
 
 
-# Laws of (N, D, C, U); schedule-aware curve laws and laws of other inputs (samples of a repeated pool, a mixture
-# ratio) have their own tests (test_curves*.py, test_curation.py, test_mixture_law.py).
+# Laws of (N, D, C, U), of a batch size B, and the vocabulary law's inputs; schedule-aware curve laws and laws of
+# other inputs (samples of a repeated pool, a mixture ratio) have their own tests (test_curves*.py,
+# test_curation.py, test_mixture_law.py).
 POINT_LAWS = sorted(name for name, law in LAWS.items()
-                    if law.features is None and set(law.inputs) <= {"x", "N", "D", "C", "U"})
+                    if law.features is None and set(law.inputs) <= {"x", "N", "D", "C", "U", "B", "N_nv", "N_v", "H"})
 
 
 def synthetic(name: str):
     law = LAWS[name]
     if set(law.inputs) == {"x"}:
         x, cols = {"x": C}, {"flops": C}
+    elif name == "vocabulary":  # N_nv, vocabulary parameters V·d of three vocabularies, characters
+        nv = N * np.tile([4096 * 1024.0, 32768 * 512.0, 65536 * 2048.0], 16) / 1e9
+        x = {"N_nv": N, "N_v": nv, "H": 4 * D}
+        cols = {"params_non_vocab": N, "params_vocab": nv, "characters": 4 * D}
     else:
         x = {"N": N, "D": D, "C": 6 * N * D, "U": U, "B": BATCH}
         cols = {"params": N, "tokens": D, "flops": 6 * N * D, "unique_tokens": U, "batch_size_tokens": BATCH}
@@ -87,7 +93,7 @@ def test_declared_linear_parameters_are_the_affine_ones(name):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_noise_free_data_recovers_the_parameters(name, seed):
     law, _, cols, y = synthetic(name)
-    result = fit({**cols, "loss": y}, law, seed=seed)
+    result = fit({**cols, law.target: y}, law, seed=seed)
     params = canonical(name, result.params)
     for p, true in TRUTH[name].items():
         assert params[p] == pytest.approx(true, rel=1e-6), (name, p)
@@ -116,8 +122,8 @@ def test_noisy_fit_is_at_least_as_good_as_the_truth(name):
         noisy = y * np.exp(0.005 * rng.standard_normal(y.shape))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = fit({**cols, "loss": noisy}, law)
-        problem = Problem(law, x, noisy, Objective())
+            result = fit({**cols, law.target: noisy}, law)
+        problem = Problem(law, x, noisy, Objective(space=law.space))
         at_truth = problem.value_theta(np.array([[TRUTH[name][p] for p in law.param_names]]))[0]
         assert result.objective <= at_truth * (1 + 1e-9)
 

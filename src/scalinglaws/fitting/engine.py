@@ -97,6 +97,8 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     """
     opts = FitOptions.of(options, **option_values)
     law = get_law(law)
+    if opts.space == spaces.DEFAULT and law.space != spaces.DEFAULT:
+        opts = opts.replace(space=law.space)  # the law's target has no log (laws/spec.py `space`)
     objective = opts.objective
     bootstrap, level, seed = opts.bootstrap, opts.level, opts.seed
     runs, x, y, w, binding, target = prepare(data, law, inputs=inputs, target=target, where=where, rename=rename,

@@ -66,6 +66,10 @@ class Law:
     transient: str = "none"
     # A column whose groups the bootstrap resamples runs within (grouped.py: every group keeps its own runs).
     strata: str | None = None
+    # The residual space (fitting/space.py) a fit of this law uses when the caller leaves the space at its default:
+    # "linear" for a target that is negative by construction (a unigram-normalised loss), where log space has no
+    # meaning. An explicit space other than the default still wins.
+    space: str = "log"
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
