@@ -153,3 +153,24 @@ def test_any_numeric_column_a_formula_names_is_read_as_an_input(tmp_path):
     assert sl.predict(again, at).prediction[0] == pytest.approx(sl.predict(fit, at).prediction[0])
     with pytest.raises(sl.ScalingLawsError, match="'label'"):  # a text column is not an input
         sl.fit(df, law="E + A*N**-alpha + label")
+
+
+def test_named_parts_are_inlined_and_fitted():
+    import numpy as np
+    import pandas as pd
+
+    import scalinglaws as sl
+    from scalinglaws.errors import ScalingLawsError
+    from scalinglaws.laws import formula_law
+
+    law = formula_law("Neff = N*(1 - exp(-bits/g))\nE + A*Neff**-alpha + B*D**-beta", inputs={"bits": "precision_bits"})
+    assert law.param_names == ["E", "A", "g", "alpha", "B", "beta"] and law.inputs["bits"] == "precision_bits"
+    n = np.repeat(np.geomspace(1e7, 1e9, 6), 6)
+    d = np.tile(np.geomspace(1e9, 1e11, 6), 6)
+    b = np.tile([3.0, 4, 6, 8, 12, 16], 6)
+    loss = 1.7 + 400 * (n * (1 - np.exp(-b / 2.5))) ** -0.34 + 410 * d ** -0.28
+    fit = sl.fit(pd.DataFrame({"params": n, "tokens": d, "precision_bits": b, "loss": loss}), law=law)
+    assert fit.params["g"] == pytest.approx(2.5, rel=1e-4)
+    for bad, match in (("N = 3; E + A*N**-alpha", "name of an input"), ("foo; E + A*N**-alpha", "named part")):
+        with pytest.raises(ScalingLawsError, match=match):
+            formula_law(bad)

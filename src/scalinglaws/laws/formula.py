@@ -47,10 +47,45 @@ def _depth(tree) -> int:
 
 def _normalise(expr: str) -> str:
     text = expr.strip().replace("^", "**").replace("·", "*").replace("−", "-").replace("×", "*")
+    if ";" in text or "\n" in text:  # named parts before the law: each keeps its name (_with_named_parts)
+        return text.strip()
     head, sep, tail = text.partition("=")
     if sep and head.strip().isidentifier() and not tail.startswith("="):
         text = tail  # "L = E + ..." -> "E + ..."
     return text.strip()
+
+
+def _with_named_parts(text: str, shown: str, input_names: set[str]) -> ast.Expression:
+    """The parsed law, with named sub-expressions written before it inlined:
+    'Neff = N*(1 - exp(-P/gamma)); E + A*Neff**-alpha' is E + A*(N*(1 - exp(-P/gamma)))**-alpha. Parts are
+    separated by ';' or new lines, each 'name = expression' using inputs, parameters and earlier parts."""
+    pieces = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
+    if len(pieces) <= 1:
+        return ast.parse(text, mode="eval")
+    parts: dict[str, ast.AST] = {}
+    for piece in pieces[:-1]:
+        name, sep, body = piece.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or body.startswith("="):
+            raise ScalingLawsError(f"formula '{shown}': '{piece}' is not a named part: write NAME = EXPRESSION; "
+                                   "then the law, e.g. 'Neff = N*k; E + A*Neff**-alpha'")
+        if name in input_names or name in FUNCTIONS:
+            raise ScalingLawsError(f"formula '{shown}': the part '{name}' has the name of an input or a function; "
+                                   "choose another name")
+        parts[name] = _inline(ast.parse(body.strip(), mode="eval").body, parts)
+    last = _normalise(pieces[-1])
+    return ast.Expression(body=_inline(ast.parse(last, mode="eval").body, parts))
+
+
+def _inline(node: ast.AST, parts: dict) -> ast.AST:
+    """node with every Name that is a named part replaced by (a copy of) its expression."""
+    import copy
+
+    class Inline(ast.NodeTransformer):
+        def visit_Name(self, n):
+            return copy.deepcopy(parts[n.id]) if n.id in parts else n
+
+    return ast.fix_missing_locations(Inline().visit(node))
 
 
 class _Compiler:
@@ -222,7 +257,7 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
         raise ScalingLawsError(f"formula '{shown}' is {len(text):,} characters long; at most {MAX_LENGTH:,} are "
                                "read. Write the law as a Python function and register it (docs/laws.md)")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = _with_named_parts(text, shown, set(names))
     except SyntaxError as exc:
         raise ScalingLawsError(f"formula '{shown}' does not parse: {exc.msg} at column {exc.offset}. Check the "
                                "brackets and operators") from None
@@ -274,7 +309,8 @@ def formula_law(expr: str, *, name: str | None = None, inputs: Mapping[str, str]
                                    f"{start[1]:g}")
         specs.append(Param(pname, bounds, start, log_start=bool(o.get("log_start", False))))
     law_inputs = {s: names[s] for s in compiler.inputs}
-    draft = Law(name=name or "formula", formula=f"y = {text}", inputs=law_inputs, params=tuple(specs), fn=fn,
+    shown_law = text if ";" in text or "\n" in text else f"y = {text}"
+    draft = Law(name=name or "formula", formula=shown_law, inputs=law_inputs, params=tuple(specs), fn=fn,
                 target=target)
     source = {"kind": "formula", "expr": expr, "inputs": dict(inputs or {}), "target": target,
               "params": {k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()}
