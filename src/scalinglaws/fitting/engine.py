@@ -58,7 +58,11 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
         fix = {"log": f"Drop such rows (e.g. where=['{target}>0']), or fit in linear space (space='linear')",
                "logit": f"Drop such rows (e.g. where=['{target}>0', '{target}<1']), or fit in linear space "
                         "(space='linear')"}.get(space, "Drop such rows")
-        raise ScalingLawsError(f"column '{target}' {rule}, but is {y[bad[0]]:g} at {runs.locate(bad[0])}. {fix}")
+        head = f"column '{target}' {rule}, but is {y[bad[0]]:g} at {runs.locate(bad[0])}."
+        where_cli = {"log": f"--where '{target}>0'", "logit": f"--where '{target}>0' --where '{target}<1'"}
+        cli = (f"{head} Drop such rows (e.g. {where_cli[space]}), or fit in linear space (--space linear)"
+               if space in where_cli else None)
+        raise ArgumentError("space", f"{head} {fix}", cli=cli)
     w = row_weights(runs, weights)
     x = law_inputs(law, runs, binding)
     if transient is not None or law.transient != "none":
