@@ -36,6 +36,27 @@ TRUTH = {
     "vocabulary": {"E": 5.5, "A1": 3000.0, "A2": 40.0, "B": 1.5e5, "alpha2": 0.35, "beta": 0.5},
     "bnsl": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e19, "f1": 0.3},
     "bnsl2": {"a": 1.5, "b": 2000.0, "c0": 0.3, "c1": 0.4, "d1": 1e18, "f1": 0.3, "c2": -0.3, "d2": 1e20, "f2": 0.5},
+    "moe_granular": {"c": 0.47, "a": 18.1, "g": 2.1, "b": 30.8, "alpha": 0.115, "beta": 0.147, "gamma": 0.58},
+    "moe_routed": {"a": -0.08, "b": -0.1, "c": 0.004, "d": 2.5, "E_start": 1.8, "E_max": 300.0},
+    "parscale": {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4},
+    "parscale_nd": {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4, "B": 2100.0, "beta": 0.37},
+    "precision": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "gamma_w": 2.7, "gamma_a": 2.2,
+                  "gamma_kv": 1.8},
+    "precision_bits": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "gamma": 2.5},
+    "sparse_average": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37},
+}
+
+# Extra inputs of the laws of experts, streams, precision and sparsity, by column (48 values, one per run).
+_CYCLE = np.arange(48)
+EXTRA = {
+    "params_active": N, "params_average": N,
+    "granularity": np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])[_CYCLE % 6],
+    "moe_num_experts": np.array([1.0, 4.0, 16.0, 64.0, 256.0, 512.0, 8.0, 32.0])[_CYCLE % 8],
+    "streams": np.array([1.0, 2.0, 4.0, 8.0])[_CYCLE % 4],
+    "precision_bits": np.array([3.0, 4.0, 6.0, 8.0, 16.0])[_CYCLE % 5],
+    "precision_weights": np.array([3.0, 4.0, 6.0, 8.0, 16.0])[_CYCLE % 5],
+    "precision_activations": np.array([16.0, 3.0, 8.0, 4.0, 6.0, 16.0, 5.0])[_CYCLE % 7],
+    "precision_kv": np.array([2.0, 16.0, 4.0])[(_CYCLE // 3) % 3],
 }
 
 
@@ -55,9 +76,10 @@ def synthetic(name: str):
         x = {"N_nv": N, "N_v": nv, "H": 4 * D}
         cols = {"params_non_vocab": N, "params_vocab": nv, "characters": 4 * D}
     else:
-        x = {"N": N, "D": D, "C": 6 * N * D, "U": U, "B": BATCH}
-        cols = {"params": N, "tokens": D, "flops": 6 * N * D, "unique_tokens": U, "batch_size_tokens": BATCH}
-        x = {k: v for k, v in x.items() if k in law.inputs}
+        base = {"params": N, "tokens": D, "flops": 6 * N * D, "unique_tokens": U, "batch_size_tokens": BATCH,
+                **EXTRA}
+        cols = {col: base[col] for col in law.inputs.values()}
+        x = {sym: base[col] for sym, col in law.inputs.items()}
     return law, x, cols, law(x, TRUTH[name])
 
 

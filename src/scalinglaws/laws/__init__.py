@@ -10,16 +10,21 @@ from .batch import BATCH_SIZE
 from .broken import BNSL, BNSL2, make_bnsl
 from .curation import UTILITY_DECAY
 from .dcpt import DCPT
+from .experts import MOE_GRANULAR, MOE_ROUTED
 from .farseer import FARSEER
 from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
+from .precision import PRECISION, PRECISION_BITS
 from .schedule import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
+from .sparsity import SPARSE_AVERAGE
 from .spec import Law, Param
+from .streams import PARSCALE, PARSCALE_ND
 from .vocabulary import VOCABULARY
 
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
     SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT, BATCH_SIZE, VOCABULARY,
+    MOE_GRANULAR, MOE_ROUTED, PARSCALE, PARSCALE_ND, PRECISION, PRECISION_BITS, SPARSE_AVERAGE,
 )}
 
 
