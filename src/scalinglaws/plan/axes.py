@@ -57,7 +57,7 @@ class AxisCost:
 AXIS_COSTS: dict[str, AxisCost] = {}
 # modules of this package that register the costs of the axes their laws read (imported on first lookup, so that
 # `import scalinglaws.plan` stays light)
-BUILTIN: tuple[str, ...] = ("batch", "vocabulary")
+BUILTIN: tuple[str, ...] = ("batch", "vocabulary", "axis_costs")
 
 
 def register_axis_cost(cost: AxisCost) -> AxisCost:

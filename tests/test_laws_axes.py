@@ -1,0 +1,215 @@
+"""Laws of experts, parallel streams, precision and sparsity (laws/experts.py, streams.py, precision.py,
+sparsity.py) and what their axes cost the planner (plan/axis_costs.py)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.laws import LAWS
+from scalinglaws.laws.experts import saturated_experts
+from scalinglaws.laws.precision import effective_params, ptq_degradation
+from scalinglaws.laws.sparsity import average_params, cubic_sparsity
+from scalinglaws.laws.streams import stream_equivalent_params
+from scalinglaws.plan.axes import cost_of, optimise_axis
+
+STEPLAW = Path("/work/shared/data/steplaw/runs.csv")
+
+# Krajewski et al. 2024, Table 1 (as we read it): the fitted constants of eq. 7
+KRAJEWSKI = {"c": 0.47, "a": 18.1, "g": 2.1, "b": 30.8, "alpha": 0.115, "beta": 0.147, "gamma": 0.58}
+CHIN = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+def _grid(extra: dict[str, tuple], seed: int, noise: float, law: str, truth: dict) -> pd.DataFrame:
+    """A ladder of sizes × tokens × every value of each extra column, its loss from `law` at `truth`, times
+    log-normal noise."""
+    rng = np.random.default_rng(seed)
+    sizes, tokens = np.geomspace(3e7, 1e9, 5), np.geomspace(5e8, 5e10, 4)
+    axes = [sizes, tokens] + [np.asarray(v, dtype=float) for v in extra.values()]
+    mesh = [m.ravel() for m in np.meshgrid(*axes, indexing="ij")]
+    spec = LAWS[law]
+    cols = {"params": mesh[0], "tokens": mesh[1], **dict(zip(extra, mesh[2:]))}
+    for col in ("params_active", "params_average"):
+        cols[col] = mesh[0]
+    x = {sym: cols[col] for sym, col in spec.inputs.items()}
+    y = spec(x, truth)
+    return pd.DataFrame({**{c: cols[c] for c in spec.inputs.values()},
+                         "loss": y * np.exp(noise * rng.standard_normal(y.shape))})
+
+
+def _fit(runs, law, seed, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sl.fit(runs, law=law, seed=seed, **kw)
+
+
+# -- recovery of known parameters from noisy synthetic ladders, several seeds ------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_granularity_law_recovers_its_exponents(seed):
+    runs = _grid({"granularity": (1, 2, 4, 8, 16)}, seed, 0.002, "moe_granular", KRAJEWSKI)
+    f = _fit(runs, "moe_granular", seed)
+    assert f.params["gamma"] == pytest.approx(KRAJEWSKI["gamma"], rel=0.15)
+    assert f.params["alpha"] == pytest.approx(KRAJEWSKI["alpha"], rel=0.15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_streams_law_recovers_k(seed):
+    truth = {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4, "B": 2100.0, "beta": 0.37}
+    runs = _grid({"streams": (1, 2, 4, 8)}, seed, 0.002, "parscale_nd", truth)
+    f = _fit(runs, "parscale_nd", seed)
+    assert f.params["k"] == pytest.approx(0.4, rel=0.15)
+    assert f.params["alpha"] == pytest.approx(0.19, rel=0.15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_precision_law_recovers_gamma(seed):
+    truth = {**CHIN, "gamma": 2.5}
+    runs = _grid({"precision_bits": (3, 4, 6, 8, 16)}, seed, 0.002, "precision_bits", truth)
+    f = _fit(runs, "precision_bits", seed)
+    assert f.params["gamma"] == pytest.approx(2.5, rel=0.1)
+    assert f.params["alpha"] == pytest.approx(0.35, rel=0.15)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_expert_count_law_recovers_its_slopes(seed):
+    truth = {"a": -0.08, "b": -0.1, "c": 0.004, "d": 2.5, "E_start": 1.8, "E_max": 300.0}
+    rng = np.random.default_rng(seed)
+    n, e = (m.ravel() for m in np.meshgrid(np.geomspace(1e7, 1e9, 6), [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]))
+    y = LAWS["moe_routed"]({"N": n, "E": e}, truth) * np.exp(0.001 * rng.standard_normal(n.size))
+    f = _fit({"params_active": n, "moe_num_experts": e, "loss": y}, "moe_routed", seed)
+    assert f.params["a"] == pytest.approx(-0.08, abs=0.01)
+    assert f.params["b"] == pytest.approx(-0.1, abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_average_parameter_law_unifies_pruned_and_dense_runs(seed):
+    """Dense and pruned runs generated from one law of the average count: the fit of that law recovers it, and
+    the final (sparse) count would not fit as well."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(3e7, 1e9, 5):
+        for d in np.geomspace(5e8, 5e10, 4):
+            for s in (0.0, 0.5, 0.8):
+                avg = average_params(n, 1000, 250, 750, s)
+                loss = sl.laws.LAWS["sparse_average"]({"N": np.array([avg]), "D": np.array([d])}, CHIN)[0]
+                rows.append({"params_average": avg, "params": n * (1 - s), "tokens": d,
+                             "loss": loss * np.exp(0.002 * rng.standard_normal())})
+    runs = pd.DataFrame(rows)
+    f = _fit(runs, "sparse_average", seed)
+    assert f.params["alpha"] == pytest.approx(0.35, rel=0.15)
+    final = _fit(runs, "chinchilla", seed)
+    assert f.objective < final.objective
+
+
+# -- the papers' forms and published answers --------------------------------------------------------------------
+def test_saturating_expert_count_matches_its_limits():
+    """Clark et al. 2022, eq. 9: Ê = E_start at one expert, ≈ E in between, E_max in the limit."""
+    assert saturated_experts(1.0, 1.8, 300.0) == pytest.approx(1.8)
+    assert saturated_experts(1e9, 1.8, 300.0) == pytest.approx(300.0, rel=1e-6)
+    assert saturated_experts(16.0, 1.8, 1e9) == pytest.approx(16.0 + 1.8 - 1.0, rel=1e-6)
+
+
+def test_krajewski_constants_say_finer_experts_lower_the_loss_less_and_less():
+    """Krajewski et al. 2024: at the Table 1 constants the loss falls with G, with diminishing returns
+    (G^-0.58), and the gain is relative to N^-alpha: the same at every D."""
+    law = LAWS["moe_granular"]
+    g = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    loss = law({"N": np.full(6, 1e9), "D": np.full(6, 1e11), "G": g}, KRAJEWSKI)
+    gains = -np.diff(loss)
+    assert (gains > 0).all() and (np.diff(gains) < 0).all()
+    assert gains[0] / gains[1] == pytest.approx(2 ** 0.58, rel=1e-9)
+
+
+def test_the_optimal_granularity_grows_with_the_budget():
+    """Krajewski et al. 2024 (sec. 6): the compute-optimal granularity rises with compute, since the router's
+    share of the FLOP falls as models widen. Planned from the Table 1 constants."""
+    runs = _grid({"granularity": (1, 2, 4, 8, 16, 32)}, 0, 0.0005, "moe_granular", KRAJEWSKI)
+    f = _fit(runs, "moe_granular", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small, large = (optimise_axis(f, c, "granularity", values=[1, 2, 4, 8, 16, 32, 64, 128, 256])
+                        for c in (1e19, 1e25))
+    assert small.accounting == "granularity" and small.value < large.value
+    assert small.value > 1  # experts as wide as the FFN are never the best choice (the paper's headline)
+
+
+def test_parscale_streams_equal_log_many_parameters():
+    """Chen et al. 2025, eq. 5: P streams of N parameters reach the loss of one stream of N·(k·ln P + 1)."""
+    p = {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4}
+    law = LAWS["parscale"]
+    n = np.array([1e9])
+    streamed = law({"N": n, "P": np.array([8.0])}, p)
+    dense = law({"N": stream_equivalent_params(n, 8.0, 0.4), "P": np.array([1.0])}, p)
+    np.testing.assert_allclose(streamed, dense, rtol=1e-12)
+    assert stream_equivalent_params(1.0, 8.0, 0.4) == pytest.approx(1 + 0.4 * np.log(8))
+
+
+def test_streams_cost_flop_not_memory_and_a_memory_limit_picks_streams():
+    truth = {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4, "B": 2100.0, "beta": 0.37}
+    f = _fit(_grid({"streams": (1, 2, 4, 8)}, 0, 0.001, "parscale_nd", truth), "parscale_nd", 0)
+    cost = cost_of("streams")
+    assert cost.flops(1e9, 1e10, 4.0) == pytest.approx(4 * 6e19)
+    assert cost.total_params(1e9, 8.0) == 1e9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = optimise_axis(f, 1e22, "streams", values=[1, 2, 4, 8])
+        tight = optimise_axis(f, 1e22, "streams", values=[1, 2, 4, 8], max_params=2e8)
+    assert free.value == 1  # unconstrained, P-fold FLOP buys less than P-fold... nothing: more parameters win
+    assert tight.params <= 2e8 * (1 + 1e-6) and tight.value > 1  # held to 200M, streams spend the budget
+
+
+def test_precision_optimum_does_not_depend_on_the_budget():
+    """Kumar et al. 2024, sec. 4.3: with C ∝ N·D·P the compute-optimal training precision is the same at every
+    budget."""
+    truth = {**CHIN, "gamma": 2.5}
+    f = _fit(_grid({"precision_bits": (3, 4, 6, 8, 16)}, 0, 0.0005, "precision_bits", truth), "precision_bits", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = [optimise_axis(f, c, "precision_bits", bounds=(2, 16)).value for c in (1e19, 1e21, 1e23)]
+    assert max(best) / min(best) == pytest.approx(1.0, abs=0.03)
+    assert 4 < best[0] < 12
+
+
+def test_effective_parameters_and_ptq_degradation():
+    assert effective_params(1e9, 1e3, 1e3, 1e3, 2.5, 2.5, 2.5) == pytest.approx(1e9)
+    assert effective_params(1.0, 2.5, 1e3, 1e3, 2.5, 2.0, 2.0) == pytest.approx(1 - np.exp(-1))
+    # Kumar et al. 2024, eq. 2: more data makes post-training quantisation hurt more; more bits less
+    d1, d2 = ptq_degradation(1e9, np.array([1e10, 1e11]), 4.0, 0.05, 0.5, 0.5, 1.0)
+    assert d2 > d1 and ptq_degradation(1e9, 1e10, 8.0, 0.05, 0.5, 0.5, 1.0) < d1
+
+
+def test_cubic_schedule_and_its_average():
+    """Zhu & Gupta 2017, eq. 1: s rises from s_i to s_f between the start and end of pruning; its mean over that
+    span is s_f - (s_f - s_i)/4, so the average count has a closed form the numeric mean matches."""
+    steps = np.arange(0, 1000) + 0.5
+    s = cubic_sparsity(steps, 200, 800, 0.9)
+    assert s[0] == 0.0 and s[-1] == pytest.approx(0.9) and (np.diff(s) >= -1e-15).all()
+    assert average_params(1e9, 1000, 200, 800, 0.9) == pytest.approx(1e9 * (1 - s.mean()), rel=1e-5)
+    assert average_params(1e9, 1000, 0, 0, 0.0) == 1e9
+    with pytest.raises(ValueError):
+        average_params(1e9, 1000, 800, 200, 0.5)
+
+
+def test_expert_count_costs_memory_not_flop():
+    cost = cost_of("moe_num_experts")
+    assert cost.integer and cost.total_params(1e9, 8.0) == pytest.approx(1e9 / 3 + 2e9 / 3 * 8)
+    one, many = cost.flops(1e9, 1.0, 1.0), cost.flops(1e9, 1.0, 64.0)
+    assert 6e9 < one < many < 6e9 * 1.01  # the router is a small part of a step
+
+
+@pytest.mark.skipif(not STEPLAW.exists(), reason="the Step Law runs are not on this machine")
+def test_steplaw_moe_runs_fit_the_granularity_law():
+    """The Step Law MoE runs (Li et al. 2025): four shapes of one total size, four token counts. Granularity is
+    the FFN width over the expert width; the best run per cell over the learning-rate grid."""
+    runs = pd.read_csv(STEPLAW)
+    moe = runs[(runs.arch == "moe") & (runs.loss < 5)].copy()
+    moe["granularity"] = moe.ffn_hidden_size / moe.moe_expert_hidden
+    best = moe.loc[moe.groupby(["params_active", "tokens"]).loss.idxmin()]
+    assert len(best) == 16
+    f = _fit(best[["params_active", "tokens", "granularity", "loss"]], "moe_granular", 0)
+    assert np.sqrt(np.mean(np.square(np.asarray(f.residuals)))) < 0.01
