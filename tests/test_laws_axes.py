@@ -159,6 +159,9 @@ def test_streams_cost_flop_not_memory_and_a_memory_limit_picks_streams():
         warnings.simplefilter("ignore")
         free = optimise_axis(f, 1e22, "streams", values=[1, 2, 4, 8])
         tight = optimise_axis(f, 1e22, "streams", values=[1, 2, 4, 8], max_params=2e8)
+        # the limit binds at every P: each split's optimum sits on the limit, and is found there
+        edge = optimise_axis(f, 1e22, "streams", values=[1, 2, 4, 8], max_params=1e9)
+    assert edge.params == pytest.approx(1e9, rel=1e-3) and all(r["loss"] is not None for r in edge.table)
     assert free.value == 1  # unconstrained, P-fold FLOP buys less than P-fold... nothing: more parameters win
     assert tight.params <= 2e8 * (1 + 1e-6) and tight.value > 1  # held to 200M, streams spend the budget
 

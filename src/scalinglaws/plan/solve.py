@@ -60,6 +60,14 @@ def minimize(f: Callable[[np.ndarray], np.ndarray], lo, hi, *, rows: int, grid: 
             c, d = c_new, d_new
         x = 0.5 * (a + b)
         fx = _finite(f(x[:, None])[:, 0])
+        # an optimum on the edge of where f is finite (a limit that makes f infinite beyond it): the bracket
+        # closes on that edge and its midpoint may fall outside; keep the bracket's end inside instead
+        fa, fb = _finite(f(a[:, None])[:, 0]), _finite(f(b[:, None])[:, 0])
+        out = ~np.isfinite(fx)
+        use_a = out & np.isfinite(fa) & ~(fb < fa)
+        use_b = out & np.isfinite(fb) & ~use_a
+        x = np.where(use_a, a, np.where(use_b, b, x))
+        fx = np.where(use_a, fa, np.where(use_b, fb, fx))
     return Minimum(x=x, f=fx, at_edge=at_edge)
 
 
