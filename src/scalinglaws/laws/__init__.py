@@ -34,7 +34,10 @@ ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": 
            "datablations": "data_constrained", "gadre": "overtrain", "gadre2024": "overtrain",
            "caballero": "bnsl", "broken": "bnsl", "tissue": "lr_annealing", "tissue2024": "lr_annealing",
            "luo": "multipower", "luo2025": "multipower", "multi_power": "multipower", "power_law": "power",
-           "goyal2024": "utility_decay", "fadu": "utility_decay", "d_cpt": "dcpt", "que2024": "dcpt"}
+           "goyal2024": "utility_decay", "fadu": "utility_decay", "d_cpt": "dcpt", "que2024": "dcpt",
+           "krajewski": "moe_granular", "krajewski2024": "moe_granular", "clark": "moe_routed",
+           "clark2022": "moe_routed", "parallel_scaling": "parscale", "kumar": "precision", "kumar2024": "precision",
+           "jin2025": "sparse_average"}
 
 
 def register_law(law: Law, *, replace: bool = False) -> Law:
