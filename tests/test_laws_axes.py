@@ -216,3 +216,13 @@ def test_steplaw_moe_runs_fit_the_granularity_law():
     assert len(best) == 16
     f = _fit(best[["params_active", "tokens", "granularity", "loss"]], "moe_granular", 0)
     assert np.sqrt(np.mean(np.square(np.asarray(f.residuals)))) < 0.01
+
+
+def test_a_papers_name_with_a_hyphen_is_a_law_not_a_formula(tmp_path, capsys):
+    from scalinglaws.cli.app import main
+
+    truth = {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4}
+    _grid({"streams": (1, 2, 4, 8)}, 0, 0.001, "parscale", truth).to_csv(tmp_path / "runs.csv", index=False)
+    rc = main(["fit", str(tmp_path / "runs.csv"), "--law", "parallel-scaling", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0 and '"parscale"' in out

@@ -35,7 +35,7 @@ def fit_cmd(
     from ..errors import ScalingLawsError
     from ..fitting import fit
     from ..ingest.common import parse_constants
-    from ..laws import LAWS, formula_law, looks_like_formula
+    from ..laws import ALIASES, LAWS, formula_law, looks_like_formula
 
     if output is not None:
         from ..files import output_path
@@ -43,7 +43,8 @@ def fit_cmd(
         output_path(output)  # refuse a missing folder before the work, not after it
     law_spec = law
     overrides = parse_param_overrides(param)
-    if law not in LAWS and looks_like_formula(law):
+    named = law in LAWS or law.strip().lower().replace("-", "_").replace(" ", "_") in ALIASES  # 'multi-power'
+    if not named and looks_like_formula(law):
         law_spec = formula_law(law, params=overrides, inputs=inputs or None)  # --input NAME=COLUMN adds inputs
     extra = {}
     if law == "auto":  # choose the law by backtest (docs/decisions.md); the choice is in the record's extra
