@@ -60,11 +60,12 @@ EXTRA = {
 }
 
 
-# Laws of (N, D, C, U), of a batch size B, and the vocabulary law's inputs; schedule-aware curve laws and laws of
-# other inputs (samples of a repeated pool, a mixture ratio) have their own tests (test_curves*.py,
-# test_curation.py, test_mixture_law.py).
+# Laws of (N, D, C, U), of a batch size B, the vocabulary law's inputs, and of experts, streams and precision;
+# schedule-aware curve laws and laws of other inputs (samples of a repeated pool, a mixture ratio) have their own
+# tests (test_curves*.py, test_curation.py, test_mixture_law.py).
 POINT_LAWS = sorted(name for name, law in LAWS.items()
-                    if law.features is None and set(law.inputs) <= {"x", "N", "D", "C", "U", "B", "N_nv", "N_v", "H"})
+                    if law.features is None and set(law.inputs) <= {"x", "N", "D", "C", "U", "B", "N_nv", "N_v", "H",
+                                                                     "G", "E", "P", "Pw", "Pa", "Pkv"})
 
 
 def synthetic(name: str):
