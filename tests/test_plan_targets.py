@@ -75,3 +75,16 @@ def test_a_model_too_small_for_the_target():
 def test_bad_input(kwargs, message):
     with pytest.raises(ScalingLawsError, match=message):
         reach_target(surface(), **kwargs)
+
+
+def test_each_answer_says_what_data_it_assumes():
+    import scalinglaws as sl
+    from scalinglaws.plan.inference import inference_optimal
+    from scalinglaws.plan.targets import reach_target
+
+    fit = sl.fit("dataset:chinchilla_epoch", law="chinchilla", where=["params<1e9"])
+    assert reach_target(fit, 2.2).assumes == "unlimited fresh data, no token repeated"
+    limited = reach_target(fit, 2.2, unique_tokens=3e11)
+    assert limited.assumes.startswith("3e+11 unique tokens, repeated") and "R_D 15.4" in limited.assumes
+    assert limited.to_dict()["assumes"] == limited.assumes
+    assert inference_optimal(fit, 1e13, flops=1e23, unique_tokens=3e11).assumes == limited.assumes

@@ -205,7 +205,7 @@ def show_plan(p) -> None:
                          c.level, c.intervals))
     i = p.inference
     if i is not None:
-        con.print(_table(f"\nInference-aware: {num(i.served_tokens)} served tokens ({i.mode})",
+        con.print(_table(f"\nInference-aware: {num(i.served_tokens)} served tokens ({i.mode}), assuming {i.assumes}",
                          [("N", "params", i.params), ("D", "tokens", i.tokens),
                           ("tokens per parameter", "tokens_per_param", i.tokens_per_param), ("loss", "loss", i.loss),
                           ("training FLOP", "training_flops", i.training_flops),
@@ -223,7 +223,7 @@ def show_plan(p) -> None:
         if t.given_params is not None:
             rows += [(f"tokens for N = {num(t.given_params)}", "given_tokens", t.given_tokens if t.given_tokens
                       is not None else "never"), ("their FLOP", "given_flops", t.given_flops)]
-        con.print(_table(f"\nTarget loss {t.loss:g}", rows, t.level, t.intervals))
+        con.print(_table(f"\nTarget loss {t.loss:g}, assuming {t.assumes}", rows, t.level, t.intervals))
     f = p.frontier
     if f is not None:
         table = Table(title=f"\nFrontier: N* ∝ C^{f.exponents['params']:.3f}, D* ∝ C^{f.exponents['tokens']:.3f}"

@@ -54,6 +54,7 @@ class InferencePlan(Tabular):
     extrapolation: float = 1.0
     warnings: tuple[str, ...] = ()
     interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
+    assumes: str = ""  # the data the answer assumes (unlimited fresh tokens, or U unique tokens repeated)
 
     def to_dict(self) -> dict:
         return {"format": format_of("inference_plan"), **self.__dict__, "warnings": list(self.warnings)}
@@ -128,7 +129,7 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
                                     **({} if loss is not None and mode == "match" else {"loss": ell})),
         level=surface.level,
         convention=f"{surface.convention}; serving {s:g}·N FLOP per token", extrapolation=factor,
-        warnings=tuple(notes), interval_method=surface.interval_method(factor))
+        warnings=tuple(notes), interval_method=surface.interval_method(factor), assumes=surface.data_assumption)
 
 
 @dataclass(frozen=True, repr=False)

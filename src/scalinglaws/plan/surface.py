@@ -183,6 +183,18 @@ class Surface:
         return factor
 
     @property
+    def data_assumption(self) -> str:
+        """What the surface assumes about the data a planned run trains on, in words."""
+        if self.repetition is not None:
+            r = self.repetition
+            return (f"{r['unique_tokens']:.3g} unique tokens, repeated as Muennighoff et al. 2023 discount them, "
+                    f"R_D {r['R_D']:.3g} and R_N {r['R_N']:.3g}")
+        u = [self.fixed[sym] for sym, role in self.roles.items() if role == "U" and np.isfinite(self.fixed[sym])]
+        if u:
+            return f"{u[0]:.3g} unique tokens, the law's own input"
+        return "unlimited fresh data, no token repeated"
+
+    @property
     def convention(self) -> str:
         return f"C = {self.flops_per_param:g}·N·D (N as counted in the fitted data)"
 

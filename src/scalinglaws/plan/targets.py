@@ -80,6 +80,7 @@ class TargetPlan(Tabular):
     extrapolation: float = 1.0
     warnings: tuple[str, ...] = ()
     interval_method: dict | None = None  # how the intervals were made (Surface.interval_method)
+    assumes: str = ""  # the data the answers assume (unlimited fresh tokens, or U unique tokens repeated)
 
     def to_dict(self) -> dict:
         return {"format": format_of("target_plan"), **self.__dict__, "warnings": list(self.warnings)}
@@ -132,4 +133,5 @@ def reach_target(fit, loss: float, *, params: float | None = None, max_tokens: f
         given_tokens=None if gd is None else _f(gd[0]),
         given_flops=None if gd is None else _f(k * given[0] * gd[0]), reachable=reach,
         intervals=surface.intervals(**quantities), level=surface.level, convention=surface.convention,
-        extrapolation=factor, warnings=tuple(notes), interval_method=surface.interval_method())
+        extrapolation=factor, warnings=tuple(notes), interval_method=surface.interval_method(),
+        assumes=surface.data_assumption)
