@@ -181,6 +181,7 @@ def show_plan(p) -> None:
             ("training FLOP", "flops", p.flops)]
     if p.axis is not None:
         rows.insert(0, (p.axis.axis, p.axis.axis, p.axis.value))
+        rows[1] = (p.axis.size, "params", p.params)
     con.print(_table("", rows, p.level, p.intervals))
     if p.extrapolation > 1:
         con.print(f"[dim]extrapolation: {beyond(p.extrapolation, ('N', 'D'))}[/dim]")

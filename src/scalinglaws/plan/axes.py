@@ -52,6 +52,7 @@ class AxisCost:
     convention: str = ""  # how FLOP and parameters are counted
     reference: str = ""
     integer: bool = False  # the axis takes whole values (experts, streams)
+    size: str = "parameters N"  # what the planned size n counts, in words
 
 
 AXIS_COSTS: dict[str, AxisCost] = {}
@@ -108,12 +109,13 @@ class AxisPlan(Tabular):
     max_params: float | None = None
     at_edge: bool = False
     warnings: tuple[str, ...] = ()
+    size: str = "parameters N"  # what `params` counts (the accounting's planned size)
 
     def to_dict(self) -> dict:
         out = {"format": format_of("axis_plan")}
         out.update({k: getattr(self, k) for k in (
             "axis", "flops", "value", "params", "tokens", "loss", "total_params", "search", "law", "accounting",
-            "convention", "intervals", "level", "interval_method", "extrapolation", "max_params", "at_edge")})
+            "convention", "intervals", "level", "interval_method", "extrapolation", "max_params", "at_edge", "size")})
         out["table"] = [dict(row) for row in self.table]
         out["warnings"] = list(self.warnings)
         return out
@@ -230,7 +232,7 @@ def optimise_axis(fit, flops: float, axis: str, *, values: Sequence[float] | Non
                     search=search, law=law.name, accounting=acc.name, convention=acc.convention,
                     intervals=surface.intervals(factor, **quantities), level=used_level,
                     interval_method=surface.interval_method(factor), extrapolation=factor, max_params=max_params,
-                    at_edge=bool(edge[0]), warnings=tuple(notes))
+                    at_edge=bool(edge[0]), warnings=tuple(notes), size=acc.size)
 
 
 def _candidates(fit, axis: str, values, bounds, integer: bool) -> tuple[np.ndarray, str]:

@@ -44,7 +44,7 @@ def _router(n, experts):
 
 
 EXPERTS = register_axis_cost(AxisCost(
-    name="experts", axis="moe_num_experts",
+    name="experts", axis="moe_num_experts", size="active parameters N",
     columns=lambda n, d, x: {"params_active": n, "tokens": d, "moe_num_experts": x},
     flops=lambda n, d, x: (6.0 * n + _router(n, x)) * d,
     total_params=lambda n, x: (1.0 - FFN_SHARE) * n + FFN_SHARE * n * x,
@@ -54,7 +54,7 @@ EXPERTS = register_axis_cost(AxisCost(
 ))
 
 GRANULARITY = register_axis_cost(AxisCost(
-    name="granularity", axis="granularity",
+    name="granularity", axis="granularity", size="active parameters N",
     columns=lambda n, d, x: {"params_active": n, "tokens": d, "granularity": x},
     flops=lambda n, d, x: (6.0 * n + _router(n, EXPANSION * x)) * d,
     total_params=lambda n, x: (1.0 - FFN_SHARE) * n + FFN_SHARE * n * EXPANSION + 0.0 * x,

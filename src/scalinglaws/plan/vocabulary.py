@@ -44,7 +44,7 @@ def _flops(n, d, x):
 
 
 VOCABULARY_COST = register_axis_cost(AxisCost(
-    name="vocabulary", axis="vocab_size", columns=_columns, flops=_flops,
+    name="vocabulary", axis="vocab_size", size="non-vocabulary parameters N_nv", columns=_columns, flops=_flops,
     total_params=lambda n, x: np.asarray(n, dtype=float) + np.asarray(x, dtype=float) * embedding_width(n),
     convention="C = 6·(N_nv + V·w)·D, w = 0.673·N_nv^0.381, H = D / t(V) (Tao et al. 2024)",
     reference="Tao et al. 2024, arXiv:2407.13623"))  # V is whole, but searched as continuous
