@@ -184,3 +184,23 @@ def test_notebook_tables_escape(inputs):
     assert "tokens D*" in allocation_html([alloc]) and "closed form" in allocation_html(alloc)
     rec = record_html({"name": EVIL, "nested": {"a": 1.5, "b": list(range(20))}}, caption="record")
     assert EVIL not in rec and "nested.a" in rec and "(20 items)" in rec
+
+
+def test_fits_of_different_laws_are_compared_in_a_table_each(inputs):
+    folder, fit_path, data = inputs
+    other = sl.fit(str(data), "E + A*N**-alpha + B*D**-beta", seed=0).save(folder / "fit_formula.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = build_report([str(fit_path), str(other)])
+    body = rep.sections[-1].body
+    assert body.count("parameters of every fit") == 2 and "chinchilla: parameters" in body
+    assert "formula: parameters" in body
+
+
+def test_figures_keep_the_toolbar_off_the_title_and_axis_titles_off_the_ticks():
+    from scalinglaws.plots.spec import Panel
+    from scalinglaws.report.interactive import panel_json
+
+    layout = panel_json(Panel(title="t", xlabel="x", ylabel="y", series=()))["layout"]
+    assert layout["modebar"]["orientation"] == "v" and layout["title"]["xanchor"] == "left"
+    assert layout["xaxis"]["automargin"] and layout["yaxis"]["title"]["standoff"] > 0

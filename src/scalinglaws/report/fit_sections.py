@@ -147,13 +147,20 @@ def plan_section(fit, ctx: Context, label: str) -> list[Section]:
 
 @section_kind("compare_fits", accepts=FIT, order=90, many=True)
 def compare_section(fits, ctx: Context, label: str) -> list[Section]:
-    names = list(dict.fromkeys(p for _, f in fits for p in f.params))
-    header = ["fit", "law", "data", "points", "objective"] + names
-    rows = []
+    # one table per law: a parameter named alike in two laws (E, A) is not the same quantity, so it never shares a
+    # column with another law's
+    by_law: dict[str, list] = {}
     for lab, f in fits:
-        ci = f.ci or {}
-        rows.append([lab, f.law, f.data.get("source"), f.n_points, f"{f.objective:.5g}"]
-                    + [(num(f.params[p], 4) + (f" {interval(ci[p])}" if p in ci else "")) if p in f.params else "–"
-                       for p in names])
-    body = table("Parameters of every fit (value [interval])", header, rows, style=False, left=3)
-    return [Section("Fits compared", "compare_fits", body, subject=label)]
+        by_law.setdefault(f.law, []).append((lab, f))
+    body = []
+    for law, group in by_law.items():
+        names = list(dict.fromkeys(p for _, f in group for p in f.params))
+        header = ["fit", "data", "points", "objective"] + names
+        rows = []
+        for lab, f in group:
+            ci = f.ci or {}
+            rows.append([lab, f.data.get("source"), f.n_points, f"{f.objective:.5g}"]
+                        + [(num(f.params[p], 4) + (f" {interval(ci[p])}" if p in ci else "")) if p in f.params
+                           else "–" for p in names])
+        body.append(table(f"{law}: parameters of every fit (value [interval])", header, rows, style=False, left=2))
+    return [Section("Fits compared", "compare_fits", "".join(body), subject=label)]

@@ -79,9 +79,11 @@ def shapes(panel: Panel) -> list[dict]:
 
 
 def _axis(title: str, log: bool) -> dict:
-    return {"title": {"text": escape(title)}, "type": "log" if log else "linear", "exponentformat": "power",
-            "showgrid": True, "gridcolor": "#e6e6e6", "zeroline": False, "linecolor": "#999", "mirror": True,
-            "ticks": "outside"}
+    # automargin and a standoff: the axis title moves clear of long tick labels (10^-2.5, 1.2e+04) instead of
+    # overlapping them
+    return {"title": {"text": escape(title), "standoff": 10}, "type": "log" if log else "linear",
+            "exponentformat": "power", "showgrid": True, "gridcolor": "#e6e6e6", "zeroline": False,
+            "linecolor": "#999", "mirror": True, "ticks": "outside", "automargin": True}
 
 
 def panel_json(panel: Panel) -> dict:
@@ -93,10 +95,12 @@ def panel_json(panel: Panel) -> dict:
             seen.add(s.label)
         data.extend(traces(s, colours.get(s.group, NEUTRAL), show))
     layout = {
-        "title": {"text": escape(panel.title), "font": {"size": 15}},
+        # the title left, the toolbar (modebar) standing vertically at the right edge: it never covers the title
+        "title": {"text": escape(panel.title), "font": {"size": 15}, "x": 0.01, "xanchor": "left"},
+        "modebar": {"orientation": "v"},
         "xaxis": _axis(panel.xlabel, panel.xlog), "yaxis": _axis(panel.ylabel, panel.ylog),
         "shapes": shapes(panel), "hovermode": "closest", "height": HEIGHT,
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 60}, "plot_bgcolor": "white", "paper_bgcolor": "white",
+        "margin": {"l": 70, "r": 40, "t": 50, "b": 60}, "plot_bgcolor": "white", "paper_bgcolor": "white",
         "legend": {"font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
     }
