@@ -95,9 +95,8 @@ def panel_json(panel: Panel) -> dict:
             seen.add(s.label)
         data.extend(traces(s, colours.get(s.group, NEUTRAL), show))
     layout = {
-        # the title left, the toolbar (modebar) standing vertically at the right edge: it never covers the title
+        # the title at the left, clear of the toolbar (modebar) at the top right, which covered a centred title
         "title": {"text": escape(panel.title), "font": {"size": 15}, "x": 0.01, "xanchor": "left"},
-        "modebar": {"orientation": "v"},
         "xaxis": _axis(panel.xlabel, panel.xlog), "yaxis": _axis(panel.ylabel, panel.ylog),
         "shapes": shapes(panel), "hovermode": "closest", "height": HEIGHT,
         "margin": {"l": 70, "r": 40, "t": 50, "b": 60}, "plot_bgcolor": "white", "paper_bgcolor": "white",
