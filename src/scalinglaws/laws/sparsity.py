@@ -7,12 +7,11 @@ Chinchilla law with N replaced by that average. `average_params` computes it fro
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .parametric import chinchilla, chinchilla_grad
-from .spec import INF, Law, Param
-
-POS = (0.0, INF)
+from .parametric import CHINCHILLA
 
 
 def cubic_sparsity(step, start, end, final_sparsity, initial_sparsity=0.0):
@@ -37,18 +36,12 @@ def average_params(dense_params, total_steps, start, end, final_sparsity, initia
     return dense_params * (1.0 - prunable_fraction * mean)
 
 
-SPARSE_AVERAGE = Law(
+# Chinchilla's law with the average parameter count in place of N: the same function, gradient and parameters
+SPARSE_AVERAGE = replace(
+    CHINCHILLA,
     name="sparse_average",
     formula="L = E + A·N_avg^(-alpha) + B·D^(-beta),  N_avg = parameters averaged over training",
     inputs={"N": "params_average", "D": "tokens"},
-    params=(
-        Param("E", POS, (0.5, 3.0), doc="irreducible loss"),
-        Param("A", POS, (10.0, 1e4), log_start=True, doc="model-size term scale"),
-        Param("B", POS, (10.0, 1e5), log_start=True, doc="data term scale"),
-        Param("alpha", POS, (0.05, 1.5), doc="model-size exponent"),
-        Param("beta", POS, (0.05, 1.5), doc="data exponent"),
-    ),
-    fn=chinchilla, grad=chinchilla_grad, linear=("E", "A", "B"),
     reference="Jin et al. 2025, 'The Journey Matters: Average Parameter Count over Pre-training Unifies Sparse "
               "and Dense Scaling Laws', arXiv:2501.12486, eq. 3; schedule: Zhu & Gupta 2017, eq. 1",
     notes="Dense and pruned runs share one law: give each run its average parameter count (column "
