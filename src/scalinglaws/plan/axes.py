@@ -30,12 +30,12 @@ import numpy as np
 from ..errors import ExtrapolationWarning, FitWarning, ScalingLawsError
 from ..fitting import space as spaces
 from ..fitting.calibration import resolve
-from ..fitting.interval import check_level
+from ..fitting.data import extrapolation
 from ..fitting.prediction import EXTRAPOLATION_WARN
 from ..records import format_of
 from ..render.table import Tabular
 from .solve import minimize
-from .surface import FLOPS_PER_PARAM, Surface, log_bounds_for_budget, positive
+from .surface import FLOPS_PER_PARAM, Surface, draws, log_bounds_for_budget, positive
 
 RANGE_POINTS = 33  # log grid of a continuous range before refinement
 
@@ -158,11 +158,7 @@ def optimise_axis(fit, flops: float, axis: str, *, values: Sequence[float] | Non
             raise ScalingLawsError(f"--max-params: the {acc.name} accounting does not count the parameters held")
     grid, search = _candidates(fit, axis, values, bounds, acc.integer)
 
-    theta = np.array([[fit.params[name] for name in law.param_names]], dtype=float)
-    used_level = None
-    if fit.bootstrap is not None:
-        theta = np.vstack([theta, fit.bootstrap.array()])
-        used_level = check_level(fit.bootstrap.level if level is None else level)
+    theta, used_level = draws(fit, level)
     rows = theta.shape[0]
     p = law.unpack(theta)
 
@@ -279,16 +275,8 @@ def _refine(log_grid: np.ndarray, losses: np.ndarray, best: np.ndarray) -> np.nd
 
 
 def _extrapolation(fit, cols: Mapping[str, np.ndarray]) -> float:
-    """The largest factor by which any planned column lies beyond the fitted data's range of it; 1 inside."""
-    factor = 1.0
-    for col, (lo, hi) in fit.data.get("ranges", {}).items():
-        if col not in cols:
-            continue
-        v = float(np.ravel(cols[col])[0])
-        if lo is None or not (lo > 0 and hi > 0 and v > 0 and np.isfinite(v)):
-            continue
-        factor = max(factor, v / hi, lo / v)
-    return float(factor)
+    """How far the planned run lies beyond the fitted data, by the one definition (fitting/data.py)."""
+    return float(extrapolation(fit, {c: np.ravel(v)[:1] for c, v in cols.items()})[0])
 
 
 def _span(grid) -> str:

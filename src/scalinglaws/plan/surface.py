@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ExtrapolationWarning, ScalingLawsError
 from ..fitting import space as spaces
 from ..fitting.calibration import resolve
+from ..fitting.data import point
 from ..fitting.interval import check_level, interval
 from ..fitting.prediction import EXTRAPOLATION_WARN
 from ..runs.values import parse_number
@@ -236,11 +237,7 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
     if fixed_cols:
         raise ScalingLawsError(f"--at {next(iter(fixed_cols))}: the fit's law does not read that column (it reads "
                                f"{', '.join(fit.inputs.values())})")
-    theta = np.array([[fit.params[name] for name in law.param_names]], dtype=float)
-    used_level = None
-    if fit.bootstrap is not None:
-        theta = np.vstack([theta, fit.bootstrap.array()])
-        used_level = check_level(fit.bootstrap.level if level is None else level)
+    theta, used_level = draws(fit, level)
     ranges = {}
     for sym, col in fit.inputs.items():
         if roles[sym] in ("N", "D", "C") and col in fit.data.get("ranges", {}):
@@ -249,6 +246,15 @@ def as_surface(fit, *, level: float | None = None, flops_per_param: float = FLOP
                       ranges=ranges, level=used_level, residuals=tuple(fit.residuals), space=spaces.of(fit.loss),
                       seed=int(fit.seed), calibration=resolve(calibration))
     return surface if unique_tokens is None else with_unique_tokens(surface, unique_tokens, repetition)
+
+
+def draws(fit, level: float | None = None) -> tuple[np.ndarray, float | None]:
+    """(theta (K, P): the point fit then its bootstrap draws, the level of their intervals or None without draws)."""
+    theta = point(fit)[None]
+    if fit.bootstrap is None:
+        return theta, None
+    return (np.vstack([theta, fit.bootstrap.array()]),
+            check_level(fit.bootstrap.level if level is None else level))
 
 
 def with_unique_tokens(surface: Surface, unique_tokens: float, repetition: Mapping[str, float] | None = None
