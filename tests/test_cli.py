@@ -303,3 +303,21 @@ def test_shell_completion_script_and_answers(cli, monkeypatch):
     done = subprocess.run([sys.executable, "-c", "import sys; from scalinglaws.cli import main; sys.exit(main())"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert set(done.stdout.split()) == {"plan", "plot"}, done.stderr
+
+
+def test_piped_tables_never_cut_a_number_short():
+    # Piped output has no terminal width: a table wider than 80 columns must print whole, not end cells with "…".
+    from rich.table import Table
+
+    from scalinglaws.cli.common import console
+
+    table = Table(box=None)
+    for i in range(8):
+        table.add_column(f"column {i}")
+    table.add_row(*[f"{12345.678901 * (i + 1):.6f} [{i}.123456, {i}.987654]" for i in range(8)])
+    out = console()
+    with out.capture() as captured:
+        out.print(table)
+    text = captured.get()
+    assert "…" not in text
+    assert "98765.431208 [7.123456, 7.987654]" in text

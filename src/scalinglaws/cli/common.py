@@ -30,6 +30,9 @@ def set_table_format(fmt: str) -> None:
     _TABLE_FORMAT[0] = fmt
 
 
+PIPE_WIDTH = 10_000  # columns given to tables when stdout is not a terminal
+
+
 def emit_json(obj) -> None:
     """Print a result record: as JSON (--json, --format json), or as its table with --format csv|markdown|latex."""
     fmt = _TABLE_FORMAT[0]
@@ -42,10 +45,15 @@ def emit_json(obj) -> None:
 
 
 def console():
-    """A rich console on stdout: colours and boxes on a terminal, plain text when piped."""
+    """A rich console on stdout: colours and boxes on a terminal, plain text when piped.
+
+    Piped or redirected output has no width to fit, so it gets one wide enough that a table never cuts a number
+    short with "…" (rich assumes 80 columns when it cannot ask a terminal).
+    """
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    wide = None if sys.stdout.isatty() else PIPE_WIDTH
+    return Console(highlight=False, soft_wrap=True, width=wide)
 
 
 def progress_bar(enabled: bool, description: str):
