@@ -139,3 +139,53 @@ def test_ladder_plan_command(cli, tmp_path):
     assert code == 1 and err.startswith("Error: give --flops")
     code, out, err = cli("ladder", "status", str(tmp_path / "l.toml"), "-s", str(tmp_path / "s.duckdb"))
     assert code == 0 and out.count("pending") == 4
+
+
+def test_parquet_corpora_of_text_or_token_ids(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scalinglaws.errors import ScalingLawsError
+    from scalinglaws.train.data import load
+
+    docs = [f"document {i}: " + "y" * 200 for i in range(100)]
+    pq.write_table(pa.table({"text": docs, "n": list(range(100))}), tmp_path / "t.parquet")
+    c = load(str(tmp_path / "t.parquet"))
+    assert "document 19:" in bytes(c.held_out).decode() and "document 19:" not in bytes(c.train).decode()
+    assert c.tokens + c.held_out.size == sum(len(d) for d in docs) + 98  # joined by newlines, 2 parts
+    rows = [list(range(i, i + 500)) for i in range(0, 300, 3)]
+    pq.write_table(pa.table({"input_ids": rows}), tmp_path / "ids.parquet")
+    ids = load(str(tmp_path / "ids.parquet"))
+    flat = np.concatenate([np.array(r) for r in rows])
+    assert ids.vocab == 297 + 500 and np.array_equal(np.concatenate([ids.train, ids.held_out]), flat)
+    pq.write_table(pa.table({"words": docs}), tmp_path / "bad.parquet")
+    with pytest.raises(ScalingLawsError, match="no 'text' column and no 'ids'.*found: words"):
+        load(str(tmp_path / "bad.parquet"))
+    pq.write_table(pa.table({"text": list(range(100))}), tmp_path / "num.parquet")
+    with pytest.raises(ScalingLawsError, match="column 'text' holds int64, not strings"):
+        load(str(tmp_path / "num.parquet"))
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all" * 100)
+    with pytest.raises(ScalingLawsError, match="junk.parquet is not a readable Parquet file"):
+        load(str(tmp_path / "junk.parquet"))
+
+
+def test_cooldown_branches_in_the_plan_file(tmp_path):
+    from scalinglaws.errors import ScalingLawsError
+    from scalinglaws.train.loop import branch_spans
+
+    plan = plan_ladder(1e12, rungs=3, span=8, hold_back=False, branches=(0.25, 0.5))
+    path = write_plan(plan, tmp_path / "p.toml")
+    back = read_plan(path)
+    assert back.branches == (0.25, 0.5) and "branches = [0.25, 0.5]" in path.read_text()
+    rung = back.rungs[-1]
+    spans = branch_spans(rung, back)
+    ends = [round(0.25 * rung.steps), round(0.5 * rung.steps)]
+    assert [e for _, e in spans] == ends
+    assert [s for s, _ in spans] == [e - round(0.2 * e) for e in ends]
+    with pytest.raises(ScalingLawsError, match="need the wsd schedule"):
+        LadderPlan(name="x", rungs=plan.rungs, schedule="cosine", branches=(0.5,))
+    with pytest.raises(ScalingLawsError, match="between 0 and 1"):
+        LadderPlan(name="x", rungs=plan.rungs, branches=(1.5,))
+    path.write_text(path.read_text().replace("branches = [0.25, 0.5]", 'branches = "half"'))
+    with pytest.raises(ScalingLawsError, match="branches must be a list of fractions"):
+        read_plan(path)

@@ -190,3 +190,43 @@ def test_until_width_adds_the_rung_that_narrows_the_forecast_most(trained, tmp_p
     assert any(line.startswith("forecast of w64") and "adding" in line for line in lines)
     runs = {row[0] for row in _points(store)}
     assert f"micro/{added[0]['name']}" in runs
+    # the added rung is in the plan file, so status lists it and a re-run counts it against max_extra
+    from scalinglaws.train import read_plan
+
+    again = read_plan(path)
+    assert [r.name for r in again.rungs if r.added] == [added[0]["name"]]
+    status = ladder_status(path, store)
+    assert {r["name"]: r["state"] for r in status.rungs}[added[0]["name"]] == "done"
+    rerun = run_ladder(path, store, threads=1, until_width=1e-6, max_extra=1)
+    assert sum(r["written"] for r in rerun.rungs) == 0 and len(read_plan(path).rungs) == len(again.rungs)
+
+
+def test_cooldown_branches_leave_the_main_run_as_it_was(tmp_path):
+    from dataclasses import replace
+
+    from scalinglaws.train.data import load
+    from scalinglaws.train.ladder import LadderPlan, make_rung
+    from scalinglaws.train.loop import Crash, branch_spans, train_rung
+
+    torch.set_num_threads(1)
+    rung = make_rung("w16", 16, tokens=30_000, evals=4)
+    plain = LadderPlan(name="b", rungs=(rung,), corpus_bytes=300_000, eval_batches=1, eval_batch=4)
+    branched = replace(plain, branches=(0.5,))
+    corpus = load(plain.corpus, limit=plain.corpus_bytes)
+    base = train_rung(plain, rung, corpus, tmp_path / "a", threads=1)
+    (start, end), = branch_spans(rung, branched)
+    emitted = []
+    with pytest.raises(Crash):
+        train_rung(branched, rung, corpus, tmp_path / "b", emit=emitted.append, threads=1, crash_at=start)
+    res = train_rung(branched, rung, corpus, tmp_path / "b", emit=emitted.append, threads=1)
+    main = [p for p in res.points if p["run"] == "b/w16"]
+    branch = [p for p in res.points if p["run"] != "b/w16"]
+    # the main run evaluates once more (where the branch starts), and is otherwise the run without branches
+    assert [p["step"] for p in main if p["step"] != start] == [p["step"] for p in base.points]
+    assert [p["loss"] for p in main if p["step"] != start] == pytest.approx([p["loss"] for p in base.points],
+                                                                              rel=1e-5)
+    assert len(branch) == 1 and branch[0]["run"] == f"b/w16@{end}" and branch[0]["final"]
+    assert branch[0]["branch_of"] == "b/w16" and branch[0]["tokens"] == end * rung.batch * plain.seq_len
+    assert 0 < branch[0]["loss"] < 6 and branch[0]["lr"] == pytest.approx(rung.lr / (end - start))
+    # the kill came after the branch had been checkpointed: resumed, it was not trained again
+    assert sum(p["run"] != "b/w16" for p in emitted) == 2 and res.resumed_from == start

@@ -34,8 +34,10 @@ def plan_cmd(
     head_dim: int = typer.Option(16, "--head-dim", help="Width of one attention head; widths are its multiples."),
     seq_len: int = typer.Option(128, "--seq-len", help="Context length in tokens (bytes)."),
     schedule: str = typer.Option("wsd", "--schedule", help="wsd (warmup, stable, cooldown) or cosine."),
+    branches: str = typer.Option(None, "--branches", help="WSD: also cool each rung down from its stable phase "
+                                 "at these fractions of its steps, e.g. 0.25,0.5: one rung, several lengths."),
     corpus: str = typer.Option("stdlib", "--corpus", help="stdlib (the Python standard library's source), a text "
-                               "file or folder, a .jsonl file or a .npy array of token ids."),
+                               "file or folder, a .jsonl or .parquet file or a .npy array of token ids."),
     corpus_bytes: int = typer.Option(24_000_000, "--corpus-bytes", help="Bytes of the standard library to read "
                                      "(its first files in path order; --corpus stdlib only)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (bf16 autocast)."),
@@ -59,10 +61,11 @@ def plan_cmd(
         budget = 6 * _number(target_params, "--target-params") * _number(target_tokens, "--target-tokens")
     else:
         budget = _number(flops, "--flops")
+    fractions = () if not branches else tuple(_number(b, "--branches") for b in branches.split(",") if b.strip())
     plan = plan_ladder(budget, rungs=rungs, span=span, name=name or output.stem, hold_back=hold_back,
                        hold_back_gap=gap, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
                        tokens_per_param=tokens_per_param, seed=seed, evals=evals, schedule=schedule, corpus=corpus,
-                       corpus_bytes=corpus_bytes,
+                       corpus_bytes=corpus_bytes, branches=tuple(sorted(set(fractions))),
                        device=device, compile=compile_, throughput=_number(throughput, "--throughput"))
     write_plan(plan, output)
     if as_json:
@@ -155,6 +158,9 @@ def _rungs_table(con, rungs) -> None:
         table.add_row(r["name"], str(r["steps"]), "" if r["loss"] is None else f"{r['loss']:.4f}",
                       "" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:,.0f}", str(r["points"]),
                       str(r["written"]), str(r["resumed_from"] or ""))
+        for b in r.get("branches", ()):
+            table.add_row(f"  {b['run'].split('/', 1)[-1]} (cooldown branch)", str(b["steps"]), f"{b['loss']:.4f}",
+                          "", "", "", "")
     con.print(table)
 
 

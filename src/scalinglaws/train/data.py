@@ -5,6 +5,8 @@ Sources:
     "stdlib"          the Python standard library's own .py files (every machine that runs this has them)
     PATH.txt / other  a text file, or a folder of text files (read as UTF-8 bytes)
     PATH.jsonl        JSON lines: the "text" field of each line
+    PATH.parquet      Parquet: its "text" column (each row a document), or pre-tokenized ids in an "ids" or
+                      "input_ids" column of integer lists (the documents joined in row order)
     PATH.npy          pre-tokenized ids, memory-mapped (any integer dtype; ids below the model's vocabulary)
 
 Files are read in sorted path order, so a corpus is the same bytes on every run. The split is by document: every
@@ -90,12 +92,14 @@ def load(source: str = "stdlib", *, limit: int | None = None) -> Corpus:
     path = Path(source)
     if not path.exists():
         raise ScalingLawsError(f"corpus {source} does not exist. Give a text file, a folder of text files, a .jsonl "
-                               "file, a .npy array of token ids, or 'stdlib'")
+                               "or .parquet file, a .npy array of token ids, or 'stdlib'")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         return _checked(_split([f.read_bytes() for f in files], str(path)), str(path))
     if path.suffix == ".npy":
         return _checked(_memmap(path), str(path))
+    if path.suffix == ".parquet":
+        return _checked(_parquet(path), str(path))
     if path.suffix == ".jsonl":
         return _checked(_split(_jsonl(path), str(path)), str(path))
     return _checked(_split(path.read_bytes().split(b"\n\n"), str(path)), str(path))
@@ -117,6 +121,39 @@ def _jsonl(path: Path) -> list[bytes]:
                                        "object per line with a 'text' field")
             docs.append(row["text"].encode("utf-8"))
     return docs
+
+
+def _parquet(path: Path) -> Corpus:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ScalingLawsError(f"{path} is not a readable Parquet file ({exc}). Write it with pandas.to_parquet or "
+                               "pyarrow") from None
+    names = schema.names
+    if "text" in names:
+        texts = pq.read_table(path, columns=["text"]).column("text")
+        if not pa.types.is_string(texts.type) and not pa.types.is_large_string(texts.type):
+            raise ScalingLawsError(f"{path}: column 'text' holds {texts.type}, not strings. Give the documents' "
+                                   "text in it")
+        return _split([t.encode("utf-8") for t in texts.to_pylist() if t], str(path))
+    ids_col = next((c for c in ("ids", "input_ids") if c in names), None)
+    if ids_col is None:
+        raise ScalingLawsError(f"{path} has no 'text' column and no 'ids' or 'input_ids' column (found: "
+                               f"{', '.join(names) or 'none'}). Give the documents as text or as token ids")
+    col = pq.read_table(path, columns=[ids_col]).column(ids_col).combine_chunks()
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)) or \
+            not pa.types.is_integer(col.type.value_type):
+        raise ScalingLawsError(f"{path}: column {ids_col!r} holds {col.type}; give each row a list of integer "
+                               "token ids")
+    ids = col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+    if ids.size and ids.min() < 0:
+        raise ScalingLawsError(f"{path}: column {ids_col!r} holds a negative token id ({int(ids.min())})")
+    vocab = int(ids.max()) + 1 if ids.size else 1
+    cut = ids.size - ids.size // EVAL_EVERY
+    return Corpus(ids[:cut], ids[cut:], str(path), vocab=max(vocab, 256))
 
 
 def _memmap(path: Path) -> Corpus:

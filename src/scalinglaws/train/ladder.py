@@ -53,6 +53,7 @@ class Rung:
     seed: int = 0
     eval_every: int = 100  # steps between evaluations (and the last step)
     hold_back: bool = False  # forecast from the other rungs before it is trained
+    added: bool = False  # added by `ladder run --until-width` to narrow the held-back rung's forecast
 
     @property
     def flops(self) -> float:
@@ -73,6 +74,7 @@ class LadderPlan:
     schedule: str = "wsd"
     warmup: float = 0.05  # fraction of steps
     cooldown: float = 0.2  # WSD: fraction of steps decayed linearly to zero at the end
+    branches: tuple[float, ...] = ()  # WSD: shorter runs cooled down from the stable phase, as fractions of steps
     min_lr: float = 0.1  # cosine: final learning rate as a fraction of the peak
     weight_decay: float = 0.1
     eval_batches: int = 8
@@ -93,6 +95,13 @@ class LadderPlan:
                                    "appear twice")
         if not self.rungs:
             raise ScalingLawsError("a ladder plan needs at least one [[rung]]")
+        if self.branches and self.schedule != "wsd":
+            raise ScalingLawsError("cooldown branches need the wsd schedule (a cosine run has no stable phase to "
+                                   "branch from): set schedule = \"wsd\" or branches = []")
+        bad = [b for b in self.branches if not 0 < b < 1]
+        if bad:
+            raise ScalingLawsError(f"branches are fractions of a rung's steps between 0 and 1 (got {bad[0]!r}), "
+                                   "e.g. branches = [0.25, 0.5]")
 
     @property
     def flops(self) -> float:
@@ -115,6 +124,7 @@ class LadderPlan:
         d = {"format": format_of("ladder_plan"), **{f.name: getattr(self, f.name) for f in fields(self)
                                                     if f.name != "rungs"}}
         d["notes"] = list(self.notes)
+        d["branches"] = list(self.branches)
         d["flops"] = self.flops
         d["device_hours"] = self.device_hours
         d["rungs"] = [{**asdict(r), "flops": r.flops, "device_hours": r.flops / self.throughput / 3600}
@@ -191,11 +201,14 @@ HEADER = """# A ladder plan: edit it, then `scalinglaws ladder run {path} --stor
 # tokens = steps * batch * seq_len.
 # schedule: "wsd" (warmup, stable, linear cooldown to zero over the last `cooldown` of the steps)
 # or "cosine" (to min_lr times the peak).
+# branches (wsd only), e.g. [0.25, 0.5]: from each rung's stable phase, shorter runs of that fraction of its steps,
+# each cooled down to zero over its own last `cooldown` fraction: one rung gives several lengths (Hagele et al.
+# 2024). Their final points are runs NAME/RUNG@STEPS in the store.
 """
-RUNG_KEYS = ("name", "depth", "width", "heads", "steps", "batch", "lr", "seed", "eval_every", "hold_back")
+RUNG_KEYS = ("name", "depth", "width", "heads", "steps", "batch", "lr", "seed", "eval_every", "hold_back", "added")
 TOP_KEYS = ("name", "corpus", "corpus_bytes", "seq_len", "vocab", "aspect", "head_dim", "tokens_per_param",
-            "schedule", "warmup", "cooldown", "min_lr", "weight_decay", "eval_batches", "eval_batch", "throughput",
-            "device", "compile", "level")
+            "schedule", "warmup", "cooldown", "branches", "min_lr", "weight_decay", "eval_batches", "eval_batch",
+            "throughput", "device", "compile", "level")
 
 
 def _toml(v) -> str:
@@ -205,6 +218,8 @@ def _toml(v) -> str:
         return str(v)
     if isinstance(v, float):
         return repr(v)
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -243,6 +258,12 @@ def read_plan(path: str | Path) -> LadderPlan:
         raise ScalingLawsError(f"{path} is not a ladder plan of this version (format {raw.get('format')!r}, want "
                                f"'{format_of('ladder_plan')}'). Make one with `scalinglaws ladder plan`")
     top = {k: raw[k] for k in TOP_KEYS if k in raw}
+    if "branches" in top:
+        b = top["branches"]
+        if not isinstance(b, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b):
+            raise ScalingLawsError(f"{path}: branches must be a list of fractions, e.g. branches = [0.25, 0.5] "
+                                   f"(got {b!r})")
+        top["branches"] = tuple(sorted({float(x) for x in b}))
     unknown = sorted(set(raw) - set(TOP_KEYS) - {"format", "rung"})
     if unknown:
         raise ScalingLawsError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(TOP_KEYS)})")
@@ -269,7 +290,7 @@ def read_plan(path: str | Path) -> LadderPlan:
                           flops_per_token=int(acc.flops_per_token[FLOP_CONVENTION]),
                           tokens=r["steps"] * r["batch"] * seq_len, steps=r["steps"], batch=r["batch"],
                           lr=float(r["lr"]), seed=int(r.get("seed", 0)), eval_every=int(r.get("eval_every", 100)),
-                          hold_back=bool(r.get("hold_back", False))))
+                          hold_back=bool(r.get("hold_back", False)), added=bool(r.get("added", False))))
     return LadderPlan(rungs=tuple(rungs), **{"name": path.stem, **top})
 
 

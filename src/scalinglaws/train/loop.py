@@ -9,10 +9,18 @@ The checkpoint holds the model, the optimizer, the step and every point so far, 
 is emitted. A rung stopped anywhere resumes from its last checkpoint: it first re-emits the checkpoint's points
 (the store leaves out those it holds, so none is lost between the checkpoint and the store, and none is written
 twice), then trains on with the very batches it would have drawn (data.Corpus.batch is seeded by the step).
+
+Cooldown branches (WSD with `branches`, Hägele et al. 2024, "Scaling Laws and Compute-Optimal Training Beyond
+Fixed Training Durations"): a branch of fraction f ends at step E = round(f·steps) and cools down linearly to zero
+over its last round(cooldown·E) steps, from the main run's state at the start of that cooldown, which lies in the
+main run's stable phase. The main run evaluates and checkpoints there, trains the branch on the batches the main
+run itself draws at those steps, keeps the branch's final point (run `RUN@E`, final, with `branch_of`), restores
+its own state and goes on. A kill during a branch resumes at the branch's start and trains it again.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -43,6 +51,26 @@ def lr_at(step: int, rung: Rung, plan: LadderPlan) -> float:
         return rung.lr if step < start else rung.lr * (rung.steps - step) / cool
     t = (step - warm) / max(1, rung.steps - warm)
     return rung.lr * (plan.min_lr + (1 - plan.min_lr) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def branch_spans(rung: Rung, plan: LadderPlan) -> list[tuple[int, int]]:
+    """(start, end) steps of each cooldown branch: its cooldown's first step and its length, for branches whose
+    cooldown starts after the warmup and ends before the main run's own cooldown."""
+    if plan.schedule != "wsd":
+        return []
+    warm = max(1, int(round(plan.warmup * rung.steps)))
+    stable_end = rung.steps - max(1, int(round(plan.cooldown * rung.steps)))
+    spans = set()
+    for f in plan.branches:
+        end = int(round(f * rung.steps))
+        start = end - max(1, int(round(plan.cooldown * end)))
+        if warm <= start and end <= stable_end:
+            spans.add((start, end))
+    return sorted(spans)
+
+
+def branch_run(run: str, end: int) -> str:
+    return f"{run}@{end}"
 
 
 @dataclass(frozen=True)
@@ -123,16 +151,13 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
               "depth": float(rung.depth), "heads": float(rung.heads), "seq_len": float(plan.seq_len),
               "batch_size": float(rung.batch * plan.seq_len), "seed": float(rung.seed), "peak_lr": rung.lr,
               "schedule": plan.schedule, "steps": float(rung.steps), "dataset": corpus.source}
-    since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
-    if progress:
-        progress(step, rung.steps)
-    while step < rung.steps:
-        if crash_at is not None and step >= crash_at and resumed < crash_at:
-            raise Crash(f"test hook: rung {rung.name} stopped at step {step}")
-        lr = lr_at(step, rung, plan)
+    spans = branch_spans(rung, plan)
+    starts = {start for start, _ in spans}
+
+    def train_step(at: int, lr: float):
         for group in opt.param_groups:
             group["lr"] = lr
-        x, y = corpus.batch(step, rung.batch, plan.seq_len, rung.seed)
+        x, y = corpus.batch(at, rung.batch, plan.seq_len, rung.seed)
         x, y = torch.from_numpy(x).to(device, non_blocking=True), torch.from_numpy(y).to(device, non_blocking=True)
         try:
             with autocast():
@@ -146,11 +171,47 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
                 f"rung {rung.name} ran out of {device} memory at batch {rung.batch} sequences of {plan.seq_len}: "
                 f"try batch = {max(1, rung.batch // 2)} with steps = {rung.steps * 2} in the plan (the same "
                 "tokens)") from None
-        train_sum += loss.detach()  # no .item() per step: on a GPU it would wait for every step to finish
+        return loss.detach()  # no .item() per step: on a GPU it would wait for every step to finish
+
+    def branch(start: int, end: int) -> dict:
+        """Train the cooldown branch ending at `end` from the state at `start`, then put the main run back."""
+        saved = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
+        total, began = torch.zeros((), device=device), time.perf_counter()
+        for at in range(start, end):
+            total += train_step(at, rung.lr * (end - at) / (end - start))
+        train_loss = float(total.item()) / (end - start)
+        elapsed = time.perf_counter() - began
+        tokens = end * rung.batch * plan.seq_len
+        point = {**config, "run": branch_run(run, end), "branch_of": run, "steps": float(end),
+                 "step": float(end), "tokens": float(tokens), "flops": float(rung.flops_per_token) * tokens,
+                 "lr": rung.lr / (end - start), "train_loss": train_loss, "loss": _evaluate(model, evals, autocast),
+                 "tokens_per_s": (end - start) * rung.batch * plan.seq_len / max(elapsed, 1e-9), "final": True}
+        model.load_state_dict(saved[0])
+        opt.load_state_dict(saved[1])
+        return point
+
+    since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
+    if progress:
+        progress(step, rung.steps)
+    while step < rung.steps:
+        if step in starts:  # a checkpoint was written at this step; branches not yet in it are trained now
+            made = {p["run"] for p in points}
+            for start, end in spans:
+                if start == step and branch_run(run, end) not in made:
+                    point = branch(start, end)
+                    points.append(point)
+                    _save(ckpt, {"version": CHECKPOINT_VERSION, "run": run, "step": step, "points": points,
+                                 "model": model.state_dict(), "optimizer": opt.state_dict()})
+                    emit(point)
+            since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
+        if crash_at is not None and step >= crash_at and resumed < crash_at:
+            raise Crash(f"test hook: rung {rung.name} stopped at step {step}")
+        lr = lr_at(step, rung, plan)
+        train_sum += train_step(step, lr)
         step += 1
         if progress:
             progress(step, rung.steps)
-        if step % rung.eval_every == 0 or step == rung.steps:
+        if step % rung.eval_every == 0 or step == rung.steps or step in starts:
             train_loss = float(train_sum.item()) / (step - since)  # waits for the device: the time is honest
             elapsed = time.perf_counter() - mark
             tokens = step * rung.batch * plan.seq_len

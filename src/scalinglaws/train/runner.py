@@ -109,7 +109,7 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
         extra: list[Rung] = []
         if until_width is not None and held:
             extra = _narrow(plan, held[0], results, trainer, until_width, extra_budget, max_extra, echo,
-                            _crash or {})
+                            _crash or {}, plan_path)
         fc = None
         for r in held:
             fc = _forecast_then_train(plan, r, results, trainer, store, echo, _crash or {})
@@ -121,15 +121,20 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
                                                                     if r.name in results), fc, tuple(notes))
 
 
-def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra, echo, crash) -> list[Rung]:
+def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra, echo, crash,
+            plan_path=None) -> list[Rung]:
     """Rungs added before the held-back one until its forecast is `until_width` wide: each the candidate that most
     narrows the forecast per FLOP (decide/nextrun.py), among shapes by the plan's rule between the smallest rung's
-    compute and the held-back rung's over its hold-back gap; trained, then the forecast remade."""
+    compute and the held-back rung's over its hold-back gap; written into the plan file (marked `added`, so
+    `ladder status` lists it and a re-run counts it against `max_extra` and the budget), trained, then the
+    forecast remade."""
     from ..decide.nextrun import next_runs
-    from .ladder import plan_ladder
+    from .ladder import plan_ladder, with_rungs, write_plan
 
+    before = [r for r in plan.rungs if r.added]  # added by an earlier run of this plan, and trained with the rest
     added: list[Rung] = []
-    spent = 0.0
+    spent = sum(r.flops for r in before)
+    max_extra -= len(before)
     lo = min(r.flops for r in plan.rungs)
     shapes = plan_ladder(target.flops / 2, rungs=6, span=max(2.5, target.flops / 2 / lo), hold_back=False,
                          aspect=plan.aspect, head_dim=plan.head_dim, seq_len=plan.seq_len,
@@ -158,7 +163,11 @@ def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra
             break
         i = next(j for j, c in enumerate(cands) if c["flops"] == choice.chosen[0]["flops"])
         base = shapes[i]
-        rung = replace(base, name=f"{base.name}-x{k + 1}", seed=base.seed + 1000 + k, hold_back=False)
+        n = len(before) + k + 1
+        rung = replace(base, name=f"{base.name}-x{n}", seed=base.seed + 1000 + n - 1, hold_back=False, added=True)
+        plan = with_rungs(plan, sorted(plan.rungs + (rung,), key=lambda r: r.flops))
+        if plan_path is not None:
+            write_plan(plan, plan_path)
         echo(f"forecast of {target.name} {choice.width:.2%} wide: adding {rung.name} ({rung.flops:.3g} FLOP), "
              f"expected {choice.chosen[0]['width_after']:.2%} after")
         for name, res in trainer.train([rung], crash):
@@ -211,13 +220,17 @@ def score_line(f: dict) -> str:
 
 
 def summary(run: str, points, resumed: int, written: int) -> dict:
+    """A rung's line: its own points (its cooldown branches, runs of their own, are listed under `branches`)."""
     points = list(points)
-    final = next((p for p in points if p.get("final")), None)
-    speeds = sorted(p["tokens_per_s"] for p in points)
-    return {"name": run.split("/", 1)[-1], "run": run, "steps": int(points[-1]["step"]) if points else 0,
+    own = [p for p in points if p["run"] == run]
+    final = next((p for p in own if p.get("final")), None)
+    speeds = sorted(p["tokens_per_s"] for p in own)
+    branches = [{"run": p["run"], "steps": int(p["step"]), "tokens": p["tokens"], "loss": p["loss"]}
+                for p in points if p["run"] != run]
+    return {"name": run.split("/", 1)[-1], "run": run, "steps": int(own[-1]["step"]) if own else 0,
             "loss": None if final is None else final["loss"], "points": len(points), "written": written,
             "tokens_per_s": speeds[len(speeds) // 2] if speeds else None, "resumed_from": resumed,
-            "final_point": final}
+            "final_point": final, "branches": branches}
 
 
 class Local:
