@@ -189,3 +189,64 @@ def test_cooldown_branches_in_the_plan_file(tmp_path):
     path.write_text(path.read_text().replace("branches = [0.25, 0.5]", 'branches = "half"'))
     with pytest.raises(ScalingLawsError, match="branches must be a list of fractions"):
         read_plan(path)
+
+
+def test_ladder_plan_takes_the_users_own_hparams_law(cli, tmp_path):
+    """A law fitted to the user's sweep (CSV fitted here, or the JSON of `plan hparams`) sets every rung's lr and
+    batch, uncapped; the plan file keeps its coefficients, so rungs added later follow the same law."""
+    import csv
+
+    from test_plan_hparams import synthetic_sweep
+
+    from scalinglaws.plan.hparams import HparamLaw
+
+    data = synthetic_sweep(0)
+    sweep = tmp_path / "sweep.csv"
+    with open(sweep, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(list(data))
+        w.writerows(zip(*data.values()))
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "own.toml"), "--flops", "1e12", "--rungs", "4",
+                         "--hparams", str(sweep), "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert "sweep.csv" in d["hparams"] and len(d["hparams_law"]) == 6
+    plan = read_plan(tmp_path / "own.toml")
+    law = plan.hparam_law
+    assert isinstance(law, HparamLaw)
+    for r in plan.rungs:  # each rung's lr and batch are the law's at its size and tokens
+        lr, batch = law.evaluate([r.non_embedding_params], [r.tokens])
+        assert r.lr == pytest.approx(float(lr[0, 0]), rel=0.02)
+        assert r.batch == max(1, round(float(batch[0, 0]) / plan.seq_len))
+    default = plan_ladder(1e12, rungs=4)
+    assert [r.lr for r in plan.rungs] != [r.lr for r in default.rungs] and default.hparam_law is None
+    # the JSON record of `plan hparams --sweep --json` gives the same law
+    code, out, err = cli("hparams", "--params", "5e8", "--tokens", "2e10", "--sweep", str(sweep), "-b", "0",
+                         "--json")
+    assert code == 0, err
+    (tmp_path / "hp.json").write_text(out)
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "j.toml"), "--flops", "1e12", "--rungs", "4",
+                         "--hparams", str(tmp_path / "hp.json"))
+    assert code == 0, err
+    assert [r.lr for r in read_plan(tmp_path / "j.toml").rungs] == pytest.approx([r.lr for r in plan.rungs])
+    (tmp_path / "bad.json").write_text('{"lr_coef": 1}')
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "b.toml"), "--flops", "1e12", "--hparams",
+                         str(tmp_path / "bad.json"))
+    assert code != 0 and err.startswith("Error: --hparams") and "lr_params_exp" in err and "Traceback" not in err
+    assert not (tmp_path / "b.toml").exists()
+
+
+def test_ladder_plan_measures_its_throughput(cli, tmp_path):
+    require("torch")
+    code, out, err = cli("ladder", "plan", "-o", str(tmp_path / "m.toml"), "--flops", "1e10", "--rungs", "3",
+                         "--span", "5", "--hold-back-gap", "2", "--throughput", "measure", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    m = d["throughput_measured"]
+    assert m["steps"] >= 3 and m["flops_per_s"] > 1e6 and d["throughput"] == m["flops_per_s"]
+    plan = read_plan(tmp_path / "m.toml")
+    big = max(plan.rungs, key=lambda r: r.flops_per_token)
+    assert m["rung"] == big.name
+    assert m["tokens_per_s"] * big.flops_per_token == pytest.approx(m["flops_per_s"])
+    assert plan.throughput == pytest.approx(m["flops_per_s"])
+    assert plan.device_hours == pytest.approx(plan.flops / m["flops_per_s"] / 3600)

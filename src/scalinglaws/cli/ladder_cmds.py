@@ -42,7 +42,11 @@ def plan_cmd(
                                      "(its first files in path order; --corpus stdlib only)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (bf16 autocast)."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each model (CUDA)."),
-    throughput: str = typer.Option("2e10", "--throughput", help="FLOP/s of the device, for the cost in hours."),
+    throughput: str = typer.Option("2e10", "--throughput", help="FLOP/s of the device, for the cost in hours; "
+                                   "'measure' times a few training steps of the largest rung on --device."),
+    hparams: Path = typer.Option(None, "--hparams", help="Learning rates and batch sizes from your own law instead "
+                                 "of Step Law: a sweep CSV (params, tokens, lr, batch_size, loss) fitted here, or "
+                                 "the JSON of `scalinglaws plan hparams --sweep SWEEP.csv --json`."),
     name: str = typer.Option(None, "--name", help="The ladder's name (default: the file's stem); runs are "
                              "NAME/RUNG in the store."),
     seed: int = typer.Option(0, "--seed", help="Seed of every rung."),
@@ -62,14 +66,24 @@ def plan_cmd(
     else:
         budget = _number(flops, "--flops")
     fractions = () if not branches else tuple(_number(b, "--branches") for b in branches.split(",") if b.strip())
+    measuring = throughput.strip().lower() == "measure"
     plan = plan_ladder(budget, rungs=rungs, span=span, name=name or output.stem, hold_back=hold_back,
                        hold_back_gap=gap, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
                        tokens_per_param=tokens_per_param, seed=seed, evals=evals, schedule=schedule, corpus=corpus,
                        corpus_bytes=corpus_bytes, branches=tuple(sorted(set(fractions))),
-                       device=device, compile=compile_, throughput=_number(throughput, "--throughput"))
+                       device=device, compile=compile_, hparams=_hparam_law(hparams),
+                       **({} if measuring else {"throughput": _number(throughput, "--throughput")}))
+    measured = None
+    if measuring:
+        from dataclasses import replace
+
+        from ..train.throughput import measure
+
+        measured = measure(plan)
+        plan = replace(plan, throughput=measured.flops_per_s)
     write_plan(plan, output)
     if as_json:
-        emit_json(plan.to_dict())
+        emit_json({**plan.to_dict(), **({"throughput_measured": measured.to_dict()} if measured else {})})
         return
     from rich.table import Table
 
@@ -82,8 +96,40 @@ def plan_cmd(
                       f"{r.flops / plan.throughput / 3600:.2g}")
     con = console()
     con.print(table)
+    if plan.hparams_law:
+        con.print(f"learning rates and batch sizes from {plan.hparams}")
+    if measured is not None:
+        con.print(f"measured {measured.flops_per_s:.3g} FLOP/s ({measured.tokens_per_s:,.0f} tokens/s) training "
+                  f"{measured.rung} on {measured.device} for {measured.seconds:.1f} s ({measured.steps} steps)")
     con.print(f"wrote {output}: {len(plan.rungs)} rungs, {plan.flops:.3g} FLOP, {plan.device_hours:.2g} device-hours "
               f"at {plan.throughput:.3g} FLOP/s")
+
+
+def _hparam_law(path: Path | None):
+    """The user's learning-rate and batch law: fitted to a sweep CSV, or read from a JSON record of one."""
+    if path is None:
+        return None
+    from ..errors import ScalingLawsError
+
+    if not path.is_file():
+        raise ScalingLawsError(f"--hparams: no file {path}. Give a sweep CSV or the JSON of `scalinglaws plan "
+                               "hparams --sweep SWEEP.csv --json`")
+    if path.suffix.lower() == ".json":
+        import json
+
+        from ..plan.hparams import law_from_dict
+
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ScalingLawsError(f"--hparams: {path} is not JSON ({exc})") from None
+        try:
+            return law_from_dict(record)
+        except ScalingLawsError as exc:
+            raise ScalingLawsError(f"--hparams {path}: {exc}") from None
+    from ..plan.hparams_fit import fit_hparams
+
+    return fit_hparams(str(path), bootstrap=0).law
 
 
 @ladder.command("run")

@@ -65,6 +65,21 @@ class HparamLaw:
         return d
 
 
+def law_from_dict(d: dict) -> HparamLaw:
+    """The law in a JSON record: a law's own dict, or a fit's (`"law"`), or `plan hparams --json`'s (`"fit"`)."""
+    from ..errors import ScalingLawsError
+
+    for key in ("fit", "law"):
+        if isinstance(d, dict) and isinstance(d.get(key), dict):
+            d = d[key]
+    missing = [c for c in COEFFICIENTS if not isinstance(d, dict) or not isinstance(d.get(c), (int, float))]
+    if missing:
+        raise ScalingLawsError(f"not a learning-rate and batch law: {', '.join(missing)} missing or not numbers "
+                               "(write one with `scalinglaws plan hparams --sweep SWEEP.csv --json`)")
+    return HparamLaw(**{c: float(d[c]) for c in COEFFICIENTS}, source=str(d.get("source") or "a fitted law"),
+                     ranges=d.get("ranges"))
+
+
 STEP_LAW = HparamLaw(
     lr_coef=1.79, lr_params_exp=-0.713, lr_tokens_exp=0.307, batch_coef=0.58, batch_tokens_exp=0.571,
     source="Step Law (Li et al. 2025, arXiv:2503.04715, eqs. 1-2): N non-embedding, batch in tokens",

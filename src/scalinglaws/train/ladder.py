@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import ScalingLawsError
 from ..files import write_atomic
 from ..plan.flops import Transformer, count
-from ..plan.hparams import STEP_LAW
+from ..plan.hparams import COEFFICIENTS, STEP_LAW, HparamLaw
 from ..records import format_of
 
 FLOP_CONVENTION = "6N+attention"
@@ -79,7 +79,9 @@ class LadderPlan:
     weight_decay: float = 0.1
     eval_batches: int = 8
     eval_batch: int = 16  # sequences per evaluation batch
-    throughput: float = 2e10  # FLOP/s assumed for the cost in device-hours (measure it: benchmarks/bench_ladder.py)
+    throughput: float = 2e10  # FLOP/s for the cost in device-hours (`ladder plan --throughput measure` times it)
+    hparams: str = STEP_LAW.source  # the law the rungs' learning rates and batch sizes came from
+    hparams_law: tuple[float, ...] = ()  # its six coefficients (plan/hparams.py COEFFICIENTS); () for Step Law
     device: str = "cpu"
     compile: bool = False
     level: float = 0.95  # of the forecast interval
@@ -98,6 +100,9 @@ class LadderPlan:
         if self.branches and self.schedule != "wsd":
             raise ScalingLawsError("cooldown branches need the wsd schedule (a cosine run has no stable phase to "
                                    "branch from): set schedule = \"wsd\" or branches = []")
+        if self.hparams_law and len(self.hparams_law) != len(COEFFICIENTS):
+            raise ScalingLawsError(f"hparams_law holds the {len(COEFFICIENTS)} coefficients {', '.join(COEFFICIENTS)}"
+                                   f" (got {len(self.hparams_law)} numbers); or [] for Step Law")
         bad = [b for b in self.branches if not 0 < b < 1]
         if bad:
             raise ScalingLawsError(f"branches are fractions of a rung's steps between 0 and 1 (got {bad[0]!r}), "
@@ -106,6 +111,13 @@ class LadderPlan:
     @property
     def flops(self) -> float:
         return sum(r.flops for r in self.rungs)
+
+    @property
+    def hparam_law(self) -> HparamLaw | None:
+        """The user's learning-rate and batch law the rungs were planned with; None for Step Law."""
+        if not self.hparams_law:
+            return None
+        return HparamLaw(**dict(zip(COEFFICIENTS, self.hparams_law)), source=self.hparams)
 
     @property
     def device_hours(self) -> float:
@@ -125,6 +137,7 @@ class LadderPlan:
                                                     if f.name != "rungs"}}
         d["notes"] = list(self.notes)
         d["branches"] = list(self.branches)
+        d["hparams_law"] = list(self.hparams_law)
         d["flops"] = self.flops
         d["device_hours"] = self.device_hours
         d["rungs"] = [{**asdict(r), "flops": r.flops, "device_hours": r.flops / self.throughput / 3600}
@@ -140,8 +153,11 @@ def shape_of(depth: int, width: int, heads: int, vocab: int = 256, seq_len: int 
 
 def make_rung(name: str, width: int, *, depth: int | None = None, aspect: int = 32, head_dim: int = 16,
               vocab: int = 256, seq_len: int = 128, tokens: float | None = None, tokens_per_param: float = 20.0,
-              lr_cap: float = 0.01, seed: int = 0, evals: int = 10, hold_back: bool = False) -> Rung:
-    """One rung by the shape rule, with Step Law's learning rate (capped) and batch size for its tokens."""
+              lr_cap: float = 0.01, seed: int = 0, evals: int = 10, hold_back: bool = False,
+              hparams: HparamLaw | None = None) -> Rung:
+    """One rung by the shape rule, with the learning rate and batch size of `hparams` for its tokens: by default
+    Step Law's, its learning rate capped at `lr_cap` (the law was fitted above 10^8 parameters); a law fitted to
+    the user's own sweep is taken as it is."""
     if width % head_dim:
         raise ScalingLawsError(f"width {width} is not a multiple of head_dim {head_dim}")
     depth = depth or max(1, int(round(width / aspect)))
@@ -149,19 +165,20 @@ def make_rung(name: str, width: int, *, depth: int | None = None, aspect: int = 
     acc = count(shape_of(depth, width, heads, vocab, seq_len))
     n_ne = acc.params["non_embedding"]
     want = tokens if tokens is not None else tokens_per_param * acc.params["total"]
-    lr, batch_tokens = STEP_LAW.evaluate([n_ne], [want])
+    lr, batch_tokens = (hparams or STEP_LAW).evaluate([n_ne], [want])
+    lr_top = lr_cap if hparams is None else math.inf
     batch = max(1, int(round(float(batch_tokens[0, 0]) / seq_len)))
     steps = max(10, int(round(want / (batch * seq_len))))
     return Rung(name=name, depth=depth, width=width, heads=heads, params=int(acc.params["total"]),
                 non_embedding_params=int(n_ne), flops_per_token=int(acc.flops_per_token[FLOP_CONVENTION]),
-                tokens=steps * batch * seq_len, steps=steps, batch=batch, lr=float(min(lr[0, 0], lr_cap)),
+                tokens=steps * batch * seq_len, steps=steps, batch=batch, lr=float(min(lr[0, 0], lr_top)),
                 seed=seed, eval_every=max(1, steps // evals), hold_back=hold_back)
 
 
 def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str = "ladder", hold_back: bool = True,
                 hold_back_gap: float = 4.0, aspect: int = 32, head_dim: int = 16, seq_len: int = 128,
                 tokens_per_param: float = 20.0, lr_cap: float = 0.01, seed: int = 0, evals: int = 10,
-                **settings) -> LadderPlan:
+                hparams: HparamLaw | None = None, **settings) -> LadderPlan:
     """Rungs from compute flops/span up to `flops` (the largest rung's training FLOPs), distinct depths."""
     if not flops > 0 or not span > 1 or rungs < 2:
         raise ScalingLawsError(f"a ladder needs flops > 0, span > 1 and at least 2 rungs (got flops={flops:g}, "
@@ -187,11 +204,13 @@ def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str =
     # little from tokens_per_param)
     out = [make_rung(f"w{shapes[i][0]}d{shapes[i][1]}", shapes[i][0], depth=shapes[i][1], head_dim=head_dim,
                      seq_len=seq_len, tokens=t / probes[i].flops_per_token, lr_cap=lr_cap, seed=seed, evals=evals,
-                     hold_back=hold_back and k == len(chosen) - 1)
+                     hold_back=hold_back and k == len(chosen) - 1, hparams=hparams)
            for k, (i, t) in enumerate(zip(chosen, targets))]
     out.sort(key=lambda r: r.flops)
     return LadderPlan(name=name, rungs=tuple(out), seq_len=seq_len, aspect=aspect, head_dim=head_dim,
-                      tokens_per_param=tokens_per_param, **settings)
+                      tokens_per_param=tokens_per_param, hparams=(hparams or STEP_LAW).source,
+                      hparams_law=() if hparams is None else tuple(float(x) for x in hparams.coefficients()[0]),
+                      **settings)
 
 
 # -- the plan file --------------------------------------------------------------------------------------------------
@@ -204,11 +223,13 @@ HEADER = """# A ladder plan: edit it, then `scalinglaws ladder run {path} --stor
 # branches (wsd only), e.g. [0.25, 0.5]: from each rung's stable phase, shorter runs of that fraction of its steps,
 # each cooled down to zero over its own last `cooldown` fraction: one rung gives several lengths (Hagele et al.
 # 2024). Their final points are runs NAME/RUNG@STEPS in the store.
+# hparams: where each rung's lr and batch came from; hparams_law its coefficients ([] for Step Law), used for rungs
+# that `ladder run --until-width` adds.
 """
 RUNG_KEYS = ("name", "depth", "width", "heads", "steps", "batch", "lr", "seed", "eval_every", "hold_back", "added")
 TOP_KEYS = ("name", "corpus", "corpus_bytes", "seq_len", "vocab", "aspect", "head_dim", "tokens_per_param",
             "schedule", "warmup", "cooldown", "branches", "min_lr", "weight_decay", "eval_batches", "eval_batch",
-            "throughput", "device", "compile", "level")
+            "throughput", "hparams", "hparams_law", "device", "compile", "level")
 
 
 def _toml(v) -> str:
@@ -264,6 +285,12 @@ def read_plan(path: str | Path) -> LadderPlan:
             raise ScalingLawsError(f"{path}: branches must be a list of fractions, e.g. branches = [0.25, 0.5] "
                                    f"(got {b!r})")
         top["branches"] = tuple(sorted({float(x) for x in b}))
+    if "hparams_law" in top:
+        h = top["hparams_law"]
+        if not isinstance(h, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in h):
+            raise ScalingLawsError(f"{path}: hparams_law must be a list of {len(COEFFICIENTS)} numbers "
+                                   f"({', '.join(COEFFICIENTS)}) or [] (got {h!r})")
+        top["hparams_law"] = tuple(float(x) for x in h)
     unknown = sorted(set(raw) - set(TOP_KEYS) - {"format", "rung"})
     if unknown:
         raise ScalingLawsError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(TOP_KEYS)})")

@@ -138,7 +138,7 @@ def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra
     lo = min(r.flops for r in plan.rungs)
     shapes = plan_ladder(target.flops / 2, rungs=6, span=max(2.5, target.flops / 2 / lo), hold_back=False,
                          aspect=plan.aspect, head_dim=plan.head_dim, seq_len=plan.seq_len,
-                         tokens_per_param=plan.tokens_per_param).rungs
+                         tokens_per_param=plan.tokens_per_param, hparams=plan.hparam_law).rungs
     for k in range(max_extra):
         known = [res["final_point"] for res in results.values() if res.get("final_point")]
         if len(known) < forecasting.MIN_RUNGS:
