@@ -240,3 +240,37 @@ def test_compare_cli_says_who_leads(cli, tmp_path):
     code, _, err = cli(*args)
     assert code == 1 and err.startswith("Error: line 2 of") and "outside [0, 1]" in err and len(
         err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("dataset", ["datacomp_1b", "relaion2b-en"])
+def test_clip_against_mammut_at_the_largest_held_out_compute(shared_data, dataset):
+    """Nezhurina et al. 2025's cells (best over each model × samples-seen sweep, cosine schedule), fitted up to
+    1e20 FLOPs on each model type's front, asked who leads at the largest compute both reached (DataComp 1.11e21,
+    Re-LAION 2.37e20), against the measured fronts read there. On DataComp the forecast names the measured winner
+    (MaMMUT); on Re-LAION, whose fitted trends cross close to the target, it names CLIP by a gap whose interval
+    holds the measured one (MaMMUT ahead by 0.019). benchmarks/bench_compare.py scores the forecasts further."""
+    path = shared_data / "laion_comparison" / "runs.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    from scalinglaws.runs.pareto import pareto_front
+
+    metric = "imagenet1k_acc1"
+    every = sl.read_runs(path, where=["row_kind=best_of_sweep", "lr_scheduler=cosine", f"pretrain_dataset={dataset}",
+                                      "model_type=clip|mammut"])
+    top = min(float(every.where(f"model_type={t}")["flops"].max()) for t in ("clip", "mammut"))
+    measured = {}
+    for t in ("clip", "mammut"):
+        g = every.where(f"model_type={t}")
+        keep = pareto_front(g["flops"], g[metric], higher_better=True)
+        order = np.argsort(g["flops"][keep])
+        measured[t] = float(np.interp(np.log(top), np.log(g["flops"][keep][order]), g[metric][keep][order]))
+    truth = max(measured, key=measured.get)
+    res = compare(every.where("flops<=1e20"), "model_type", at={"flops": top}, target=metric, higher_better=True,
+                  pareto=True, bootstrap=100, seed=0)
+    lead = res.lead
+    gap = measured[lead.winner] - measured[lead.runner_up]  # the measured lead of the forecast winner
+    assert truth == "mammut" and lead.lower <= gap <= lead.upper
+    if dataset == "datacomp_1b":
+        assert lead.winner == truth and abs(lead.gap - gap) < 0.03
+    else:
+        assert lead.crossover is not None and lead.lower < 0 < lead.upper  # a close call, and the record says so
