@@ -88,7 +88,7 @@ def main() -> int:
           f"{'present' if any('dfn' in s.lower() for s in found) else 'absent (not compared)'}")
     print(f"ImageNet-1k zero-shot accuracy; fitted on cells ≤ {CUT:.0e} FLOPs (forward), forecast the "
           f"compute-Pareto front above; bootstrap {args.bootstrap}, seed {args.seed}\n")
-    totals = {m: {"err": [], "inside": [], "right": []} for m in METHODS}
+    totals = {m: {"err": [], "inside": [], "width": [], "right": []} for m in METHODS}
     for dataset, name in DATASETS.items():
         data = cells(df, dataset)
         train = data[data.flops <= CUT]
@@ -108,21 +108,23 @@ def main() -> int:
                 res = compare(train, "model_type", at={"flops": c_top}, groups=["clip", "mammut"],
                               higher_better=True, target=METRIC, bootstrap=args.bootstrap, seed=args.seed, **how)
             secs = time.perf_counter() - t0
-            errs, inside = [], []
+            errs, inside, width = [], [], []
             for g in res.groups:
                 h = held[g.label]
                 pred, lo, hi = band_at(g, h.flops.to_numpy())
                 y = h[METRIC].to_numpy()
                 errs += list(np.abs(pred - y))
                 inside += list((lo <= y) & (y <= hi))
+                width += list(hi - lo)
             lead = res.lead
             right = lead.winner == truth
             totals[method]["err"] += errs
             totals[method]["inside"] += inside
+            totals[method]["width"] += width
             totals[method]["right"].append(right)
             cross = lead.crossover
             print(f"  {method:20s} mean |err| {np.mean(errs):.4f}  coverage {np.mean(inside):4.0%} "
-                  f"({sum(inside)}/{len(inside)})  lead: {lead.winner} by {lead.gap:+.4f} "
+                  f"({sum(inside)}/{len(inside)}, width {np.mean(width):.3f})  lead: {lead.winner} by {lead.gap:+.4f} "
                   f"[{lead.lower:+.4f}, {lead.upper:+.4f}] ({'right' if right else 'wrong'}), runner-up needs "
                   f"{lead.multiplier:.3g}× [{lead.multiplier_lower:.3g}, {lead.multiplier_upper:.3g}], crossover "
                   + ("none" if cross is None else f"{cross['scale']:.3g} [{_g(cross['lower'])}, "
@@ -132,7 +134,8 @@ def main() -> int:
     print("all held-out front points:")
     for method, t in totals.items():
         print(f"  {method:20s} mean |err| {np.mean(t['err']):.4f}  coverage {np.mean(t['inside']):4.0%} "
-              f"({sum(t['inside'])}/{len(t['inside'])})  winner right {sum(t['right'])}/{len(t['right'])}")
+              f"({sum(t['inside'])}/{len(t['inside'])}, mean width {np.mean(t['width']):.3f})  "
+              f"winner right {sum(t['right'])}/{len(t['right'])}")
     return 0
 
 
