@@ -392,7 +392,9 @@ def _lead(pair: PairComparison, x_target: float, axis: str, level: float, metric
     gap, lo, hi = -pair.difference, -pair.upper, -pair.lower
     pct = f"{int(round(level * 100))}%"
     text = (f"{winner} leads {runner} at {axis}={x_target:.3g} by {gap:.3g} in {metric} ({pct} [{lo:.3g}, {hi:.3g}]"
-            f"{'' if lo > 0 else ': not decisive'}); {runner} needs {_times(pair.multiplier)} the compute to match")
+            f"{'' if lo > 0 else ': not decisive'}); " + (f"{runner} needs {pair.multiplier:.3g}× the compute to "
+                                                          "match" if np.isfinite(pair.multiplier) else
+                                                          f"no compute lets {runner} match it"))
     if near is not None:
         side = "below" if near["scale"] < x_target else "beyond"
         text += f"; the trends cross at {axis}≈{near['scale']:.3g}, and {runner} leads {side} it"
@@ -400,9 +402,6 @@ def _lead(pair: PairComparison, x_target: float, axis: str, level: float, metric
                 p_winner=pair.p_better, multiplier=pair.multiplier, multiplier_lower=pair.multiplier_lower,
                 multiplier_upper=pair.multiplier_upper, crossover=near, verdict=text)
 
-
-def _times(m: float) -> str:
-    return "unbounded (never)" if not np.isfinite(m) else f"{m:.3g}×"
 
 
 def beyond_range(scale: float, ranges: Mapping[str, tuple[float, float]]) -> float:
