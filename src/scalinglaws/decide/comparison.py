@@ -33,6 +33,7 @@ import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -400,7 +401,8 @@ def _lead(pair: PairComparison, x_target: float, axis: str, level: float, metric
         text += f"; the trends cross at {axis}≈{near['scale']:.3g}, and {runner} leads {side} it"
     return Lead(winner=winner, runner_up=runner, scale=x_target, gap=gap, lower=lo, upper=hi,
                 p_winner=pair.p_better, multiplier=pair.multiplier, multiplier_lower=pair.multiplier_lower,
-                multiplier_upper=pair.multiplier_upper, crossover=near, verdict=text)
+                multiplier_upper=pair.multiplier_upper,
+                crossover=None if near is None else MappingProxyType(dict(near)), verdict=text)
 
 
 
