@@ -43,6 +43,7 @@ TRUTH = {
     "precision": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "gamma_w": 2.7, "gamma_a": 2.2,
                   "gamma_kv": 1.8},
     "precision_bits": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "gamma": 2.5},
+    "saturating": {"a": 2e5, "b": 1e18, "c": -0.3, "d": 0.2},
     "sparse_average": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37},
 }
 
@@ -241,3 +242,17 @@ def test_a_fit_of_a_law_with_fixed_parameters_loads_back(tmp_path):
     at = {"params": [7e10], "tokens": [1.4e12]}
     assert again.law == "formula with alpha fixed" and "alpha" not in again.params
     assert sl.predict(again, at).prediction[0] == pytest.approx(sl.predict(fitted, at).prediction[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_saturating_law_recovers_its_bend_and_floor_under_noise(seed):
+    """1% noise on the error of 40 points over six decades (as 1 - accuracy of a contrastive model ladder): the
+    exponent and the floor within 10%, and the bend b within a factor 2 (it is pinned only by the small runs)."""
+    law, _, cols, y = synthetic("saturating")
+    noisy = y * np.exp(0.01 * np.random.default_rng(seed).standard_normal(y.shape))
+    got = fit({**cols, "error": noisy}, law, seed=seed).params
+    truth = TRUTH["saturating"]
+    assert got["c"] == pytest.approx(truth["c"], rel=0.1)
+    assert got["d"] == pytest.approx(truth["d"], rel=0.1)
+    assert 0.5 < got["b"] / truth["b"] < 2.0
+    assert get_law("saturation_both").name == "saturating"

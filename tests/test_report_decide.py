@@ -155,3 +155,25 @@ def test_decision_report_opens_in_chromium(records, tmp_path):
     assert requests == [(tmp_path / "decide.html").as_uri()]
     assert len(drawn) == n_plots and all(n > 0 for n in drawn)
     assert dialogs == [] and any(EVIL in t for t in legend)
+
+
+def test_an_accuracy_comparison_section_says_who_leads(tmp_path):
+    """A higher-is-better comparison on the Pareto front: its section names how it was fitted and who leads."""
+    from scalinglaws.decide import compare
+
+    rng = np.random.default_rng(0)
+    rows = {"run": [], "recipe": [], "flops": [], "accuracy": []}
+    for fam, a, d in (("slow", 17400.0, 0.15), ("fast", 7400.0, 0.25)):
+        for i, c in enumerate(np.geomspace(1e17, 1e21, 10)):
+            rows["run"].append(f"{fam}{i}")
+            rows["recipe"].append(fam)
+            rows["flops"].append(c)
+            rows["accuracy"].append(1 - a * (c + 1e17) ** -0.25 - d + rng.normal(0, 0.001))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = compare(rows, "recipe", at={"flops": 1e22}, higher_better=True, pareto=True, bootstrap=30, seed=0)
+        path = tmp_path / "acc.json"
+        path.write_text(json.dumps(res.to_dict()))
+        sec = build_report([str(path)]).sections[0]
+    assert sec.kind == "comparison" and "fitted as 1 − accuracy, on each group" in sec.body
+    assert "Who leads at the target: slow over fast" in sec.body and "no compute lets fast match it" in sec.body

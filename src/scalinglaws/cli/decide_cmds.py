@@ -159,6 +159,11 @@ def compare_cmd(
     group: list[str] = typer.Option([], "--group", "-g", help="Compare only these groups (repeatable)."),
     baseline: str = typer.Option(None, "--baseline", help="The group the others are compared with (default: first)."),
     search: str = typer.Option(None, "--search", help="Scale range searched for crossovers, LO:HI."),
+    higher_better: bool = typer.Option(False, "--higher-better", help="The --target column is accuracy-like in "
+                                       "[0, 1] (default: accuracy): fit the error 1 - target (law saturating by "
+                                       "default), report in the target's units."),
+    pareto: bool = typer.Option(False, "--pareto", help="Fit each group only on its compute-Pareto front (the runs "
+                                "no run of less or equal compute beats), for dense grids of shapes."),
     *, inputs, target, options, where, rename, calibration, as_json,
 ):
     """Which group of runs is better at a target scale, the effective-compute multiplier, and the crossover."""
@@ -175,7 +180,7 @@ def compare_cmd(
             raise ScalingLawsError(f"--search {search}: write LO:HI, e.g. --search 1e18:1e26") from None
     result = compare(data, by, at=targets, law=law, groups=group or None, baseline=baseline, options=options,
                      inputs=inputs, target=target, where=where, rename=rename, search=span,
-                     calibration=calibration)
+                     calibration=calibration, higher_better=higher_better, pareto=pareto)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -190,15 +195,22 @@ def show_comparison(res) -> None:
     con = console()
     pct = f"{int(round(res.level * 100))}%"
     how = "on the compute-optimal frontier" if res.frontier else f"along {res.axis}"
+    if res.higher_better:
+        how += f", fitted as 1 − {res.metric}"
+    if res.pareto:
+        how += ", on each group's compute-Pareto front"
     con.print(f"{res.metric} at {res.axis} = {num(res.target)} ({how}):")
     table = Table(header_style="bold", box=None)
     for c in (res.by, "law", "runs", "prediction", f"{pct} interval", f"data {res.axis}"):
         table.add_column(c, justify="left" if c in (res.by, "law") else "right")
     for g in res.groups:
-        table.add_row(g.label + (" (best)" if g.label == res.best else ""), g.law, str(g.runs), num(g.prediction, 5),
+        runs = f"{g.runs}/{g.runs + g.off_front}" if res.pareto else str(g.runs)
+        table.add_row(g.label + (" (best)" if g.label == res.best else ""), g.law, runs, num(g.prediction, 5),
                       f"[{num(g.lower, 4)}, {num(g.upper, 4)}]",
                       f"{num(g.scale_range[0], 2)}–{num(g.scale_range[1], 2)}")
     con.print(table)
+    if res.lead is not None:
+        _show_lead(con, res, pct)
     for p in res.pairs:
         con.print(f"\n[bold]{p.label}[/bold] vs {p.baseline}: difference {p.difference:+.4f} "
                   f"({pct} [{p.lower:+.4f}, {p.upper:+.4f}]), {p.label} better in {100 * p.p_better:.0f}% of draws")
@@ -219,6 +231,27 @@ def show_comparison(res) -> None:
         if not p.crossovers:
             con.print(f"no crossover between {num(res.search[0], 2)} and {num(res.search[1], 2)}")
         con.print(p.verdict)
+
+
+def _show_lead(con, res, pct: str) -> None:
+    """Who leads at the target: one table row of the winner against the runner-up."""
+    from rich.table import Table
+
+    from ..render.text import num
+
+    lead = res.lead
+    table = Table(header_style="bold", box=None, title_justify="left")
+    for c in ("leads at the target", "ahead by", f"{pct} interval", "runner-up needs", f"{pct} interval",
+              "crossover", f"{pct} interval"):
+        table.add_column(c, justify="left" if c == "leads at the target" else "right")
+    cross = lead.crossover
+    table.add_row(f"{lead.winner} over {lead.runner_up}", num(lead.gap, 4),
+                  f"[{num(lead.lower, 3)}, {num(lead.upper, 3)}]", _mult(lead.multiplier),
+                  f"[{_mult(lead.multiplier_lower)}, {_mult(lead.multiplier_upper)}]",
+                  "none" if cross is None else num(cross["scale"], 3),
+                  "" if cross is None else f"[{num(cross['lower'], 3)}, {num(cross['upper'], 3)}]")
+    con.print(table)
+    con.print(lead.verdict)
 
 
 def _mult(v) -> str:

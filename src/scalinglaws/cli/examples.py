@@ -38,7 +38,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "backtest": ("scalinglaws backtest dataset:chinchilla_epoch --law all --cuts 2",
                  "scalinglaws backtest dataset:chinchilla_epoch --law chinchilla --format csv"),
     "compare": ("scalinglaws compare 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay|tuned_no_decay' "
-                "--by family --at flops=1e21 --law chinchilla",),
+                "--by family --at flops=1e21 --law chinchilla",
+                "scalinglaws compare zeroshot.csv --by model_type --target imagenet1k_acc1 --higher-better --pareto "
+                "--at flops=1e21"),
     "downstream": ("scalinglaws downstream dataset:pythia_evals --where shots=0 --via lambada_openai__loss --task "
                    "piqa__acc --train 'params<2e9' --test 'params>5e9'",),
     "testtime": ("scalinglaws testtime samples.csv --k 1,10,100",),

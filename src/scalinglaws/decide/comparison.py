@@ -16,6 +16,15 @@ grows with the target's distance beyond the group's runs). Against a baseline gr
   compare training setups); with unequal exponents it varies with scale, which is why it is reported as a curve;
 * crossovers: scales where L_g - L_b changes sign, the "scaling law crossover" where the recipe that wins small
   loses large, with an interval from the draws that cross within the searched range.
+
+Who leads at the target (`Lead`) puts the three together for the best group and the runner-up there: the gap with
+its interval, the compute multiplier the runner-up needs to match the winner, and the crossover nearest the target.
+
+Accuracy-like metrics (`higher_better`): every group is fitted on its error 1 - metric (the `saturating` law by
+default, the form Nezhurina et al. 2025 fit to CLIP and MaMMUT), and the predictions, intervals and differences are
+reported back in the metric's own units. On a dense grid of shapes (`pareto`) each group is fitted only on its
+compute-Pareto front (runs/pareto.py), the runs that no cheaper run of the group beats, so that the trend is of the
+best a unit of compute buys rather than of the average shape.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -33,6 +43,7 @@ from ..fitting.prediction import EXTRAPOLATION_WARN
 from ..records import format_of
 from ..render.table import Tabular
 from ..runs import read_runs
+from ..runs.pareto import pareto_front
 from .frontier import curve, curve_axis, inverse
 
 DRAWS = 200  # bootstrap resamples per group when the caller gives no options: the intervals are made of them
@@ -54,9 +65,11 @@ class GroupForecast:
     warnings: tuple[str, ...] = ()
     curve: tuple[Mapping[str, float], ...] = ()  # the group's curve along the axis: scale, prediction, lower, upper
     method: Mapping | None = None  # how the prediction interval was made (fitting/interval.py)
+    off_front: int = 0  # rows of the group left out as off its compute-Pareto front (pareto)
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "law": self.law, "runs": self.runs, "params": dict(self.params),
+        return {"label": self.label, "law": self.law, "runs": self.runs, "off_front": self.off_front,
+                "params": dict(self.params),
                 "prediction": self.prediction, "lower": self.lower, "upper": self.upper,
                 "scale_range": list(self.scale_range), "warnings": list(self.warnings),
                 "curve": [{k: _num(v) for k, v in c.items()} for c in self.curve],
@@ -67,7 +80,7 @@ class GroupForecast:
 class PairComparison:
     label: str
     baseline: str
-    difference: float  # L_label - L_baseline at the target (< 0: label is better)
+    difference: float  # L_label - L_baseline at the target (< 0: label is better; higher_better: > 0 is better)
     lower: float
     upper: float
     p_better: float  # share of draws in which label has the lower loss at the target
@@ -87,6 +100,32 @@ class PairComparison:
                 "interval_method": PAIR_METHOD}
 
 
+@dataclass(frozen=True)
+class Lead:
+    """Who leads at the target: the best group there against the runner-up."""
+
+    winner: str
+    runner_up: str
+    scale: float  # the target on the axis
+    gap: float  # how far the winner is ahead at the target, in the metric's units (> 0)
+    lower: float
+    upper: float
+    p_winner: float  # share of the paired draws in which the winner is ahead
+    multiplier: float  # compute the runner-up needs to match the winner, per unit of the target's (inf: never)
+    multiplier_lower: float
+    multiplier_upper: float
+    crossover: Mapping[str, float] | None  # the crossing nearest the target: scale, lower, upper, share
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {"winner": self.winner, "runner_up": self.runner_up, "scale": self.scale, "gap": self.gap,
+                "lower": self.lower, "upper": self.upper, "p_winner": self.p_winner,
+                "multiplier": _num(self.multiplier), "multiplier_lower": _num(self.multiplier_lower),
+                "multiplier_upper": _num(self.multiplier_upper),
+                "crossover": None if self.crossover is None else dict(self.crossover), "verdict": self.verdict,
+                "interval_method": PAIR_METHOD}
+
+
 @dataclass(frozen=True, repr=False)
 class Comparison(Tabular):
     by: str
@@ -102,9 +141,14 @@ class Comparison(Tabular):
     frontier: bool  # the curves are compute-optimal frontiers of laws of N and D (else a one-input law itself)
     extrapolation: float = 1.0  # how far the target lies beyond the groups' data along the axis (×, 1 inside)
     warnings: tuple[str, ...] = ()
+    higher_better: bool = False  # the metric is accuracy-like: fitted as 1 - metric, reported as the metric
+    pareto: bool = False  # each group was fitted on its compute-Pareto front only
+    lead: Lead | None = None
 
     @property
     def best(self) -> str:
+        if self.higher_better:
+            return max(self.groups, key=lambda g: g.prediction).label
         return min(self.groups, key=lambda g: g.prediction).label
 
     def to_dict(self) -> dict:
@@ -112,6 +156,8 @@ class Comparison(Tabular):
                 "at": dict(self.at), "level": self.level, "metric": self.metric, "frontier": self.frontier,
                 "baseline": self.baseline, "best": self.best, "search": list(self.search),
                 "extrapolation": self.extrapolation, "warnings": list(self.warnings),
+                "higher_better": self.higher_better, "pareto": self.pareto,
+                "lead": None if self.lead is None else self.lead.to_dict(),
                 "groups": [g.to_dict() for g in self.groups], "pairs": [p.to_dict() for p in self.pairs]}
 
 
@@ -157,7 +203,8 @@ def _default_law(runs) -> str:
 def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, groups: Sequence[str] | None = None,
             baseline: str | None = None, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
             target: str | None = None, where: Sequence[str] = (), rename=None,
-            search: tuple[float, float] | None = None, calibration="default", **option_values) -> Comparison:
+            search: tuple[float, float] | None = None, calibration="default", higher_better: bool = False,
+            pareto: bool = False, **option_values) -> Comparison:
     """Compare labelled groups of runs at a target scale (see the module docstring).
 
     by: the column whose values label the groups. groups: which of them (default: all, in order of appearance).
@@ -172,6 +219,10 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
     calibration: the model-error term of each group's prediction interval ("default", "none", a file or a
         Calibration; fitting/calibration.py), widening with the target's distance along the axis beyond the group's
         runs. The differences between groups are intervals of the trends (paired draws), without it.
+    higher_better: the target column (default `accuracy`) is accuracy-like, in [0, 1]: the law (default
+        `saturating`) is fitted to the error 1 - target and everything is reported in the target's units.
+    pareto: fit each group only on its compute-Pareto front along the axis (runs/pareto.py): the rows that no row
+        of the group with less or equal compute beats.
     """
     from ..fitting import fit as fit_law
     from ..fitting.calibration import resolve
@@ -190,9 +241,16 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
         raise ScalingLawsError("give the target scale, e.g. --at flops=1e23")
     runs = read_runs(data, rename=rename, where=where)
     runs, opts = weights_in_rows(runs, opts)
-    law_name = law or _default_law(runs)
+    law_name = law or ("saturating" if higher_better else _default_law(runs))
     min_rows = 2 if law_name == "auto" else get_law(law_name).n_params
+    metric = target
+    if higher_better:
+        metric = target or "accuracy"
+        runs, target = _error_of(runs, metric)
     parts = _split(runs, by, groups, min_rows)
+    off_front = {lab: 0 for lab in parts}
+    if pareto:
+        parts, off_front = _fronts(parts, by, law_name, inputs, target, min_rows)
     baseline = baseline or next(iter(parts))
     if baseline not in parts:
         raise ArgumentError("baseline", f"baseline={baseline!r}: not one of the groups compared ({', '.join(parts)})")
@@ -244,17 +302,23 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
         made = _predictive(f, v[:, None], np.array([x_target]), ranges[lab], level, cal)
         out_groups.append(GroupForecast(
             label=lab, law=f.law if "selection" not in f.extra else f.extra["selection"]["winner"],
-            runs=parts[lab].n_runs, params=dict(f.params), prediction=float(v[0]),
-            lower=float(made.lower[0]), upper=float(made.upper[0]), scale_range=ranges[lab],
-            warnings=tuple(f.warnings), curve=_band(f, grid, curves[lab], ranges[lab], level, cal),
-            method=made.method))
+            runs=parts[lab].n_runs, params=dict(f.params), prediction=_unit(float(v[0]), higher_better),
+            lower=_unit(float(made.upper[0] if higher_better else made.lower[0]), higher_better),
+            upper=_unit(float(made.lower[0] if higher_better else made.upper[0]), higher_better),
+            scale_range=ranges[lab], warnings=tuple(f.warnings),
+            curve=_band(f, grid, curves[lab], ranges[lab], level, cal, higher_better), method=made.method,
+            off_front=off_front[lab]))
 
     pairs = []
     for lab in fits:
         if lab == baseline:
             continue
         pairs.append(_pair(lab, baseline, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis,
-                           search, level, ranges))
+                           search, level, ranges, higher_better))
+    # who leads at the target: the best point prediction against the runner-up (in loss or error, lower is better)
+    order = sorted(fits, key=lambda lab: at_target[lab][0])
+    lead = _lead(_pair(order[0], order[1], grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis,
+                       search, level, ranges), x_target, axis, level, metric or first.target)
     factor = beyond_range(x_target, ranges)
     notes = []
     if factor > EXTRAPOLATION_WARN:
@@ -269,8 +333,77 @@ def compare(data, by: str = "family", *, at: Mapping[str, float], law=None, grou
         warnings.warn(note, ExtrapolationWarning, stacklevel=2)
     return Comparison(by=by, axis=axis, target=x_target, at=dict(at), level=level, baseline=baseline,
                       search=(float(search[0]), float(search[1])), groups=tuple(out_groups), pairs=tuple(pairs),
-                      metric=first.target, frontier=len(set(first.inputs.values())) > 1, extrapolation=factor,
-                      warnings=tuple(notes))
+                      metric=metric or first.target, frontier=len(set(first.inputs.values())) > 1,
+                      extrapolation=factor, warnings=tuple(notes), higher_better=higher_better, pareto=pareto,
+                      lead=lead)
+
+
+def _error_of(runs, metric: str):
+    """The runs with a column of the error 1 - metric, and its name, for an accuracy-like metric in [0, 1]."""
+    if metric not in runs:
+        fix = "Name the accuracy-like column with --target COLUMN"
+        raise ScalingLawsError(f"higher_better: {runs.missing_message(metric, fix)}")
+    values = np.asarray(runs[metric], dtype=float)
+    bad = np.flatnonzero(np.isfinite(values) & ((values < 0) | (values > 1)))
+    if bad.size:
+        i = int(bad[0])
+        raise ScalingLawsError(f"{runs.locate(i)}: column '{metric}' is {values[i]:g}, outside [0, 1] "
+                               f"({bad.size} row{'s' if bad.size > 1 else ''} are). A higher-is-better metric is "
+                               "fitted as the error 1 - metric: give it as a fraction (divide percentages by 100), "
+                               "or leave out --higher-better for a loss")
+    name = f"{metric}_error"
+    return runs.with_columns(**{name: 1.0 - values}), name
+
+
+def _fronts(parts, by: str, law_name: str, inputs, target, min_rows: int):
+    """Every group's rows on its compute-Pareto front along the comparison's axis, and how many each leaves out."""
+    from ..laws import get_law
+
+    law_obj = None if law_name == "auto" else get_law(law_name)
+    binding = {**(law_obj.inputs if law_obj else {}), **(inputs or {})}
+    cols = set(binding.values())
+    axis = next(iter(cols)) if len(cols) == 1 else "flops"
+    value = target or (law_obj.target if law_obj else "loss")
+    out, dropped = {}, {}
+    for lab, g in parts.items():
+        if axis not in g:
+            fix = "The front is taken along compute: add a flops column, or --map flops=COLUMN"
+            raise ScalingLawsError(f"pareto: {g.missing_message(axis, fix)}")
+        keep = pareto_front(g[axis], g[value])
+        front = g.take(keep)
+        if len(front) < min_rows or front.n_runs < 2:
+            raise ScalingLawsError(f"group {by}={lab} has {len(front)} row{'s' if len(front) != 1 else ''} on its "
+                                   f"compute-Pareto front (of {len(g)}) but the law has {min_rows} parameters. Add "
+                                   "runs at more compute, compare with a smaller law (e.g. --law power), or fit "
+                                   "every run (leave out --pareto)")
+        out[lab], dropped[lab] = front, len(g) - len(front)
+    return out, dropped
+
+
+def _unit(v: float, higher_better: bool) -> float:
+    """An error back in the metric's units (1 - error) for an accuracy-like metric; a loss as it is."""
+    return 1.0 - v if higher_better else v
+
+
+def _lead(pair: PairComparison, x_target: float, axis: str, level: float, metric: str) -> Lead:
+    """The record of who leads at the target from the pair (winner against the runner-up as baseline), whose
+    difference is in loss or error (negative: the winner is ahead) and whose multiplier is the runner-up's."""
+    winner, runner = pair.label, pair.baseline
+    near = min(pair.crossovers, key=lambda c: abs(np.log(c["scale"] / x_target)), default=None)
+    gap, lo, hi = -pair.difference, -pair.upper, -pair.lower
+    pct = f"{int(round(level * 100))}%"
+    text = (f"{winner} leads {runner} at {axis}={x_target:.3g} by {gap:.3g} in {metric} ({pct} [{lo:.3g}, {hi:.3g}]"
+            f"{'' if lo > 0 else ': not decisive'}); " + (f"{runner} needs {pair.multiplier:.3g}× the compute to "
+                                                          "match" if np.isfinite(pair.multiplier) else
+                                                          f"no compute lets {runner} match it"))
+    if near is not None:
+        side = "below" if near["scale"] < x_target else "beyond"
+        text += f"; the trends cross at {axis}≈{near['scale']:.3g}, and {runner} leads {side} it"
+    return Lead(winner=winner, runner_up=runner, scale=x_target, gap=gap, lower=lo, upper=hi,
+                p_winner=pair.p_better, multiplier=pair.multiplier, multiplier_lower=pair.multiplier_lower,
+                multiplier_upper=pair.multiplier_upper,
+                crossover=None if near is None else MappingProxyType(dict(near)), verdict=text)
+
 
 
 def beyond_range(scale: float, ranges: Mapping[str, tuple[float, float]]) -> float:
@@ -292,13 +425,16 @@ def _predictive(f, values: np.ndarray, scale: np.ndarray, scale_range, level: fl
                     parameters=f"bootstrap over runs ({f.bootstrap.n} draws)")
 
 
-def _band(f, grid, c, scale_range, level, calibration, points: int = CURVE_POINTS // 4) -> tuple[dict, ...]:
+def _band(f, grid, c, scale_range, level, calibration, higher_better: bool = False,
+          points: int = CURVE_POINTS // 4) -> tuple[dict, ...]:
     """A group's curve (1 + B, G) at `points` scales of the grid: the point fit and its prediction interval, so
-    that a figure of the comparison can draw each group's trend with its band."""
+    that a figure of the comparison can draw each group's trend with its band (in the metric's units)."""
     idx = np.unique(np.rint(np.linspace(0, len(grid) - 1, points)).astype(int))
     made = _predictive(f, c[:, idx], grid[idx], scale_range, level, calibration)
-    return tuple({"scale": float(grid[j]), "prediction": float(c[0, j]), "lower": float(a), "upper": float(b)}
-                 for j, a, b in zip(idx, made.lower, made.upper))
+    lows, highs = (made.upper, made.lower) if higher_better else (made.lower, made.upper)
+    return tuple({"scale": float(grid[j]), "prediction": _unit(float(c[0, j]), higher_better),
+                  "lower": _unit(float(a), higher_better), "upper": _unit(float(b), higher_better)}
+                 for j, a, b in zip(idx, lows, highs))
 
 
 def _scale_range(runs, axis: str) -> tuple[float, float]:
@@ -314,7 +450,9 @@ def _multiplier(inv_grid, ref_inv, mine, scale):
 
 
 def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, qlo, qhi, axis, search, level,
-          ranges):
+          ranges, higher_better: bool = False):
+    """The pair's record; curves are losses or errors (lower is better). higher_better: its difference is
+    reported in the metric's units, metric_label - metric_base = -(error_label - error_base)."""
     k = min(len(at_target[lab]), len(at_target[base]))
     diff = at_target[lab][:k] - at_target[base][:k]  # row 0: point estimate
     d_lo, d_hi = np.nanquantile(diff[1:], [qlo, qhi])
@@ -360,7 +498,9 @@ def _pair(lab, base, grid, inv_grid, curves, inv_curves, at_target, x_target, ql
         verdict += f"; their trends cross at {axis}≈{crossovers[0]['scale']:.3g}"
     elif n_draw_cross > 0.5 * (k - 1):
         verdict += "; most bootstrap draws cross within the searched range though the point fit does not"
-    return PairComparison(label=lab, baseline=base, difference=float(diff[0]), lower=float(d_lo),
+    sign = -1.0 if higher_better else 1.0
+    d_lo, d_hi = sorted((sign * d_lo, sign * d_hi))
+    return PairComparison(label=lab, baseline=base, difference=sign * float(diff[0]), lower=float(d_lo),
                           upper=float(d_hi), p_better=p_better, multiplier=float(m_t[0]), multiplier_lower=m_lo,
                           multiplier_upper=m_hi, multipliers=tuple(rows), crossovers=tuple(crossovers),
                           verdict=verdict)

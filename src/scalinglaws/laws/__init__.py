@@ -15,6 +15,7 @@ from .farseer import FARSEER
 from .formula import formula_law, looks_like_formula
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
 from .precision import PRECISION, PRECISION_BITS
+from .saturating import SATURATING
 from .schedule import LR_ANNEALING, LR_ANNEALING_ND, MULTIPOWER, SCHEDULE
 from .sparsity import SPARSE_AVERAGE
 from .spec import Law, Param
@@ -24,7 +25,7 @@ from .vocabulary import VOCABULARY
 LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
     SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT, BATCH_SIZE, VOCABULARY,
-    MOE_GRANULAR, MOE_ROUTED, PARSCALE, PARSCALE_ND, PRECISION, PRECISION_BITS, SPARSE_AVERAGE,
+    MOE_GRANULAR, MOE_ROUTED, PARSCALE, PARSCALE_ND, PRECISION, PRECISION_BITS, SPARSE_AVERAGE, SATURATING,
 )}
 
 
@@ -37,7 +38,8 @@ ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": 
            "goyal2024": "utility_decay", "fadu": "utility_decay", "d_cpt": "dcpt", "que2024": "dcpt",
            "krajewski": "moe_granular", "krajewski2024": "moe_granular", "clark": "moe_routed",
            "clark2022": "moe_routed", "parallel_scaling": "parscale", "kumar": "precision", "kumar2024": "precision",
-           "jin2025": "sparse_average"}
+           "jin2025": "sparse_average", "saturation_both": "saturating", "nezhurina": "saturating",
+           "nezhurina2025": "saturating"}
 
 
 def register_law(law: Law, *, replace: bool = False) -> Law:

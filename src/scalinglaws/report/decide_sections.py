@@ -110,10 +110,26 @@ def comparison_section(rec, ctx: Context, label: str) -> list[Section]:
              f"[{num(g['lower'], 4)}, {num(g['upper'], 4)}]",
              f"{num(g['scale_range'][0], 2)} – {num(g['scale_range'][1], 2)}"] for g in d["groups"]]
     how = "on each group's compute-optimal frontier" if d["frontier"] else f"along {d['axis']}"
-    body = [f"<p>{escape(d['metric'])} at {escape(d['axis'])} = {num(d['target'])} ({how}), groups by "
+    if d.get("higher_better"):
+        how += f", fitted as 1 − {d['metric']}"
+    if d.get("pareto"):
+        how += ", on each group's compute-Pareto front"
+    body = [f"<p>{escape(d['metric'])} at {escape(d['axis'])} = {num(d['target'])} ({escape(how)}), groups by "
             f"<code>{escape(d['by'])}</code>, baseline {escape(d['baseline'])}.</p>",
             table("Groups at the target", [d["by"], "law", "runs", "prediction", f"{pct} interval",
                                            f"data {d['axis']}"], rows, style=False, left=2)]
+    lead = d.get("lead")
+    if lead:
+        cross = lead.get("crossover")
+        body.append(table(f"Who leads at the target: {lead['winner']} over {lead['runner_up']}", ["", "value"], [
+            ["ahead by", f"{num(lead['gap'], 4)} [{num(lead['lower'], 3)}, {num(lead['upper'], 3)}]"],
+            [f"{lead['winner']} ahead in", f"{100 * lead['p_winner']:.0f}% of draws"],
+            [f"compute {lead['runner_up']} needs to match", f"{_mult(lead['multiplier'])} "
+                                                             f"[{_mult(lead['multiplier_lower'])}, "
+                                                             f"{_mult(lead['multiplier_upper'])}]"],
+            ["crossover nearest the target", "none" if not cross else
+             f"{d['axis']} ≈ {num(cross['scale'], 3)} [{num(cross.get('lower'), 3)}, {num(cross.get('upper'), 3)}]"],
+            ["verdict", lead["verdict"]]], style=False, left=2))
     for p in d["pairs"]:
         cross = "; ".join(f"{d['axis']} ≈ {num(c['scale'], 3)}"
                           + (f" [{num(c['lower'], 3)}, {num(c['upper'], 3)}]" if c.get("lower") else "")
