@@ -230,7 +230,9 @@ def show_comparison(res) -> None:
                       f"{num(c['upper'], 3)}]; {100 * c['share']:.0f}% of draws cross near it)")
         if not p.crossovers:
             con.print(f"no crossover between {num(res.search[0], 2)} and {num(res.search[1], 2)}")
-        con.print(p.verdict)
+        lead = res.lead
+        if lead is None or {p.label, p.baseline} != {lead.winner, lead.runner_up}:  # the lead's line said it
+            con.print(p.verdict)
 
 
 def _show_lead(con, res, pct: str) -> None:
