@@ -2,8 +2,10 @@
 2022).
 
 Accounting: an MoE run has two parameter counts. The active parameters (those one token passes through) set the
-FLOP per token; the total parameters (every expert) set the memory. Both laws here read the active count as N;
-the planning accountings (plan/experts.py) add what the axis costs.
+FLOP per token; the total parameters (every expert) set the memory. The two laws read different ones, as their
+papers do: Krajewski et al. 2024 fit the loss to the TOTAL non-embedding count (their sec. 5: "total number of
+non-embedding parameters N"; Table 2 lists models as E × N_act), Clark et al. 2022 to the dense model's count,
+which the experts multiply. The planning accountings (plan/axis_costs.py) add what each axis costs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .spec import INF, Law, Param
 POS = (0.0, INF)
 
 
-# -- moe_granular: Krajewski et al. 2024, eq. 7 ---------------------------------------------------------------------
+# -- moe_granular: Krajewski et al. 2024, eq. 9 ---------------------------------------------------------------------
 def moe_granular(x, p):
     # the granularity term scales the model-size term: finer experts (larger G) lower it towards a·N^-alpha
     size = (p["g"] * x["G"] ** -p["gamma"] + p["a"]) * x["N"] ** -p["alpha"]
@@ -33,7 +35,7 @@ def moe_granular_grad(x, p):
 MOE_GRANULAR = Law(
     name="moe_granular",
     formula="L = c + (g·G^(-gamma) + a)·N^(-alpha) + b·D^(-beta)",
-    inputs={"N": "params_active", "D": "tokens", "G": "granularity"},
+    inputs={"N": "params", "D": "tokens", "G": "granularity"},
     params=(
         Param("c", POS, (0.3, 3.0), doc="irreducible loss"),
         Param("a", POS, (1.0, 1e3), log_start=True, doc="model-size scale at infinite granularity"),
@@ -44,10 +46,12 @@ MOE_GRANULAR = Law(
         Param("gamma", POS, (0.1, 1.5), doc="granularity exponent"),
     ),
     fn=moe_granular, grad=moe_granular_grad, linear=("c", "a", "g", "b"),
-    reference="Krajewski et al. 2024, 'Scaling Laws for Fine-Grained Mixture of Experts', arXiv:2402.07871, eq. 7",
-    notes="N counts active non-embedding parameters; G = FFN width / expert width (G=1: experts as wide as the "
-          "dense FFN). The paper fixes the expansion rate at 64 experts-worth of FFN; the loss falls with G, and "
-          "what stops G growing is the router's cost, which the planning accounting 'granularity' counts.",
+    reference="Krajewski et al. 2024, 'Scaling Laws for Fine-Grained Mixture of Experts', arXiv:2402.07871, eq. 9 "
+              "(fitted constants: Table 1)",
+    notes="N counts TOTAL non-embedding parameters (every expert), as in the paper; G = FFN width / expert width "
+          "(G=1: experts as wide as the dense FFN). The paper fixes the expansion rate at E = 64 (total FFN "
+          "parameters over one dense FFN's), so N = N_active·(8E + 4)/12; the loss falls with G, and what stops G "
+          "growing is the router's cost, which the planning accounting 'granularity' counts.",
 )
 
 
