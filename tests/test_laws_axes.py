@@ -12,7 +12,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.laws import LAWS
-from scalinglaws.laws.experts import saturated_experts
+from scalinglaws.laws.experts import routing_cutoff, saturated_experts
 from scalinglaws.laws.precision import effective_params, ptq_degradation
 from scalinglaws.laws.sparsity import average_params, cubic_sparsity
 from scalinglaws.laws.streams import stream_equivalent_params
@@ -78,7 +78,7 @@ def test_precision_law_recovers_gamma(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_expert_count_law_recovers_its_slopes(seed):
-    truth = {"a": -0.08, "b": -0.1, "c": 0.004, "d": 2.5, "E_start": 1.8, "E_max": 300.0}
+    truth = {"a": -0.08, "b": -0.1, "c": 0.004, "d": 1.1, "E_start": 1.8, "E_max": 300.0}
     rng = np.random.default_rng(seed)
     n, e = (m.ravel() for m in np.meshgrid(np.geomspace(1e7, 1e9, 6), [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]))
     y = LAWS["moe_routed"]({"N": n, "E": e}, truth) * np.exp(0.001 * rng.standard_normal(n.size))
@@ -113,6 +113,38 @@ def test_saturating_expert_count_matches_its_limits():
     assert saturated_experts(1.0, 1.8, 300.0) == pytest.approx(1.8)
     assert saturated_experts(1e9, 1.8, 300.0) == pytest.approx(300.0, rel=1e-6)
     assert saturated_experts(16.0, 1.8, 1e9) == pytest.approx(16.0 + 1.8 - 1.0, rel=1e-6)
+
+
+# Clark et al. 2022, the S-BASE row of their fitted coefficients of eq. 1 (log10; a, b, c, d)
+CLARK_SBASE = {"a": -0.082, "b": -0.108, "c": 0.009, "d": 1.104}
+
+
+def test_routed_law_is_in_log10_as_published():
+    """Clark et al. 2022, eq. 1 is in base-10 logarithms: log10 L = a·log10 N + b·log10 E + c·log10 N·log10 E + d.
+    With E_max huge and E_start = 1 (Ê = E), the law is that bilinear form exactly; at the S-BASE constants a dense
+    1B model (E = 1) has loss 10^(1.104 - 0.082·9) = 2.32 nats, and 64 experts take it to 10^(0.366 + (-0.108 +
+    0.081)·log10 64) = 2.08. In natural logs the same constants would give 0.55 and 0.76 (experts hurting)."""
+    law = LAWS["moe_routed"]
+    p = {**CLARK_SBASE, "E_start": 1.0 + 1e-9, "E_max": 1e12}
+    n, e = np.array([1e9, 1e9, 1e8, 3e10]), np.array([1.0, 64.0, 8.0, 512.0])
+    ln, le = np.log10(n), np.log10(e)
+    expected = 10 ** (p["a"] * ln + p["b"] * le + p["c"] * ln * le + p["d"])
+    np.testing.assert_allclose(law({"N": n, "E": e}, p), expected, rtol=1e-6)
+    assert law({"N": n[:1], "E": e[:1]}, p)[0] == pytest.approx(2.32, abs=0.005)
+    assert law({"N": n[1:2], "E": e[1:2]}, p)[0] == pytest.approx(2.08, abs=0.005)
+
+
+def test_routing_stops_helping_near_a_trillion_dense_parameters():
+    """Clark et al. 2022 (sec. 4): the slope in log Ê, b + c·log10 N, is zero at N_cutoff = 10^(-b/c), which their
+    S-BASE fit puts near 10^12 dense parameters (the 'about 900B' the paper quotes, from unrounded constants).
+    Below it more experts lower the loss, above it they raise it; natural logs would put it at 1.6e5."""
+    law = LAWS["moe_routed"]
+    cut = float(routing_cutoff(CLARK_SBASE["b"], CLARK_SBASE["c"]))
+    assert 5e11 < cut < 2e12
+    p = {**CLARK_SBASE, "E_start": 1.0 + 1e-9, "E_max": 1e12}
+    for n, sign in ((cut / 10, -1), (cut * 10, 1)):
+        small, many = law({"N": np.full(2, n), "E": np.array([8.0, 64.0])}, p)
+        assert np.sign(many - small) == sign
 
 
 def test_krajewski_constants_say_finer_experts_lower_the_loss_less_and_less():

@@ -64,20 +64,29 @@ def saturated_experts(e, e_start, e_max):
 
 
 def moe_routed(x, p):
-    log_n = np.log(x["N"])
-    log_e = np.log(saturated_experts(x["E"], p["E_start"], p["E_max"]))
-    return np.exp(p["a"] * log_n + p["b"] * log_e + p["c"] * log_n * log_e + p["d"])
+    # base-10 logarithms, as in the paper (its Table of a, b, c, d is fitted in log10; the interaction c and the
+    # intercept d change with the base, so the published values only hold in log10)
+    log_n = np.log10(x["N"])
+    log_e = np.log10(saturated_experts(x["E"], p["E_start"], p["E_max"]))
+    return 10.0 ** (p["a"] * log_n + p["b"] * log_e + p["c"] * log_n * log_e + p["d"])
+
+
+def routing_cutoff(b, c):
+    """The dense size past which more experts stop helping, N_cutoff = 10^(-b/c) (Clark et al. 2022, sec. 4):
+    there the slope of log L in log Ê, b + c·log10 N, reaches zero."""
+    return 10.0 ** (-np.asarray(b, dtype=float) / np.asarray(c, dtype=float))
 
 
 MOE_ROUTED = Law(
     name="moe_routed",
-    formula="log L = a·log N + b·log Ê + c·log N·log Ê + d,  1/Ê = 1/(E - 1 + (1/E_start - 1/E_max)^-1) + 1/E_max",
+    formula="log10 L = a·log10 N + b·log10 Ê + c·log10 N·log10 Ê + d,  1/Ê = 1/(E - 1 + (1/E_start - 1/E_max)^-1) "
+            "+ 1/E_max",
     inputs={"N": "params_active", "E": "moe_num_experts"},
     params=(
         Param("a", (-2.0, 0.0), (-0.2, -0.02), doc="log-loss slope in log N (dense)"),
         Param("b", (-2.0, 2.0), (-0.2, 0.0), doc="log-loss slope in log Ê"),
         Param("c", (-1.0, 1.0), (-0.01, 0.02), doc="interaction: how expert gains fade with N"),
-        Param("d", (-20.0, 20.0), (0.5, 3.0), doc="intercept"),
+        Param("d", (-20.0, 20.0), (0.5, 3.0), doc="intercept (log10 of the loss at N = 1, E = 1)"),
         Param("E_start", (1.0 + 1e-6, 1e3), (1.2, 5.0), doc="Ê at a single expert"),
         Param("E_max", (2.0, 1e6), (50.0, 1000.0), log_start=True, doc="where the benefit of experts saturates"),
     ),
@@ -85,5 +94,6 @@ MOE_ROUTED = Law(
     reference="Clark et al. 2022, 'Unified Scaling Laws for Routed Language Models', arXiv:2202.01169, eqs. 2 and 9",
     notes="A law at a fixed number of tokens (the paper trains every model on the same 130B): it has no data term, "
           "so planning a FLOP budget with it needs a law of tokens too. N counts the dense model's (active) "
-          "parameters, E the experts per routed layer.",
+          "parameters, E the experts per routed layer. Logarithms are base 10, so the paper's a, b, c, d plug in "
+          "as published.",
 )
