@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.laws import LAWS
+from scalinglaws.laws import LAWS, formula_law
 from scalinglaws.laws.experts import routing_cutoff, saturated_experts
-from scalinglaws.laws.precision import effective_params, ptq_degradation
+from scalinglaws.laws.precision import compute_optimal_precision, effective_params, ptq_degradation
 from scalinglaws.laws.sparsity import average_params, cubic_sparsity
 from scalinglaws.laws.streams import stream_equivalent_params
 from scalinglaws.plan.axes import cost_of, optimise_axis
@@ -263,6 +263,77 @@ def test_precision_optimum_does_not_depend_on_the_budget():
         best = [optimise_axis(f, c, "precision_bits", bounds=(2, 16)).value for c in (1e19, 1e21, 1e23)]
     assert max(best) / min(best) == pytest.approx(1.0, abs=0.03)
     assert 4 < best[0] < 12
+
+
+# Kumar et al. 2024, App. K, Table 2: the fitted constants (alpha tied to beta), gammas and offsets n per part
+KUMAR = {"A": 4.299e3, "alpha": 0.4965, "B": 1.806e4, "beta": 0.4965, "E": 2.7648,
+         "gamma_w": 2.6745, "gamma_a": 2.2102, "gamma_kv": 0.9578}
+KUMAR_OFFSETS = {"w": 0.3037, "a": 1.4072, "kv": 2.4185}
+
+
+def _with_params(fit, params):
+    from dataclasses import replace
+
+    return replace(fit, params={k: params[k] for k in fit.params})
+
+
+def test_compute_optimal_precision_closed_form():
+    """Kumar et al. 2024, sec. 4.3.2: with C ∝ N·D·P the best P maximises f(P)/P, f = N_eff/N; one gamma gives
+    P* = x*·γ with e^x* = 1 + 3x* (x* = 1.9038), whatever A, B, alpha, beta; a dense grid agrees."""
+    x = compute_optimal_precision(1.0)
+    assert np.exp(x) == pytest.approx(1 + 3 * x, rel=1e-9) and x == pytest.approx(1.9038, abs=1e-4)
+    assert compute_optimal_precision(2.5) == pytest.approx(2.5 * x, rel=1e-9)
+    bits = np.linspace(1.0, 20.0, 200001)
+    gammas = np.array([KUMAR["gamma_w"], KUMAR["gamma_a"], KUMAR["gamma_kv"]])
+    ratio = np.prod(1 - np.exp(-bits[:, None] / gammas), axis=1) / bits
+    assert compute_optimal_precision(gammas) == pytest.approx(bits[np.argmax(ratio)], abs=1e-3)
+    with pytest.raises(ValueError):
+        compute_optimal_precision([2.0, -1.0, 1.0])
+
+
+@pytest.mark.parametrize("flops", [1e19, 1e23])
+def test_planner_precision_matches_the_closed_form(flops):
+    """The planner's optimal bits (C = 6·N·D·P/16, P searched over 2-16 bits) equal the closed form: for
+    precision_bits fitted to a ladder drawn at γ = 2.5, at the fitted γ; for the three-part law at Kumar et al.'s
+    App. K constants, 3.47 bits (P_w = P_a = P_kv)."""
+    truth = {**CHIN, "gamma": 2.5}
+    f = _fit(_grid({"precision_bits": (3, 4, 6, 8, 16)}, 0, 0.0005, "precision_bits", truth), "precision_bits", 0)
+    n, d, pb = (m.ravel() for m in np.meshgrid(np.geomspace(3e7, 1e9, 4), np.geomspace(1e9, 3e10, 3),
+                                               [3, 4, 6, 8, 12, 16], indexing="ij"))
+    y = LAWS["precision"]({"N": n, "D": d, "Pw": pb, "Pa": pb, "Pkv": pb}, KUMAR)
+    three = _fit(pd.DataFrame({"params": n, "tokens": d, "precision_weights": pb, "precision_activations": pb,
+                               "precision_kv": pb, "loss": y}), "precision", 0)
+    three = _with_params(three, KUMAR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = optimise_axis(f, flops, "precision_bits", bounds=(2, 16))
+        kumar = optimise_axis(three, flops, "precision_bits", bounds=(2, 16))
+    assert one.value == pytest.approx(compute_optimal_precision(f.params["gamma"]), rel=0.005)
+    closed = compute_optimal_precision([KUMAR["gamma_w"], KUMAR["gamma_a"], KUMAR["gamma_kv"]])
+    assert closed == pytest.approx(3.469, abs=0.001)
+    assert kumar.value == pytest.approx(closed, rel=0.005)
+    assert 6 / 16 * kumar.params * kumar.tokens * kumar.value == pytest.approx(flops, rel=1e-9)
+
+
+def test_kumar_offsets_put_the_optimum_at_7_bits():
+    """Kumar et al. 2024 fit each part's saturation with an offset n (App. K); read as 1 - e^-(P/γ - n), their
+    constants give P* = 7.0 bits, the paper's 'around 7-8 bits' (sec. 4.3.2), where without the offsets the same
+    gammas give 3.5. The planner, on that law written as a formula, finds the same 7.0 at every budget."""
+    g, o = KUMAR, KUMAR_OFFSETS
+    closed = compute_optimal_precision([g["gamma_w"], g["gamma_a"], g["gamma_kv"]], [o["w"], o["a"], o["kv"]])
+    assert closed == pytest.approx(7.0, abs=0.01)
+    parts = "*".join(f"(1 - exp(-(P/{g['gamma_' + k]} - {o[k]})))" for k in ("w", "a", "kv"))
+    law = formula_law(f"f = {parts}; E + A*(N*f)**-alpha + B*D**-beta",
+                      inputs={"N": "params", "D": "tokens", "P": "precision_bits"})
+    n, d, pb = (m.ravel() for m in np.meshgrid(np.geomspace(3e7, 1e9, 4), np.geomspace(1e9, 3e10, 3),
+                                               [4, 6, 8, 12, 16], indexing="ij"))
+    chin = {k: KUMAR[k] for k in ("E", "A", "alpha", "B", "beta")}
+    runs = pd.DataFrame({"params": n, "tokens": d, "precision_bits": pb, "loss": law({"N": n, "D": d, "P": pb}, chin)})
+    f = _with_params(_fit(runs, law, 0), chin)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = [optimise_axis(f, c, "precision_bits", bounds=(4, 16)).value for c in (1e19, 1e23)]
+    assert best == pytest.approx([closed, closed], rel=0.005)
 
 
 def test_effective_parameters_and_ptq_degradation():

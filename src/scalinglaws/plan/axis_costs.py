@@ -16,7 +16,8 @@ Conventions (each record's `convention` says the same in one line):
   the KV cache grows P-fold while the weights do not, which is ParScale's memory advantage over a model of
   n·(k·ln P + 1) parameters.
 - precision (`precision_bits`, Kumar et al. 2024): FLOP counted in 16-bit equivalents, cost linear in bits,
-  C = 6·n·D·P/16 (their sec. 4.3 takes C ∝ N·D·P); parameters held are n (bytes n·P/8).
+  C = 6·n·D·P/16 (their eq. 5); parameters held are n (bytes n·P/8). The one precision is also that of weights,
+  activations and KV cache, so the law `precision` (three gammas) is planned along P_w = P_a = P_kv.
 
 The shape behind d_model for experts: n = 12·d_model²·layers with layers = d_model/ASPECT (ASPECT = 128).
 """
@@ -94,7 +95,10 @@ STREAMS = register_axis_cost(AxisCost(
 
 PRECISION = register_axis_cost(AxisCost(
     name="precision", axis="precision_bits",
-    columns=lambda n, d, x: {"params": n, "tokens": d, "precision_bits": x},
+    # one precision for weights, activations and KV cache, as pretraining needs (a matmul takes inputs of one
+    # precision, Kumar et al. 2024 sec. 4.2): it sets the one column of `precision_bits` and the three of `precision`
+    columns=lambda n, d, x: {"params": n, "tokens": d, "precision_bits": x, "precision_weights": x,
+                             "precision_activations": x, "precision_kv": x},
     flops=lambda n, d, x: 6.0 * n * d * x / 16.0,
     total_params=lambda n, x: n + 0.0 * x,
     convention="C = 6·N·D·P/16 (16-bit-equivalent FLOP, linear in bits); held: N parameters of P bits",
