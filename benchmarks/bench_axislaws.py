@@ -4,15 +4,15 @@ the papers'.
 1. Step Law's MoE runs (Li et al. 2025; /work/shared/data/steplaw, not bundled: skipped where absent): four shapes
    of one 2.15B total size (8 to 89 experts, 188M to 1.24B active), trained on 2B to 20B tokens; the best run per
    cell over the learning-rate and batch grid. Fitted on the runs of at most 8B tokens, predicting the 20B ones:
-   Krajewski et al. 2024's law of active parameters, tokens and granularity (FFN width / expert width) against
+   Krajewski et al. 2024's law of total parameters, tokens and granularity (FFN width / expert width) against
    Chinchilla's law of active parameters and tokens, and against Chinchilla's of total parameters (all the same
    here, so it can only tell tokens apart). Mean |relative error| on the held-out runs.
 2. Planning answers, each from a fit to a synthetic ladder drawn from the paper's form at illustrative constants
-   (Krajewski's Table 1 as we read it; a ParScale-like k = 0.4; one gamma = 2.5 for precision):
+   (Krajewski's Table 1; a ParScale-like k = 0.4; one gamma = 2.5 for precision):
    the compute-optimal granularity by budget (Krajewski: it grows with compute, and G = 1 is never optimal); the
    number of parallel streams at a budget with and without a limit on the parameters held (Chen et al.: P streams
    ≈ N·(k·ln P + 1) parameters, for P-fold FLOP); the compute-optimal training precision by budget (Kumar et al.:
-   the same at every budget, near 7-8 bits at their constants).
+   the same at every budget; beside it the closed form, P* = 1.9038·γ for one γ).
 
 Run from the repository root:  PYTHONPATH=src python benchmarks/bench_axislaws.py
 """
@@ -29,7 +29,9 @@ import pandas as pd
 
 import scalinglaws as sl
 from scalinglaws.laws import LAWS
+from scalinglaws.laws.precision import compute_optimal_precision
 from scalinglaws.plan.axes import optimise_axis
+from scalinglaws.plan.axis_costs import granular_active_params
 
 STEPLAW = Path("/work/shared/data/steplaw/runs.csv")
 KRAJEWSKI = {"c": 0.47, "a": 18.1, "g": 2.1, "b": 30.8, "alpha": 0.115, "beta": 0.147, "gamma": 0.58}
@@ -82,7 +84,9 @@ def planning() -> None:
     print("\nCompute-optimal granularity (Krajewski et al. 2024: grows with compute; G = 1 never optimal)")
     for c in (1e19, 1e21, 1e23, 1e25):
         a = quiet(optimise_axis, f, c, "granularity", values=grid)
-        print(f"  C = {c:.0e}: G* = {a.value:g}, N_active = {a.params:.3g}, D = {a.tokens:.3g}, loss {a.loss:.4f}")
+        active = float(granular_active_params(a.params))
+        print(f"  C = {c:.0e}: G* = {a.value:g}, N = {a.params:.3g} (active {active:.3g}), D = {a.tokens:.3g}, "
+              f"loss {a.loss:.4f}")
 
     truth = {"E": 1.0, "A": 1e7, "alpha": 0.19, "k": 0.4, "B": 2100.0, "beta": 0.37}
     f = quiet(sl.fit, ladder("parscale_nd", truth, {"streams": (1, 2, 4, 8)}), law="parscale_nd")
@@ -98,7 +102,8 @@ def planning() -> None:
     print("\nCompute-optimal training precision, C = 6·N·D·P/16 (Kumar et al. 2024: the same at every budget)")
     for c in (1e19, 1e21, 1e23):
         a = quiet(optimise_axis, f, c, "precision_bits", bounds=(2, 16))
-        print(f"  C = {c:.0e}: P* = {a.value:.2f} bits, N = {a.params:.3g}, D = {a.tokens:.3g}")
+        print(f"  C = {c:.0e}: P* = {a.value:.2f} bits (closed form at the fitted γ: "
+              f"{compute_optimal_precision(f.params['gamma']):.2f}), N = {a.params:.3g}, D = {a.tokens:.3g}")
 
 
 def main() -> int:

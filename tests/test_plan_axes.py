@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -104,3 +105,61 @@ def test_cli(fit, tmp_path, cli):
     assert code == 0 and json.loads(out)["axis"]["value"] == 0.5
     code, out, err = cli("plan", str(path), "--flops", "1e21", "--optimise", "mix=0.3")
     assert code != 0 and err.startswith("Error: --optimise mix: a grid needs") and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def batch_fit_path(tmp_path_factory):
+    """A fit of the batch_size law (ladder 1e8-8e8 parameters on 4e9-6.4e10 tokens, batches 32K-4M tokens)."""
+    from test_batch import synthetic_sweep
+
+    from scalinglaws.plan.batch import fit_batch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = fit_batch(synthetic_sweep(0), diverged=5)
+    path = tmp_path_factory.mktemp("batch") / "batch.json"
+    f.save(path)
+    return path
+
+
+@pytest.mark.parametrize("args, says", [
+    # an axis the law does not have
+    (("--flops", "1e21", "--optimise", "lr=1e-3,3e-3"), "Error: --optimise lr: the fit's law 'formula' does not read"),
+    # a grid of one value
+    (("--flops", "1e21", "--optimise", "mix=0.3"), "Error: --optimise mix: a grid needs at least two values"),
+    # a budget below the smallest fitted run (1e7 parameters on 2e8 tokens: 1.2e16 FLOP), grid or range
+    (("--flops", "10", "--optimise", "mix=0.1,0.3"), "Error: --flops 10 cannot afford the smallest option"),
+    (("--flops", "1e15", "--optimise", "mix=0.05:0.9"), "Error: --flops 1e+15 cannot afford the smallest option"),
+])
+def test_cli_bad_optimise_requests_are_one_error_line(fit, tmp_path, cli, args, says):
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    code, out, err = cli("plan", str(path), *args)
+    assert code != 0 and out == "" and err.startswith(says), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_a_batch_beyond_the_data_is_refused(batch_fit_path, cli):
+    """A batch of more tokens than the run trains on is less than one step: at 1e20 FLOP the longest split the
+    planner considers trains on 4.1e12 tokens, so batches of 1e13 and 1e14 are refused, not answered."""
+    code, out, err = cli("plan", str(batch_fit_path), "--flops", "1e20", "--optimise", "batch_size_tokens=1e13,1e14")
+    assert code != 0 and out == "" and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("Error: --optimise batch_size_tokens: no value searched") and "B ≤ D" in err
+    # one batch beyond the data among others: that one is marked unrunnable and never chosen
+    code, out, err = cli("plan", str(batch_fit_path), "--flops", "1e20", "--optimise",
+                         "batch_size_tokens=1e5,1e13", "--json")
+    assert code == 0, err
+    axis = json.loads(out)["axis"]
+    assert axis["value"] == 1e5 and [r["loss"] is None for r in axis["table"]] == [False, True]
+    assert all(r["tokens"] >= r["value"] for r in axis["table"] if r["loss"] is not None)
+
+
+def test_a_budget_at_the_smallest_fitted_run_is_planned(fit):
+    """The floor is the cost of the smallest fitted model on the fewest fitted tokens, 6·1e7·2e8 = 1.2e16: at it
+    the plan is answered, just below it refused."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = optimise_axis(fit, 1.2e16, "mix", values=[0.1, 0.3])
+    assert 6 * a.params * a.tokens == pytest.approx(1.2e16, rel=1e-9)
+    with pytest.raises(ScalingLawsError, match="at least 1.2e"):
+        optimise_axis(fit, 1.1e16, "mix", values=[0.1, 0.3])

@@ -2,8 +2,10 @@
 2022).
 
 Accounting: an MoE run has two parameter counts. The active parameters (those one token passes through) set the
-FLOP per token; the total parameters (every expert) set the memory. Both laws here read the active count as N;
-the planning accountings (plan/experts.py) add what the axis costs.
+FLOP per token; the total parameters (every expert) set the memory. The two laws read different ones, as their
+papers do: Krajewski et al. 2024 fit the loss to the TOTAL non-embedding count (their sec. 5: "total number of
+non-embedding parameters N"; Table 2 lists models as E × N_act), Clark et al. 2022 to the dense model's count,
+which the experts multiply. The planning accountings (plan/axis_costs.py) add what each axis costs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .spec import INF, Law, Param
 POS = (0.0, INF)
 
 
-# -- moe_granular: Krajewski et al. 2024, eq. 7 ---------------------------------------------------------------------
+# -- moe_granular: Krajewski et al. 2024, eq. 9 ---------------------------------------------------------------------
 def moe_granular(x, p):
     # the granularity term scales the model-size term: finer experts (larger G) lower it towards a·N^-alpha
     size = (p["g"] * x["G"] ** -p["gamma"] + p["a"]) * x["N"] ** -p["alpha"]
@@ -33,7 +35,7 @@ def moe_granular_grad(x, p):
 MOE_GRANULAR = Law(
     name="moe_granular",
     formula="L = c + (g·G^(-gamma) + a)·N^(-alpha) + b·D^(-beta)",
-    inputs={"N": "params_active", "D": "tokens", "G": "granularity"},
+    inputs={"N": "params", "D": "tokens", "G": "granularity"},
     params=(
         Param("c", POS, (0.3, 3.0), doc="irreducible loss"),
         Param("a", POS, (1.0, 1e3), log_start=True, doc="model-size scale at infinite granularity"),
@@ -44,10 +46,12 @@ MOE_GRANULAR = Law(
         Param("gamma", POS, (0.1, 1.5), doc="granularity exponent"),
     ),
     fn=moe_granular, grad=moe_granular_grad, linear=("c", "a", "g", "b"),
-    reference="Krajewski et al. 2024, 'Scaling Laws for Fine-Grained Mixture of Experts', arXiv:2402.07871, eq. 7",
-    notes="N counts active non-embedding parameters; G = FFN width / expert width (G=1: experts as wide as the "
-          "dense FFN). The paper fixes the expansion rate at 64 experts-worth of FFN; the loss falls with G, and "
-          "what stops G growing is the router's cost, which the planning accounting 'granularity' counts.",
+    reference="Krajewski et al. 2024, 'Scaling Laws for Fine-Grained Mixture of Experts', arXiv:2402.07871, eq. 9 "
+              "(fitted constants: Table 1)",
+    notes="N counts TOTAL non-embedding parameters (every expert), as in the paper; G = FFN width / expert width "
+          "(G=1: experts as wide as the dense FFN). The paper fixes the expansion rate at E = 64 (total FFN "
+          "parameters over one dense FFN's), so N = N_active·(8E + 4)/12; the loss falls with G, and what stops G "
+          "growing is the router's cost, which the planning accounting 'granularity' counts.",
 )
 
 
@@ -60,20 +64,29 @@ def saturated_experts(e, e_start, e_max):
 
 
 def moe_routed(x, p):
-    log_n = np.log(x["N"])
-    log_e = np.log(saturated_experts(x["E"], p["E_start"], p["E_max"]))
-    return np.exp(p["a"] * log_n + p["b"] * log_e + p["c"] * log_n * log_e + p["d"])
+    # base-10 logarithms, as in the paper (its Table of a, b, c, d is fitted in log10; the interaction c and the
+    # intercept d change with the base, so the published values only hold in log10)
+    log_n = np.log10(x["N"])
+    log_e = np.log10(saturated_experts(x["E"], p["E_start"], p["E_max"]))
+    return 10.0 ** (p["a"] * log_n + p["b"] * log_e + p["c"] * log_n * log_e + p["d"])
+
+
+def routing_cutoff(b, c):
+    """The dense size past which more experts stop helping, N_cutoff = 10^(-b/c) (Clark et al. 2022, sec. 4):
+    there the slope of log L in log Ê, b + c·log10 N, reaches zero."""
+    return 10.0 ** (-np.asarray(b, dtype=float) / np.asarray(c, dtype=float))
 
 
 MOE_ROUTED = Law(
     name="moe_routed",
-    formula="log L = a·log N + b·log Ê + c·log N·log Ê + d,  1/Ê = 1/(E - 1 + (1/E_start - 1/E_max)^-1) + 1/E_max",
+    formula="log10 L = a·log10 N + b·log10 Ê + c·log10 N·log10 Ê + d,  1/Ê = 1/(E - 1 + (1/E_start - 1/E_max)^-1) "
+            "+ 1/E_max",
     inputs={"N": "params_active", "E": "moe_num_experts"},
     params=(
         Param("a", (-2.0, 0.0), (-0.2, -0.02), doc="log-loss slope in log N (dense)"),
         Param("b", (-2.0, 2.0), (-0.2, 0.0), doc="log-loss slope in log Ê"),
         Param("c", (-1.0, 1.0), (-0.01, 0.02), doc="interaction: how expert gains fade with N"),
-        Param("d", (-20.0, 20.0), (0.5, 3.0), doc="intercept"),
+        Param("d", (-20.0, 20.0), (0.5, 3.0), doc="intercept (log10 of the loss at N = 1, E = 1)"),
         Param("E_start", (1.0 + 1e-6, 1e3), (1.2, 5.0), doc="Ê at a single expert"),
         Param("E_max", (2.0, 1e6), (50.0, 1000.0), log_start=True, doc="where the benefit of experts saturates"),
     ),
@@ -81,5 +94,6 @@ MOE_ROUTED = Law(
     reference="Clark et al. 2022, 'Unified Scaling Laws for Routed Language Models', arXiv:2202.01169, eqs. 2 and 9",
     notes="A law at a fixed number of tokens (the paper trains every model on the same 130B): it has no data term, "
           "so planning a FLOP budget with it needs a law of tokens too. N counts the dense model's (active) "
-          "parameters, E the experts per routed layer.",
+          "parameters, E the experts per routed layer. Logarithms are base 10, so the paper's a, b, c, d plug in "
+          "as published.",
 )

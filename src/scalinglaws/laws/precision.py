@@ -20,6 +20,40 @@ def effective_params(n, p_w, p_a, p_kv, gamma_w, gamma_a, gamma_kv):
             * (1.0 - np.exp(-p_kv / gamma_kv)))
 
 
+def compute_optimal_precision(gammas, offsets=None, iters: int = 100) -> float:
+    """The training precision P* (bits, one for weights, activations and KV cache) that minimises the loss at a
+    fixed budget C ∝ N·D·P, over N, D and P together (Kumar et al. 2024, sec. 4.3.2 and App. E.2.3).
+
+    With M = N_eff the loss is A·M^-α + B·(C·f(P)/(k·P·M))^-β + E, f(P) = Π_x (1 - e^(-(P/γ_x - n_x))), so at
+    every M the best P maximises f(P)/P: it depends on neither C nor A, B, α, β. The first-order condition is
+    Σ_x (P/γ_x)·e^(-z_x)/(1 - e^(-z_x)) = 1 with z_x = P/γ_x - n_x, whose left side falls with P (solved by
+    bisection in log P). One γ and no offset: P* = x*·γ with e^x* = 1 + 3x*, x* = 1.9038. (The paper's eq. 28
+    as printed keeps a factor u(P) on the right that cancels; α drops out.)
+
+    gammas: γ_x per part (one value: the same γ for all three parts, as in `precision_bits`); offsets: n_x,
+    the shifts of Kumar et al.'s fitted constants (App. K, 'e^(x/γ_x + n)'), read as z_x = P/γ_x - n_x."""
+    g = np.atleast_1d(np.asarray(gammas, dtype=float))
+    if g.size == 1:
+        g = np.repeat(g, 3)
+    n = np.zeros_like(g) if offsets is None else np.broadcast_to(np.asarray(offsets, dtype=float), g.shape)
+    if not (np.all(g > 0) and np.all(np.isfinite(n))):
+        raise ValueError(f"gammas must be positive and offsets finite (got gammas={gammas}, offsets={offsets})")
+
+    def excess(bits):  # Σ_x (P/γ_x)·e^-z/(1 - e^-z) - 1, decreasing in P where every factor is positive
+        z = bits / g - n
+        return float(np.sum((bits / g) / np.expm1(z))) - 1.0
+
+    lo = float(np.max(g * n)) * (1 + 1e-12) + 1e-9  # below it a factor is not positive
+    hi = max(lo * 2.0, 1.0)
+    while excess(hi) > 0:
+        hi *= 2.0
+    lo_l, hi_l = np.log(lo), np.log(hi)
+    for _ in range(iters):
+        mid = 0.5 * (lo_l + hi_l)
+        lo_l, hi_l = (mid, hi_l) if excess(np.exp(mid)) > 0 else (lo_l, mid)
+    return float(np.exp(0.5 * (lo_l + hi_l)))
+
+
 def ptq_degradation(n, d, p_post, c_t, gamma_d, gamma_n, gamma_post):
     """Loss added by post-training quantisation to P_post bits: C_T·(D^γ_D / N^γ_N)·e^(-P_post/γ_post)
     (Kumar et al. 2024, eq. 2). Grows with data: past some D more pre-training makes the quantised model worse."""

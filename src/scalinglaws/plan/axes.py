@@ -53,6 +53,8 @@ class AxisCost:
     reference: str = ""
     integer: bool = False  # the axis takes whole values (experts, streams)
     size: str = "parameters N"  # what the planned size n counts, in words
+    feasible: Callable | None = None  # (n, d, x) -> bool: where value x can be run at that split (None: always)
+    infeasible: str = ""  # why a value cannot be run, in words, for the error when none can
 
 
 AXIS_COSTS: dict[str, AxisCost] = {}
@@ -157,6 +159,7 @@ def optimise_axis(fit, flops: float, axis: str, *, values: Sequence[float] | Non
         if acc.total_params is None:
             raise ScalingLawsError(f"--max-params: the {acc.name} accounting does not count the parameters held")
     grid, search = _candidates(fit, axis, values, bounds, acc.integer)
+    _check_affordable(fit, flops, axis, acc, grid)
 
     theta, used_level = draws(fit, level)
     rows = theta.shape[0]
@@ -169,6 +172,8 @@ def optimise_axis(fit, flops: float, axis: str, *, values: Sequence[float] | Non
             out = np.asarray(law.fn(inputs, p), dtype=float)
         if max_params is not None:
             out = np.where(acc.total_params(n, x) > max_params * (1 + 1e-9), np.inf, out)
+        if acc.feasible is not None:
+            out = np.where(acc.feasible(n, d, x), out, np.inf)
         return np.broadcast_to(out, np.broadcast_shapes(out.shape, (rows, 1)))
 
     lo, hi = log_bounds_for_budget(flops, FLOPS_PER_PARAM)
@@ -188,6 +193,13 @@ def optimise_axis(fit, flops: float, axis: str, *, values: Sequence[float] | Non
     losses = np.stack([s[2] for s in per], axis=1)  # (K, G)
     losses = np.where(np.isfinite(losses), losses, np.inf)
     if not np.isfinite(losses[0]).any():
+        if acc.feasible is not None:
+            at = [(float(s[0][0]), float(s[1][0])) for s in per]  # the split each value was searched at
+            if not any(np.all(acc.feasible(np.array([n]), np.array([d]), np.array([v]))) for (n, d), v in
+                       zip(at, grid) if np.isfinite(n) and np.isfinite(d)):
+                raise ScalingLawsError(f"--optimise {axis}: no value searched ({_span(grid)}) can be run at "
+                                       f"{flops:.3g} FLOP: {acc.infeasible}. Search smaller values, or raise "
+                                       "--flops")
         why = f" within --max-params {max_params:.3g}" if max_params is not None else ""
         raise ScalingLawsError(f"the budget of {flops:.3g} FLOP cannot afford any {axis} searched ({_span(grid)})"
                                f"{why}: raise --flops, or search smaller values")
@@ -256,6 +268,31 @@ def _candidates(fit, axis: str, values, bounds, integer: bool) -> tuple[np.ndarr
             raise ScalingLawsError(f"--optimise {axis}={lo:g}:{hi:g} holds fewer than two whole values")
         return grid, "grid of whole values"
     return grid, "range (log grid refined by a parabola)"
+
+
+def _check_affordable(fit, flops: float, axis: str, acc: AxisCost, grid: np.ndarray) -> None:
+    """Refuse a budget below the cost of the smallest fitted model on the fewest fitted tokens at the cheapest
+    value searched: there is nothing to plan beneath the ladder the fit was made from (its smallest run already
+    costs more), and the law's answer there is an extrapolation downwards by orders of magnitude. Checked where
+    the accounting's planned size and tokens are fitted columns (probed: the columns equal to n and to d)."""
+    ranges = fit.data.get("ranges", {}) if isinstance(fit.data, Mapping) else {}
+    probe = acc.columns(np.array([2.0]), np.array([3.0]), np.array([float(grid[0])]))
+    size = next((c for c, v in probe.items() if np.ndim(v) and float(np.ravel(v)[0]) == 2.0 and c in ranges), None)
+    tokens = next((c for c, v in probe.items() if np.ndim(v) and float(np.ravel(v)[0]) == 3.0 and c in ranges),
+                  None)
+    if size is None or tokens is None:
+        return
+    n_lo, d_lo = float(ranges[size][0]), float(ranges[tokens][0])
+    if not (n_lo > 0 and d_lo > 0):
+        return
+    with np.errstate(all="ignore"):
+        costs = np.asarray(acc.flops(np.full(grid.shape, n_lo), d_lo, grid), dtype=float)
+    cheapest = float(np.nanmin(costs)) if np.isfinite(costs).any() else np.nan
+    if np.isfinite(cheapest) and flops < cheapest:
+        raise ScalingLawsError(f"--flops {flops:.3g} cannot afford the smallest option: the smallest fitted "
+                               f"model ({size} {n_lo:.3g}) on the fewest fitted tokens ({d_lo:.3g}) costs "
+                               f"{cheapest:.3g} FLOP at the cheapest {axis} searched. Give --flops of at least "
+                               f"{cheapest:.3g}")
 
 
 def _refine(log_grid: np.ndarray, losses: np.ndarray, best: np.ndarray) -> np.ndarray:

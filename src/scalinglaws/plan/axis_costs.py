@@ -6,18 +6,20 @@ Conventions (each record's `convention` says the same in one line):
 - experts (`moe_num_experts`, Clark et al. 2022): top-1 routing, every expert as wide as the dense FFN. A token
   passes through the active parameters n, so C = 6·n·D plus the router (6·d_model·E per layer per token); memory
   holds every expert: total = n/3 + (2/3)·n·E, the FFN being 2/3 of a block's 12·d_model² parameters.
-- granularity (`granularity`, Krajewski et al. 2024): experts G times narrower than the FFN, G times as many
-  active, expansion rate 64 as in the paper. What stops G growing is the router, a d_model × 64·G matmul per
-  layer: 6 FLOP per router weight per token, forward and backward (the paper counts the routing cost with its
-  own constant; this is the plain matmul count).
+- granularity (`granularity`, Krajewski et al. 2024, sec. 6): the planned size is the TOTAL non-embedding
+  count N their law reads; experts G times narrower than the FFN, G times as many active, expansion rate E = 64,
+  so N = d_model²·(8E + 4)·blocks and N_active = 12·d_model²·blocks, with d_model = 64·blocks (their eq. 10 and
+  the shape they assume). C = (c_f·N_active + c_r·d_model·E·G·blocks)·D with c_f = 6 and the router's c_r = 14
+  (their Appendix E): the router, a d_model × E·G matmul per block, is what stops G growing.
 - streams (`streams`, Chen et al. 2025): P forward and backward passes over one set of weights, C = 6·n·D·P; the
   weights are held once (the per-stream prefixes, about 0.2% of n each in the paper, are left out). At inference
   the KV cache grows P-fold while the weights do not, which is ParScale's memory advantage over a model of
   n·(k·ln P + 1) parameters.
 - precision (`precision_bits`, Kumar et al. 2024): FLOP counted in 16-bit equivalents, cost linear in bits,
-  C = 6·n·D·P/16 (their sec. 4.3 takes C ∝ N·D·P); parameters held are n (bytes n·P/8).
+  C = 6·n·D·P/16 (their eq. 5); parameters held are n (bytes n·P/8). The one precision is also that of weights,
+  activations and KV cache, so the law `precision` (three gammas) is planned along P_w = P_a = P_kv.
 
-The shape behind d_model: n = 12·d_model²·layers with layers = d_model/ASPECT (ASPECT = 128).
+The shape behind d_model for experts: n = 12·d_model²·layers with layers = d_model/ASPECT (ASPECT = 128).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ ASPECT = 128.0  # d_model per layer of the shape that turns a parameter count in
 EXPANSION = 64.0  # Krajewski et al. 2024 fix the FFN expansion of their MoE models at 64 dense FFNs' worth
 FFN_SHARE = 2.0 / 3.0  # of a block's 12·d_model² parameters, the FFN's 8·d_model²
 ROUTER_FLOPS = 6.0  # FLOP per router weight per token, forward and backward
+# Krajewski et al. 2024, sec. 6.1 and Appendix E: FLOP per active weight outside the router (c_f) and inside it
+# (c_r, which also counts the softmax and the expert-choice selection), and the shape d_model = 64·blocks
+GRANULAR_CF, GRANULAR_CR, GRANULAR_ASPECT = 6.0, 14.0, 64.0
 
 
 def width_and_depth(n):
@@ -53,14 +58,29 @@ EXPERTS = register_axis_cost(AxisCost(
     reference="Clark et al. 2022, arXiv:2202.01169", integer=True,
 ))
 
+def granular_active_params(n, expansion: float = EXPANSION):
+    """N_active of a fine-grained MoE of n total non-embedding parameters: 12·d_model²·blocks of the
+    d_model²·(8E + 4)·blocks (Krajewski et al. 2024, sec. 6.1; attention 4·d², every expert 8·d², one expert's
+    worth active)."""
+    return 12.0 * np.asarray(n, dtype=float) / (8.0 * expansion + 4.0)
+
+
+def _granular_flops_per_token(n, granularity):
+    """c_f·N_active + c_r·d_model·E·G·blocks (Krajewski et al. 2024, eq. 10), d_model = 64·blocks."""
+    active = granular_active_params(n)
+    d_model = np.cbrt(GRANULAR_ASPECT * active / 12.0)  # 12·d²·(d/64) = N_active
+    return (GRANULAR_CF * active
+            + GRANULAR_CR * d_model * EXPANSION * granularity * (d_model / GRANULAR_ASPECT))
+
+
 GRANULARITY = register_axis_cost(AxisCost(
-    name="granularity", axis="granularity", size="active parameters N",
-    columns=lambda n, d, x: {"params_active": n, "tokens": d, "granularity": x},
-    flops=lambda n, d, x: (6.0 * n + _router(n, EXPANSION * x)) * d,
-    total_params=lambda n, x: (1.0 - FFN_SHARE) * n + FFN_SHARE * n * EXPANSION + 0.0 * x,
-    convention="C = (6·N_active + 6·d_model·64·G·layers)·D (router over 64·G experts); held: N_active/3 + "
-               "(2/3)·64·N_active",
-    reference="Krajewski et al. 2024, arXiv:2402.07871", integer=True,
+    name="granularity", axis="granularity", size="total parameters N",
+    columns=lambda n, d, x: {"params": n, "tokens": d, "granularity": x},
+    flops=lambda n, d, x: _granular_flops_per_token(n, x) * d,
+    total_params=lambda n, x: n + 0.0 * x,
+    convention="N total = d_model²·(8·64 + 4)·blocks, N_active = 12·N/516, d_model = 64·blocks; "
+               "C = (6·N_active + 14·d_model·64·G·blocks)·D (router over 64·G experts); held: N",
+    reference="Krajewski et al. 2024, arXiv:2402.07871, sec. 6 and eq. 10", integer=True,
 ))
 
 STREAMS = register_axis_cost(AxisCost(
@@ -75,7 +95,10 @@ STREAMS = register_axis_cost(AxisCost(
 
 PRECISION = register_axis_cost(AxisCost(
     name="precision", axis="precision_bits",
-    columns=lambda n, d, x: {"params": n, "tokens": d, "precision_bits": x},
+    # one precision for weights, activations and KV cache, as pretraining needs (a matmul takes inputs of one
+    # precision, Kumar et al. 2024 sec. 4.2): it sets the one column of `precision_bits` and the three of `precision`
+    columns=lambda n, d, x: {"params": n, "tokens": d, "precision_bits": x, "precision_weights": x,
+                             "precision_activations": x, "precision_kv": x},
     flops=lambda n, d, x: 6.0 * n * d * x / 16.0,
     total_params=lambda n, x: n + 0.0 * x,
     convention="C = 6·N·D·P/16 (16-bit-equivalent FLOP, linear in bits); held: N parameters of P bits",

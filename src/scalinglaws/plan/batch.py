@@ -43,6 +43,9 @@ BATCH_COST = register_axis_cost(AxisCost(
     columns=lambda n, d, x: {"params": n, "tokens": d, AXIS: x},
     flops=lambda n, d, x: FLOPS_PER_PARAM * n * d * np.ones_like(x), total_params=lambda n, x: n * np.ones_like(x),
     convention="C = 6·N·D at any batch; the batch B (tokens) sets the steps D/B",
+    # a batch holds at most the run's tokens: fewer than one step is not a run
+    feasible=lambda n, d, x: np.asarray(d, dtype=float) >= np.asarray(x, dtype=float),
+    infeasible="every batch holds more tokens than the run trains on (a run takes at least one step, B ≤ D)",
     reference="McCandlish et al. 2018, arXiv:1812.06162; Kaplan et al. 2020, arXiv:2001.08361, §5.1"))
 
 
