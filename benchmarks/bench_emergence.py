@@ -36,7 +36,7 @@ import numpy as np
 
 from scalinglaws.decide.emergence import forecast_emergence
 from scalinglaws.decide.testtime import forecast_testtime, pass_at_k
-from scalinglaws.errors import ScalingLawsError
+from scalinglaws.errors import ScalingLawsError, ScalingLawsWarning
 from scalinglaws.runs import read_runs
 
 SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -143,7 +143,7 @@ def synthetic(args) -> None:
                       corpus_bytes=args.corpus_bytes, eval_batches=4, eval_batch=16)
     path = write_plan(plan, folder / "addition.toml")
     print(f"3. on the ladder itself: {len(rungs)} rungs ({', '.join(f'{n:,}' for n in sizes)} parameters, "
-          f"{args.tokens_per_param:g} tokens each) on addition:{args.digits}, in {folder}")
+          f"{args.tokens_per_param:g} tokens per parameter) on addition:{args.digits}, in {folder}")
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -168,7 +168,8 @@ def synthetic(args) -> None:
             print(f"   no forecast: {exc}")
             return
     for w in caught:
-        print(f"   warning: {w.message}")
+        if issubclass(w.category, ScalingLawsWarning):
+            print(f"   warning: {w.message}")
     law = res.laws[0]
     print(f"   law over {len(res.sizes)} rungs: log(-log pass@1) = {law['log_c']:.3f} - {law['alpha']:.3f} log N")
     for f in res.forecast:
