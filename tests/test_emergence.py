@@ -296,3 +296,15 @@ def test_bad_log_mappings_are_refused(tmp_path, cli, logs, message):
     assert "Traceback" not in err
     code, out, err = cli("emergence", str(good), "--log", f"{good}=1e8")
     assert code != 0 and "not both or neither" in err
+
+
+def test_coverage_of_a_nearly_point_mass_difficulty_is_not_lost_to_cancellation():
+    from scalinglaws.decide.testtime import coverage
+
+    theta = np.array([[0.1, 3e10, 1e13], [0.1, 3e10 * 1e-4, 1e13 * 1e-4]])  # p = a/(a+b) ≈ 3e-3 at both
+    p = 3e10 / (3e10 + 1e13)
+    want = 0.9 * (1 - (1 - p) ** np.array([1.0, 10.0, 1000.0]))
+    got = coverage(theta, [1, 10, 1000])
+    assert got[0] == pytest.approx(want, rel=1e-6)  # betaln's difference gave 0 or below here
+    assert got[1] == pytest.approx(want, rel=2e-3)  # a+b = 1e9: near the point mass still
+    assert coverage(np.array([[0.0, 0.5, 2.0]]), [1])[0, 0] == pytest.approx(0.2)  # mean a/(a+b)
