@@ -13,7 +13,14 @@ Data: ../shared/data/repeated_sampling (per-problem samples drawn and correct; t
    pass@10000 forecast; scored against the unbiased estimator on all 10,000. Baseline: a power law in k fitted to
    -log(coverage) at k = 1..100 and extrapolated.
 
+3. On the ladder itself (--synthetic, needs torch): a ladder of tiny transformers trained here on D-digit addition
+   (train/data.py, `addition:D`), each rung's answers to the held-out problems sampled (`ladder sample`,
+   train/sample.py), the law fitted to all rungs but the largest and the largest forecast; scored against its
+   sampled pass@k, with every rung's greedy accuracy beside it. --workdir keeps the checkpoints, so a second run
+   only samples and fits.
+
 Run from the repository root:  python benchmarks/bench_emergence.py [--bootstrap 100]
+                               python benchmarks/bench_emergence.py --synthetic [--workdir DIR] [--digits 2]
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import numpy as np
 
 from scalinglaws.decide.emergence import forecast_emergence
 from scalinglaws.decide.testtime import forecast_testtime, pass_at_k
+from scalinglaws.errors import ScalingLawsError, ScalingLawsWarning
 from scalinglaws.runs import read_runs
 
 SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -112,10 +120,86 @@ def across_k(bootstrap: int) -> None:
           f"{100 * np.mean(inside):.0f}% of {len(inside)}")
 
 
+SYNTH_WIDTHS = (16, 24, 32, 40, 48)  # two layers each, heads of width 8; the largest is held out
+
+
+def synthetic(args) -> None:
+    import tempfile
+
+    import torch
+
+    from scalinglaws.train import run_ladder, sample_ladder, write_plan
+    from scalinglaws.train.ladder import LadderPlan, make_rung
+
+    torch.set_num_threads(args.threads)
+    folder = Path(args.workdir or tempfile.mkdtemp(prefix="bench_emergence_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    widths = [int(w) for w in args.widths.split(",")]
+    shape = dict(depth=args.depth, head_dim=8)
+    sizes = [make_rung(f"w{w}", w, tokens=100_000, **shape).params for w in widths]
+    rungs = tuple(make_rung(f"w{w}", w, tokens=int(args.tokens_per_param * n), evals=4, **shape)
+                  for w, n in zip(widths, sizes))
+    plan = LadderPlan(name="addition", rungs=rungs, corpus=f"addition:{args.digits}",
+                      corpus_bytes=args.corpus_bytes, eval_batches=4, eval_batch=16)
+    path = write_plan(plan, folder / "addition.toml")
+    print(f"3. on the ladder itself: {len(rungs)} rungs ({', '.join(f'{n:,}' for n in sizes)} parameters, "
+          f"{args.tokens_per_param:g} tokens per parameter) on addition:{args.digits}, in {folder}")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trained = run_ladder(path, folder / "runs.duckdb", threads=args.threads, hold_back=False)
+    print(f"   trained in {time.perf_counter() - start:.0f} s")
+    start = time.perf_counter()
+    sampled = sample_ladder(path, samples=args.samples, problems=args.problems, seed=0, threads=args.threads)
+    print(f"   sampled {args.samples} answers to each of {sampled.rungs[0]['problems']} held-out problems per rung "
+          f"in {time.perf_counter() - start:.0f} s")
+    losses = {r["name"]: r["loss"] for r in trained.rungs}
+    print(f"   {'rung':<5} {'params':>8} {'loss':>6} {'greedy acc':>10} {'pass@1':>9} {'solved':>7}")
+    for r in sampled.rungs:
+        print(f"   {r['name']:<5} {r['params']:>8,.0f} {losses[r['name']]:>6.3f} {r['greedy_accuracy']:>10.3f} "
+              f"{r['pass_at_1']:>9.2e} {100 * r['solved']:>6.0f}%")
+    largest = max(r["params"] for r in sampled.rungs)
+    table = {c: list(sampled.table[c]) for c in ("params", "problem", "samples", "correct")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = forecast_emergence(table, test=[f"params>={largest:g}"], k=[1, 10], bootstrap=args.bootstrap)
+        except ScalingLawsError as exc:
+            print(f"   no forecast: {exc}")
+            return
+    for w in caught:
+        if issubclass(w.category, ScalingLawsWarning):
+            print(f"   warning: {w.message}")
+    law = res.laws[0]
+    print(f"   law over {len(res.sizes)} rungs: log(-log pass@1) = {law['log_c']:.3f} - {law['alpha']:.3f} log N")
+    for f in res.forecast:
+        print(f"   pass@{f['k']} at {f['size']:,.0f}: forecast {f['prediction']:.3g} 95% "
+              f"[{f['lower']:.3g}, {f['upper']:.3g}], observed {f['observed']:.3g}: "
+              f"{'inside' if f['inside'] else 'outside'}")
+    greedy = [r["greedy_accuracy"] for r in sampled.rungs if r["params"] < largest]
+    print(f"   greedy accuracy of the training rungs: {', '.join(f'{g:.3f}' for g in greedy)} "
+          f"({'all 0' if not any(greedy) else 'not all 0'})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bootstrap", type=int, default=100)
+    ap.add_argument("--synthetic", action="store_true", help="train a ladder on addition and forecast its largest")
+    ap.add_argument("--workdir", help="--synthetic: folder for the plan, store and checkpoints (kept)")
+    ap.add_argument("--digits", type=int, default=2)
+    ap.add_argument("--widths", default=",".join(map(str, SYNTH_WIDTHS)))
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--tokens-per-param", type=float, default=20.0)
+    ap.add_argument("--corpus-bytes", type=int, default=4_000_000)
+    ap.add_argument("--samples", type=int, default=256)
+    ap.add_argument("--problems", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    if args.synthetic:
+        start = time.perf_counter()
+        synthetic(args)
+        print(f"({time.perf_counter() - start:.0f} s)")
+        return 0
     if not DATA.exists():
         print(f"{DATA} is not here: nothing to measure (set SCALINGLAWS_SHARED_DATA)")
         return 0

@@ -198,3 +198,113 @@ def test_the_report_has_an_emergence_section(tmp_path):
     (sec,) = rep.sections
     assert sec.kind == "emergence" and [f.kind for f in sec.figures] == ["emergence"]
     assert f"{res.laws[0]['alpha']:.3f}" in sec.body and "Forecast" in sec.body
+
+
+def harness_file(path, rng, size, problems=40, samples=200, nested=False):
+    """A generative task's --log_samples file: each item sampled `samples` times, exact_match per repeat."""
+    mean = pass_rate(size)
+    counts = []
+    with open(path, "w") as fh:
+        for i in range(problems):
+            p = rng.beta(0.4, 0.4 * (1 - mean) / mean)
+            verdicts = (rng.random(samples) < p).astype(int).tolist()
+            gens = ["42" if v else str(int(rng.integers(0, 40))) for v in verdicts]
+            rec = {"doc_id": i, "doc": {"question": "..."}, "target": "42", "arguments": {}, "filter": "none",
+                   "metrics": ["exact_match"], "exact_match": verdicts}
+            rec.update({"resps": [gens]} if nested else {"resps": [gens], "filtered_resps": [gens]})
+            fh.write(json.dumps(rec) + "\n")
+            counts.append(sum(verdicts))
+    return counts
+
+
+def test_harness_generation_logs_are_counted_and_forecast(tmp_path, cli):
+    from scalinglaws.ingest.lmeval_samples import read_generations
+
+    rng = np.random.default_rng(0)
+    files, truth = {}, {}
+    for j, size in enumerate((1e8, 3e8, 1e9, 3e9)):
+        path = tmp_path / f"samples_gsm8k_{j}.jsonl"
+        truth[size] = harness_file(path, rng, size, nested=j % 2 == 1)
+        files[str(path)] = size
+    cols = read_generations(files)
+    assert cols["samples"] == [200.0] * 160 and cols["problem"][:3] == ["0", "1", "2"]
+    assert cols["correct"] == [float(c) for s in files.values() for c in truth[s]]
+    args = ["emergence"] + [a for p, s in files.items() for a in ("--log", f"{p}={s:g}")]
+    code, out, err = cli(*args, "--at", "params=1e10", "--bootstrap", "30", "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert [s["params"] for s in rec["sizes"]] == [1e8, 3e8, 1e9, 3e9]
+    measured = [s["pass_at_1_measured"] for s in rec["sizes"]]
+    assert measured == pytest.approx([np.sum(truth[s]) / 8000 for s in files.values()])
+    assert rec["forecast"][0]["lower"] < pass_rate(1e10) < rec["forecast"][0]["upper"]
+    # sizes written as 160M work as they do in --at
+    names = {str(tmp_path / "a.jsonl"): "160M", str(tmp_path / "b.jsonl"): "410M"}
+    for p in names:
+        harness_file(p, rng, 1e9, problems=6, samples=20)
+    cols = read_generations({p: v for p, v in zip(names, (1.6e8, 4.1e8))})
+    code, out, err = cli("emergence", *[a for p, s in names.items() for a in ("--log", f"{p}={s}")], "--json")
+    assert code != 0 and "needs at least 3" in err  # read, then refused by the law for too few sizes
+
+
+def test_generations_judged_without_a_per_repeat_metric(tmp_path):
+    from scalinglaws.ingest.lmeval_samples import read_generations
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps({"doc_id": 0, "target": "7", "resps": [["7", " 7\n", "8"]],
+                             "filtered_resps": [["7", " 7\n", "8"]], "exact_match": 0.0}) + "\n"
+                 + json.dumps({"doc_id": 1, "target": ["5", "five"], "filtered_resps": ["five", "6"]}) + "\n")
+    b.write_text(json.dumps({"doc_id": 0, "target": "7", "filtered_resps": ["7"], "exact_match": 1.0}) + "\n"
+                 + json.dumps({"doc_id": 1, "target": "5", "filtered_resps": ["4"], "acc": False}) + "\n")
+    cols = read_generations({str(a): 1e8, str(b): 1e9})
+    # a scalar metric over several generations scores a filtered answer: each generation is compared with target
+    assert cols["samples"] == [3.0, 2.0, 1.0, 1.0] and cols["correct"] == [2.0, 1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"doc_id": 0, "target": "7", "resps": [], "filtered_resps": []}, "has no generations"),
+    ({"doc_id": 0, "target": "7"}, "has no generations"),
+    ({"doc_id": 0, "target": "7", "filtered_resps": ["7", "7"], "exact_match": [1, 1, 1]}, r"samples < correct"),
+    ({"doc_id": 0, "target": "7", "filtered_resps": ["7", "8"], "exact_match": [1, 0.5]}, "is not a verdict"),
+    ({"doc_id": 0, "target": 1, "filtered_resps": [["-1.5", "False"], ["-0.5", "True"]]}, "choices --log"),
+])
+def test_bad_generation_logs_are_refused(tmp_path, cli, line, message):
+    from scalinglaws.ingest.lmeval_samples import read_generations
+
+    bad, good = tmp_path / "samples_bad.jsonl", tmp_path / "samples_good.jsonl"
+    bad.write_text(json.dumps(line) + "\n")
+    good.write_text(json.dumps({"doc_id": 0, "target": "7", "filtered_resps": ["7"], "exact_match": 1}) + "\n")
+    with pytest.raises(ScalingLawsError, match=message):
+        read_generations({str(good): 1e8, str(bad): 1e9})
+    code, out, err = cli("emergence", "--log", f"{good}=1e8", "--log", f"{bad}=1e9", "--at", "params=1e10")
+    assert code != 0 and err.startswith("Error: samples_bad.jsonl line 1") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("logs, message", [
+    (["{good}"], "give the file and its model size"),
+    (["{good}=big", "{other}=1e9"], "'big' is not a model size"),
+    (["{good}=-3", "{other}=1e9"], "must be a positive number"),
+    (["{good}=1e8"], "one model size"),
+    (["{good}=1e8", "{other}=1e8"], "are both given size 1e+08"),
+])
+def test_bad_log_mappings_are_refused(tmp_path, cli, logs, message):
+    good, other = tmp_path / "samples_good.jsonl", tmp_path / "samples_other.jsonl"
+    for p in (good, other):
+        p.write_text(json.dumps({"doc_id": 0, "target": "7", "filtered_resps": ["7"], "exact_match": 1}) + "\n")
+    args = [a for entry in logs for a in ("--log", entry.format(good=good, other=other))]
+    code, out, err = cli("emergence", *args, "--at", "params=1e10")
+    assert code != 0 and err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    code, out, err = cli("emergence", str(good), "--log", f"{good}=1e8")
+    assert code != 0 and "not both or neither" in err
+
+
+def test_coverage_of_a_nearly_point_mass_difficulty_is_not_lost_to_cancellation():
+    from scalinglaws.decide.testtime import coverage
+
+    theta = np.array([[0.1, 3e10, 1e13], [0.1, 3e10 * 1e-4, 1e13 * 1e-4]])  # p = a/(a+b) ≈ 3e-3 at both
+    p = 3e10 / (3e10 + 1e13)
+    want = 0.9 * (1 - (1 - p) ** np.array([1.0, 10.0, 1000.0]))
+    got = coverage(theta, [1, 10, 1000])
+    assert got[0] == pytest.approx(want, rel=1e-6)  # betaln's difference gave 0 or below here
+    assert got[1] == pytest.approx(want, rel=2e-3)  # a+b = 1e9: near the point mass still
+    assert coverage(np.array([[0.0, 0.5, 2.0]]), [1])[0, 0] == pytest.approx(0.2)  # mean a/(a+b)

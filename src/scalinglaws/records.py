@@ -41,7 +41,7 @@ KINDS = {
     # training curves (curves/)
     "curve_forecast": 1, "curve_forecasts": 1, "schedule_search": 1,
     # training ladders (train/)
-    "ladder_plan": 1, "ladder_run": 1, "ladder_status": 1, "ladder_forecast": 1,
+    "ladder_plan": 1, "ladder_run": 1, "ladder_status": 1, "ladder_forecast": 1, "ladder_samples": 1,
     # what the other commands print with --json
     "report": 1, "figures": 1, "figure_kinds": 1, "laws": 1, "datasets": 1, "dataset": 1, "ingest": 1,
     "store_info": 1, "stored_fit": 1,

@@ -100,6 +100,26 @@ def _number_or_named(text: str) -> float:
         return size_in_name(text)
 
 
+def parse_log_files(entries: Iterable[str], example: str) -> dict[str, float]:
+    """--log FILE=SIZE (repeatable) -> {file: size}; SIZE a number, 160M or a model name with its size."""
+    files: dict[str, float] = {}
+    for entry in entries:
+        path, sep, size = entry.rpartition("=")
+        if not sep or not path:
+            raise ScalingLawsError(f"--log {entry}: give the file and its model size, e.g. --log {example}")
+        try:
+            value = _number_or_named(size)
+        except ValueError:
+            raise ScalingLawsError(f"--log {entry}: {size!r} is not a model size; write e.g. --log {example}, "
+                                   f"{path}=1.6e8 or {path}=160M") from None
+        if not np.isfinite(value) or value <= 0:
+            raise ScalingLawsError(f"--log {entry}: the model size must be a positive number, e.g. --log {example}")
+        if path in files:
+            raise ScalingLawsError(f"--log {path} is given twice: give each file once")
+        files[path] = float(value)
+    return files
+
+
 def parse_at(pairs: Iterable[str]) -> dict[str, np.ndarray]:
     """--at params=7e9 --at tokens=1.4T,2.8e12 -> columns; single values broadcast against lists."""
 

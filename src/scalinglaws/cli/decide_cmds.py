@@ -6,7 +6,7 @@ import typer
 
 from ..render.text import plural
 from .app import app
-from .common import DATA_HELP, console, emit_json, parse_at, parse_pairs, progress_bar
+from .common import DATA_HELP, console, emit_json, parse_at, parse_log_files, parse_pairs, progress_bar
 from .options import BINDING, CALIBRATION, DATA, FIT, JSON, RESAMPLING, SELECTION, use
 
 
@@ -370,8 +370,13 @@ def show_downstream(res) -> None:
 @use(RESAMPLING, DATA, JSON, bootstrap=200, help={"bootstrap": "Resamples of each size's problems for intervals.",
                                                   "seed": "Seed for the bootstrap."})
 def emergence_cmd(
-    data: str = typer.Argument(..., help="Per-problem sample counts of several model sizes: columns params (or "
-                               "--scale), problem, samples, correct."),
+    data: str = typer.Argument(None, help="Per-problem sample counts of several model sizes: columns params (or "
+                               "--scale), problem, samples, correct; or leave out and give lm-evaluation-harness "
+                               "samples files with --log."),
+    log: list[str] = typer.Option([], "--log", help="A generative task's --log_samples file of one model and its "
+                                  "size: samples_gsm8k.jsonl=160M (repeatable; problem = doc_id)."),
+    metric: str = typer.Option(None, "--metric", help="With --log: the metric judging each generation (default: "
+                               "exact_match, acc, pass@1 or correct, whichever the file has; else the target)."),
     at: list[str] = typer.Option([], "--at", help="Sizes to forecast, e.g. --at params=2.8e9,6.9e9."),
     test: list[str] = typer.Option([], "--test", help="Held-out rows to forecast and score, e.g. 'params>1.4e9'."),
     train: list[str] = typer.Option([], "--train", help="Rows to fit (default: all but --test)."),
@@ -390,7 +395,16 @@ def emergence_cmd(
     """Forecast a task's pass rate at larger sizes from many samples per problem, where small models' greedy
     accuracy is 0: log(-log pass@k) linear in log size (Hu et al. 2023)."""
     from ..decide.emergence import forecast_emergence
+    from ..errors import ScalingLawsError
 
+    if (data is None) == (not log):
+        raise ScalingLawsError("give either a table of per-problem counts or --log FILE=SIZE files, not both or "
+                               "neither")
+    if log:
+        from ..ingest.lmeval_samples import read_generations
+
+        data = read_generations(parse_log_files(log, "samples_gsm8k.jsonl=160M"), scale=scale, metric=metric)
+        problem, samples, correct = "problem", "samples", "correct"
     result = forecast_emergence(data, at=parse_at(at) or None, test=test, train=train,
                                 k=[int(v) for v in _floats(k, "--k")], scale=scale, problem=problem,
                                 samples=samples, correct=correct, where=where,
@@ -475,14 +489,7 @@ def choices_cmd(
     if (data is None) == (not log):
         raise ScalingLawsError("give either a table of per-choice rows or --log FILE=SIZE files, not both or neither")
     if log:
-        files = {}
-        for entry in log:
-            path, _, size = entry.rpartition("=")
-            if not path:
-                raise ScalingLawsError(f"--log {entry}: give the file and its model size, e.g. "
-                                       "--log samples_piqa.jsonl=1.6e8")
-            files[path] = _floats(size, "--log")[0]
-        data = read_choices(files, scale=scale)
+        data = read_choices(parse_log_files(log, "samples_piqa.jsonl=1.6e8"), scale=scale)
     res = forecast_choices(data, at=parse_at(at) or None, test=test, train=train, scale=scale, item=item, loglik=loglik,
                            correct=correct, where=where, rename=rename, bootstrap=bootstrap, level=level, seed=seed)
     if as_json:

@@ -37,9 +37,10 @@ def plan_cmd(
     branches: str = typer.Option(None, "--branches", help="WSD: also cool each rung down from its stable phase "
                                  "at these fractions of its steps, e.g. 0.25,0.5: one rung, several lengths."),
     corpus: str = typer.Option("stdlib", "--corpus", help="stdlib (the Python standard library's source), a text "
-                               "file or folder, a .jsonl or .parquet file or a .npy array of token ids."),
+                               "file or folder, a .jsonl or .parquet file, a .npy array of token ids, or "
+                               "addition:D (D-digit sums, for `ladder sample`)."),
     corpus_bytes: int = typer.Option(24_000_000, "--corpus-bytes", help="Bytes of the standard library to read "
-                                     "(its first files in path order; --corpus stdlib only)."),
+                                     "(its first files in path order), or of addition problems to generate."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (bf16 autocast)."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each model (CUDA)."),
     throughput: str = typer.Option("2e10", "--throughput", help="FLOP/s of the device, for the cost in hours; "
@@ -238,3 +239,46 @@ def status_cmd(
     con.print(table)
     for f in status.forecasts:
         con.print(score_line(f) if f.get("observed") is not None else forecast_line(f))
+
+
+@ladder.command("sample")
+def sample_cmd(
+    plan: Path = typer.Argument(..., help="The plan file of a ladder trained on --corpus addition:D."),
+    output: Path = typer.Option(..., "--output", "-o", help="The repeated-sampling table to write (CSV: run, "
+                                "params, problem, samples, correct, greedy)."),
+    samples: int = typer.Option(256, "--samples", help="Answers sampled per held-out problem."),
+    problems: int = typer.Option(None, "--problems", help="Held-out problems to ask (default: all of them)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature (1: the model's own "
+                                      "distribution)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
+    checkpoints: Path = typer.Option(None, "--checkpoints", help=CKPT_HELP),
+    threads: int = typer.Option(None, "--threads", help="Torch threads on the CPU."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Sample each trained rung's answers to held-out problems: the table `scalinglaws emergence` forecasts from,
+    with each rung's greedy accuracy."""
+    from ..files import write_atomic
+    from ..train import sample_ladder
+
+    result = sample_ladder(plan, checkpoints=checkpoints, samples=samples, problems=problems,
+                           temperature=temperature, seed=seed, threads=threads)
+    write_atomic(output, result.csv())
+    if as_json:
+        out = result.to_dict()
+        out.pop("table")
+        emit_json({**out, "output": str(output)})
+        return
+    from rich.table import Table
+
+    table = Table(header_style="bold", box=None)
+    for c in ("rung", "params", "problems", "greedy accuracy", "pass@1", "solved"):
+        table.add_column(c, justify="left" if c == "rung" else "right")
+    for r in result.rungs:
+        table.add_row(r["name"], f"{r['params']:,.0f}", str(r["problems"]), f"{r['greedy_accuracy']:.3f}",
+                      f"{r['pass_at_1']:.2e}", f"{100 * r['solved']:.0f}%")
+    con = console()
+    con.print(table)
+    for note in result.notes:
+        con.print(note)
+    con.print(f"wrote {output}: {len(result.table['run'])} rows, {result.samples} samples per problem at temperature "
+              f"{result.temperature:g}; forecast with `scalinglaws emergence {output} --at params=...`")

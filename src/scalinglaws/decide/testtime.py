@@ -132,7 +132,13 @@ def coverage(theta: np.ndarray, k: np.ndarray) -> np.ndarray:
     theta = np.atleast_2d(theta)
     pi0, a, b = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
     k = np.asarray(k, dtype=float)[None, :]
-    return (1 - pi0) * (1 - np.exp(betaln(a, b + k) - betaln(a, b)))
+    with np.errstate(all="ignore"):
+        exact = betaln(a, b + k) - betaln(a, b)
+        # a + b large (a Beta that is nearly a point mass at a/(a + b), as fits of problems of one difficulty give):
+        # the difference of betaln's cancels catastrophically (coverage came out negative). There
+        # log B(a, b+k)/B(a, b) = sum_j log1p(-a/(a+b+j)) over j < k, ≈ k·log1p(-a/(a+b+(k-1)/2)).
+        near = k * np.log1p(-a / (a + b + (k - 1) / 2))
+    return (1 - pi0) * -np.expm1(np.where(a + b > 1e6, near, exact))
 
 
 def nodes(theta: np.ndarray) -> np.ndarray:

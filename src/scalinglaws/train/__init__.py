@@ -5,6 +5,7 @@ run store, forecast the held-back rung before it is trained.
     write_plan(plan, path) / read_plan(path)               the plan as an editable TOML file
     run_ladder(plan, store) -> LadderRun                   train, log, forecast, score (optionally on Ray)
     ladder_status(plan, store) -> LadderStatus             done, running, failed, and the forecast so far
+    sample_ladder(plan, samples=256) -> LadderSamples      answers sampled per held-out problem (addition corpora)
 
 PyTorch (pip install 'scalinglaws[train]') and Ray (pip install 'scalinglaws[ray]') are imported only when a
 ladder is trained; planning needs neither.
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from .ladder import LadderPlan, Rung, make_rung, plan_ladder, plan_text, read_plan, write_plan
 from .runner import LadderRun, run_ladder
+from .sample import LadderSamples, sample_ladder
 from .status import LadderStatus, ladder_status
 
-__all__ = ["LadderPlan", "LadderRun", "LadderStatus", "Rung", "ladder_status", "make_rung", "plan_ladder",
-           "plan_text", "read_plan", "run_ladder", "write_plan"]
+__all__ = ["LadderPlan", "LadderRun", "LadderSamples", "LadderStatus", "Rung", "ladder_status", "make_rung",
+           "plan_ladder", "plan_text", "read_plan", "run_ladder", "sample_ladder", "write_plan"]

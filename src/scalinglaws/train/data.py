@@ -8,10 +8,17 @@ Sources:
     PATH.parquet      Parquet: its "text" column (each row a document), or pre-tokenized ids in an "ids" or
                       "input_ids" column of integer lists (the documents joined in row order)
     PATH.npy          pre-tokenized ids, memory-mapped (any integer dtype; ids below the model's vocabulary)
+    "addition:D"      synthetic D-digit addition problems "a+b=c", one a line (D from 2 to 9; "addition:D:SEED"
+                      for another draw, seed 0 by default): a task small models fail greedily and larger ones learn,
+                      for measuring emergence on the ladder itself (`ladder sample`)
 
 Files are read in sorted path order, so a corpus is the same bytes on every run. The split is by document: every
 `EVAL_EVERY`-th file (or line) goes to the held-out part, so no document is in both. A .npy array is split at its
 end: its last `1/EVAL_EVERY` is held out.
+
+An addition corpus is generated, not read: operands are drawn uniformly among D-digit numbers by a generator seeded
+by (SEED, 0), `limit` bytes of them for training; a fixed set of distinct problems drawn by (SEED, 1), never in the
+training part, is held out (its text is the evaluation split, its problems are those `ladder sample` asks).
 
 Batches are drawn by step: the windows of step s come from a generator seeded by (seed, s), so a run resumed at
 step s sees exactly the batches it would have seen, and evaluation always reads the same held-out windows.
@@ -89,6 +96,8 @@ def load(source: str = "stdlib", *, limit: int | None = None) -> Corpus:
     if source in ("stdlib", "", None):
         files = stdlib_files(limit or STDLIB_LIMIT)
         return _checked(_split([f.read_bytes() for f in files], "stdlib"), "the standard library")
+    if addition_spec(source) is not None:
+        return _checked(_addition(source, limit or STDLIB_LIMIT), source)
     path = Path(source)
     if not path.exists():
         raise ScalingLawsError(f"corpus {source} does not exist. Give a text file, a folder of text files, a .jsonl "
@@ -103,6 +112,54 @@ def load(source: str = "stdlib", *, limit: int | None = None) -> Corpus:
     if path.suffix == ".jsonl":
         return _checked(_split(_jsonl(path), str(path)), str(path))
     return _checked(_split(path.read_bytes().split(b"\n\n"), str(path)), str(path))
+
+
+ADDITION_HELD_OUT = 1000  # problems held out (at most 1 in EVAL_EVERY of all D-digit pairs)
+
+
+def addition_spec(source: str | None) -> tuple[int, int] | None:
+    """(digits, seed) of an "addition:D[:SEED]" corpus name; None for any other source."""
+    if not isinstance(source, str) or not source.startswith("addition:"):
+        return None
+    parts = source.split(":")[1:]
+    try:
+        digits, seed = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except (ValueError, IndexError):
+        digits, seed = -1, -1
+    if len(parts) > 2 or not 2 <= digits <= 9 or seed < 0:
+        raise ScalingLawsError(f"corpus {source}: write addition:D or addition:D:SEED with D from 2 to 9 digits and "
+                               "a whole seed, e.g. addition:3")
+    return digits, seed
+
+
+def _operands(digits: int) -> tuple[int, int]:
+    lo = 10 ** (digits - 1)
+    return lo, 10 ** digits - lo  # the smallest D-digit number and how many there are
+
+
+def addition_held_out(source: str) -> np.ndarray:
+    """(P, 2) operands of the held-out problems of an addition corpus, in a fixed order."""
+    digits, seed = addition_spec(source)
+    lo, count = _operands(digits)
+    held = min(ADDITION_HELD_OUT, count * count // EVAL_EVERY)
+    ids = np.random.default_rng([seed, 1]).choice(count * count, size=held, replace=False)
+    return np.stack([lo + ids // count, lo + ids % count], axis=1)
+
+
+def addition_text(pairs: np.ndarray) -> bytes:
+    return "".join(f"{a}+{b}={a + b}\n" for a, b in pairs.tolist()).encode("ascii")
+
+
+def _addition(source: str, limit: int) -> Corpus:
+    digits, seed = addition_spec(source)
+    lo, count = _operands(digits)
+    held = addition_held_out(source)
+    held_ids = (held[:, 0] - lo) * count + (held[:, 1] - lo)
+    n = max(1, limit // (3 * digits + 4))  # problems of about 3D + 4 bytes each
+    ids = np.random.default_rng([seed, 0]).integers(0, count * count, size=n)
+    ids = ids[~np.isin(ids, held_ids)]
+    train = addition_text(np.stack([lo + ids // count, lo + ids % count], axis=1))
+    return Corpus(np.frombuffer(train, dtype=np.uint8), np.frombuffer(addition_text(held), dtype=np.uint8), source)
 
 
 def _jsonl(path: Path) -> list[bytes]:

@@ -65,7 +65,7 @@ class LadderPlan:
     name: str
     rungs: tuple[Rung, ...]
     corpus: str = "stdlib"
-    corpus_bytes: int = 24_000_000  # of the standard library (ignored for other corpora)
+    corpus_bytes: int = 24_000_000  # of the standard library, or of addition problems made (others: ignored)
     seq_len: int = 128
     vocab: int = 256
     aspect: int = 32
