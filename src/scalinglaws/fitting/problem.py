@@ -90,13 +90,12 @@ class Problem:
         x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
-            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n); P arrays of (K, n)
+            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n), (K, P, n)
             r = self._g(pred) - gy
             rho, psi = self.objective.rho_psi(r)
             f = (w * rho).sum(axis=-1)
             coef = self._chain(w * psi, pred)  # dρ/dpred, (K, n)
-            g = np.stack([np.einsum("kn,kn->k", coef, jac[j] if not isinstance(jac, np.ndarray) else jac[:, j])
-                          for j in range(u.shape[1])], axis=1) * self.transform.jacobian(u)
+            g = np.einsum("kn,kpn->kp", coef, jac) * self.transform.jacobian(u)
         bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
         f = np.where(bad, np.inf, f)
         g[bad] = 0.0
@@ -108,8 +107,7 @@ class Problem:
         x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
-            pred, jac = predict_with_jacobian(self.law, x, theta)
-            jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (K, P, n)
+            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n), (K, P, n)
             r = self._g(pred) - gy
             jr = self._chain(jac, pred[:, None, :]) * self.transform.jacobian(u)[:, :, None]
         return r, jr, w
