@@ -79,8 +79,16 @@ class Problem:
     def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
         x, gy, w = self._data(rows)
         with np.errstate(all="ignore"):
-            r = self._g(np.asarray(self.law(x, theta), dtype=float)) - gy  # not finite outside the domain
-            f = (w * self.objective.rho(r)).sum(axis=-1)
+            return self._value_at(np.asarray(self.law(x, theta), dtype=float), gy, w)
+
+    def value_of(self, pred: np.ndarray) -> np.ndarray:
+        """The objective (K,) of predictions (K, n) of the shared data, as value_theta finds it from parameters."""
+        with np.errstate(all="ignore"):
+            return self._value_at(np.asarray(pred, dtype=float), self.gy, self.weights)
+
+    def _value_at(self, pred: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray:
+        r = self._g(pred) - gy  # not finite outside the domain
+        f = (w * self.objective.rho(r)).sum(axis=-1)
         return np.where(np.isfinite(f), f, np.inf)
 
     def value(self, u: np.ndarray, rows=None) -> np.ndarray:

@@ -50,6 +50,11 @@ class Law:
     fn: LawFn
     grad: GradFn | None = None  # optional analytic ∂fn/∂param; else complex-step derivatives
     linear: tuple[str, ...] = ()  # parameters fn is jointly affine in: solved by variable projection for starts
+    # Optional: the affine structure in one evaluation, linear_terms(x, p) -> (offset, {name: column}) with
+    # fn = offset + Σ p[name]·column over `linear`, offset and columns free of the linear parameters. Variable
+    # projection then evaluates the costly nonlinear part once per start instead of len(linear) + 2 times (the
+    # Multi-Power Law's annealing sum); without it, it takes the columns by evaluating fn with each set to 1.
+    linear_terms: Callable | None = field(default=None, compare=False)
     reference: str = ""
     notes: str = ""
     target: str = "loss"
