@@ -199,6 +199,32 @@ def test_parameters_broadcast_over_leading_axes_and_big_batches_are_chunked():
     np.testing.assert_allclose(out[17], law(x, many[17:18])[0], rtol=1e-13)
 
 
+def test_linear_terms_are_the_law_to_the_last_bit_and_give_the_same_starts():
+    """multipower's linear_terms (offset and the columns of L0, A, B) add up to its fn exactly, in chunks too, and
+    the screening that reads them finds the same candidates and objectives as the one that evaluates fn L + 2
+    times."""
+    from dataclasses import replace
+
+    from scalinglaws.fitting.objectives import Objective
+    from scalinglaws.fitting.problem import Problem
+    from scalinglaws.fitting.starts import candidates
+
+    law, x = law_x("multipower", curves_table(SYNTH, every=100))
+    theta = np.tile(TRUTH["multipower"], (400, 1)) * (1 + 0.01 * np.random.default_rng(2).standard_normal((400, 7)))
+    p = law.unpack(theta)
+    offset, cols = law.linear_terms(x, p)  # 400 × 324 rows × 48 blocks: evaluated in chunks
+    combined = offset + p["L0"] * cols["L0"] + p["A"] * cols["A"] + p["B"] * cols["B"]
+    np.testing.assert_array_equal(combined, law(x, theta))
+
+    y = law(x, np.array(TRUTH["multipower"])[None])[0] * np.exp(0.003 * np.random.default_rng(3).standard_normal(
+        len(x["S1"])))
+    plain = replace(law, linear_terms=None)
+    a = candidates(Problem(law, x, y, Objective()), 300, np.random.default_rng(4))
+    b = candidates(Problem(plain, x, y, Objective()), 300, np.random.default_rng(4))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lr_annealing_recovers_known_parameters(seed):
     cols = curves_table(SYNTH, every=50)

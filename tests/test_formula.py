@@ -120,7 +120,7 @@ def test_abs_min_and_max_fit_with_exact_derivatives():
     for j in range(theta.shape[1]):
         t = theta.copy()
         t[0, j] *= 1 + 1e-7
-        assert np.allclose(jac[j][0], (law(x, t) - f)[0] / (theta[0, j] * 1e-7), rtol=1e-4, atol=1e-12)
+        assert np.allclose(jac[0, j], (law(x, t) - f)[0] / (theta[0, j] * 1e-7), rtol=1e-4, atol=1e-12)
     # a loss floor below which extra parameters stop helping, recovered from data
     n = np.repeat(np.geomspace(1e7, 1e9, 8), 3)
     d = np.tile([1e9, 3e9, 1e10], 8)

@@ -187,6 +187,21 @@ def test_power_law_input_can_be_rebound():
         fit({"params": N, "tokens": D, "loss": y}, "power", inputs={"N": "params"})
 
 
+def test_bnsl_softplus_is_both_branches_to_the_last_bit():
+    """One exp and one log1p give exactly z + log1p(e^-z) for z > 0 and log1p(e^z) below, ends included; complex
+    arguments (complex-step derivatives) keep the branch by the real part."""
+    from scalinglaws.laws.broken import _softplus
+
+    z = np.concatenate([np.linspace(-800.0, 800.0, 4001), [0.0, -0.0, 1e-300, -1e-300, np.inf, -np.inf]])
+    with np.errstate(over="ignore"):
+        branches = np.where(z > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+    np.testing.assert_array_equal(_softplus(z), branches)
+    h = 1e-20
+    zc = np.array([-30.0, -1.0, 0.5, 40.0])
+    slope = _softplus(zc + 1j * h).imag / h
+    np.testing.assert_allclose(slope, 1.0 / (1.0 + np.exp(-zc)), rtol=1e-14)
+
+
 def test_bnsl_with_more_breaks_and_unknown_laws():
     assert make_bnsl(3).n_params == 3 + 3 * 3
     with pytest.raises(ScalingLawsError, match="unknown law 'chinchila'"):

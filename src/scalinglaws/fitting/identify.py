@@ -24,8 +24,7 @@ def weak_parameters(problem, theta: np.ndarray) -> tuple[tuple[str, ...], tuple[
     law = problem.law
     names = law.param_names
     with np.errstate(all="ignore"):
-        pred, jac = predict_with_jacobian(law, problem.x, np.asarray(theta, dtype=float)[None])
-        jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (1, P, n)
+        pred, jac = predict_with_jacobian(law, problem.x, np.asarray(theta, dtype=float)[None])  # (1, P, n)
         jr = problem._chain(jac, pred[:, None, :])[0]  # (P, n): d residual / d theta
     keep = problem.weights > 0
     J = (jr[:, keep] * np.sqrt(problem.weights[keep])).T  # (rows, P)

@@ -79,8 +79,16 @@ class Problem:
     def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
         x, gy, w = self._data(rows)
         with np.errstate(all="ignore"):
-            r = self._g(np.asarray(self.law(x, theta), dtype=float)) - gy  # not finite outside the domain
-            f = (w * self.objective.rho(r)).sum(axis=-1)
+            return self._value_at(np.asarray(self.law(x, theta), dtype=float), gy, w)
+
+    def value_of(self, pred: np.ndarray) -> np.ndarray:
+        """The objective (K,) of predictions (K, n) of the shared data, as value_theta finds it from parameters."""
+        with np.errstate(all="ignore"):
+            return self._value_at(np.asarray(pred, dtype=float), self.gy, self.weights)
+
+    def _value_at(self, pred: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray:
+        r = self._g(pred) - gy  # not finite outside the domain
+        f = (w * self.objective.rho(r)).sum(axis=-1)
         return np.where(np.isfinite(f), f, np.inf)
 
     def value(self, u: np.ndarray, rows=None) -> np.ndarray:
@@ -90,13 +98,12 @@ class Problem:
         x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
-            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n); P arrays of (K, n)
+            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n), (K, P, n)
             r = self._g(pred) - gy
             rho, psi = self.objective.rho_psi(r)
             f = (w * rho).sum(axis=-1)
             coef = self._chain(w * psi, pred)  # dρ/dpred, (K, n)
-            g = np.stack([np.einsum("kn,kn->k", coef, jac[j] if not isinstance(jac, np.ndarray) else jac[:, j])
-                          for j in range(u.shape[1])], axis=1) * self.transform.jacobian(u)
+            g = np.einsum("kn,kpn->kp", coef, jac) * self.transform.jacobian(u)
         bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
         f = np.where(bad, np.inf, f)
         g[bad] = 0.0
@@ -108,8 +115,7 @@ class Problem:
         x, gy, w = self._data(rows)
         theta = self.theta(u)
         with np.errstate(all="ignore"):
-            pred, jac = predict_with_jacobian(self.law, x, theta)
-            jac = jac if isinstance(jac, np.ndarray) else np.stack(jac, axis=1)  # (K, P, n)
+            pred, jac = predict_with_jacobian(self.law, x, theta)  # (K, n), (K, P, n)
             r = self._g(pred) - gy
             jr = self._chain(jac, pred[:, None, :]) * self.transform.jacobian(u)[:, :, None]
         return r, jr, w

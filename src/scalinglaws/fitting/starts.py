@@ -46,6 +46,29 @@ def design(problem: Problem, k: int, rng: np.random.Generator) -> np.ndarray:
     return theta
 
 
+def linear_design(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction with every linear parameter at 0, f0 (K, n), and the column each multiplies, X (K, n, L):
+    the prediction is f0 + X·θ_linear. From the law's `linear_terms` in one evaluation when it has them, else from
+    L + 1 evaluations (each linear parameter set to 1 in turn)."""
+    law = problem.law
+    idx = [law.param_names.index(n) for n in law.linear]
+    base = theta.copy()
+    base[:, idx] = 0.0
+    shape = (len(theta), problem.n)
+    with np.errstate(all="ignore"):
+        if law.linear_terms is not None:
+            offset, cols = law.linear_terms(problem.x, law.unpack(base))
+            f0 = np.broadcast_to(np.asarray(offset, dtype=float), shape)
+            return f0, np.stack([np.broadcast_to(np.asarray(cols[n], dtype=float), shape) for n in law.linear], axis=2)
+        f0 = problem.predict(base)  # (K, n)
+        cols = []
+        for j in idx:
+            t = base.copy()
+            t[:, j] = 1.0
+            cols.append(problem.predict(t) - f0)
+    return f0, np.stack(cols, axis=2)
+
+
 def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
     """Fill the linear parameters of every row of theta by weighted least squares on linearised residuals.
 
@@ -54,21 +77,18 @@ def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
     relative residuals (pred - y)/y in log space, exact residuals in linear space, (pred - y)/(y(1 - y)) in logit
     space. The solution is only a start: the search that follows minimises the true objective in its own space.
     """
+    return _projected(problem, theta)[0]
+
+
+def _projected(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """project_linear's theta (K, P), and the predictions (K, n) at it when the law's `linear_terms` give them
+    without another evaluation (else None)."""
     law = problem.law
     idx = [law.param_names.index(n) for n in law.linear]
     if not idx:
-        return theta
+        return theta, None
     theta = theta.copy()
-    base = theta.copy()
-    base[:, idx] = 0.0
-    with np.errstate(all="ignore"):
-        f0 = problem.predict(base)  # (K, n)
-        cols = []
-        for j in idx:
-            t = base.copy()
-            t[:, j] = 1.0
-            cols.append(problem.predict(t) - f0)
-    X = np.stack(cols, axis=2)  # (K, n, L)
+    f0, X = linear_design(problem, theta)  # (K, n), (K, n, L)
     if problem.space == "log":
         sw = np.sqrt(problem.weights) / problem.y  # (n,): g'(y) = 1/y, divided as log fits always have been
     else:
@@ -88,7 +108,13 @@ def project_linear(problem: Problem, theta: np.ndarray) -> np.ndarray:
         c = np.nan_to_num(coef[:, m], nan=p.start[0], posinf=p.start[1], neginf=p.start[0])
         theta[:, j] = np.clip(c, lo + margin if np.isfinite(lo) else -np.inf,
                               hi - margin if np.isfinite(hi) else np.inf)
-    return theta
+    if law.linear_terms is None:
+        return theta, None
+    pred = np.array(f0)  # offset + Σ θ_j·column_j in the order of `linear`, as the law's own fn adds them
+    with np.errstate(all="ignore"):
+        for m, j in enumerate(idx):
+            pred += theta[:, j, None] * X[:, :, m]
+    return theta, pred
 
 
 def objective_in_chunks(problem: Problem, theta: np.ndarray) -> np.ndarray:
@@ -104,5 +130,8 @@ def candidates(problem: Problem, k: int, rng: np.random.Generator) -> tuple[np.n
         with np.errstate(all="ignore"):
             own = np.asarray(problem.law.init(problem.x, problem.y), dtype=float).reshape(-1, problem.law.n_params)
         theta = np.concatenate([own[np.all(np.isfinite(own), axis=1)], theta])
-    theta = np.concatenate([project_linear(problem, theta[i:i + step]) for i in range(0, len(theta), step)])
+    chunks = [_projected(problem, theta[i:i + step]) for i in range(0, len(theta), step)]
+    theta = np.concatenate([t for t, _ in chunks])
+    if all(pred is not None for _, pred in chunks):  # the projection's predictions: no second evaluation
+        return theta, np.concatenate([problem.value_of(pred) for _, pred in chunks])
     return theta, objective_in_chunks(problem, theta)

@@ -14,15 +14,19 @@ from .spec import INF, Law, Param
 
 def _softplus(z):
     """log(1 + e^z) without overflow, for real or complex z (complex-step derivatives pass through)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(np.real(z) > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+    if np.iscomplexobj(z):  # |z| is not analytic: choose the branch by the real part instead
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.where(np.real(z) > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+    return _softplus_parts(z)[0]
 
 
-def _sigmoid(z):
-    """1 / (1 + e^-z), the derivative of softplus, to full relative precision at both ends."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _softplus_parts(z):
+    """For real z: softplus(z) = max(z, 0) + log1p(e^-|z|), and e^-|z| and log1p(e^-|z|) for a gradient to reuse.
+    The same bits as either branch of z + log1p(e^-z) (z > 0) and log1p(e^z) (z <= 0), with one exp and one log1p
+    instead of both branches' two."""
+    e = np.exp(-np.abs(z))
+    tail = np.log1p(e)
+    return np.maximum(z, 0.0) + tail, e, tail
 
 
 def make_bnsl(n_breaks: int) -> Law:
@@ -45,18 +49,18 @@ def make_bnsl(n_breaks: int) -> Law:
         for i in range(1, n_breaks + 1):
             f, c, d = p[f"f{i}"], p[f"c{i}"], p[f"d{i}"]
             u = (logx - np.log(d)) / f
-            sp = _softplus(u)
+            sp, e, tail = _softplus_parts(u)  # e = e^-|u|, tail = log1p(e) = sp(-|u|)
             log_term = log_term - c * f * sp
-            parts.append((i, f, c, d, u, sp))
+            parts.append((i, f, c, d, u, sp, e, tail))
         t = np.exp(log_term)
         bt = p["b"] * t
         out = {"a": np.ones_like(bt), "b": t, "c0": -bt * logx}
-        for i, f, c, d, u, sp in parts:
-            s = _sigmoid(u)
+        for i, f, c, d, u, sp, e, tail in parts:
+            one_e = 1.0 + e
             out[f"c{i}"] = -bt * f * sp
-            out[f"d{i}"] = bt * c * s / d
+            out[f"d{i}"] = bt * c * (np.where(u >= 0, 1.0, e) / one_e) / d  # σ(u)
             # sp(u) - u·σ(u) = sp(-|u|) + |u|·σ(-|u|): the same value without the cancellation at large u
-            out[f"f{i}"] = -bt * c * (_softplus(-np.abs(u)) + np.abs(u) * _sigmoid(-np.abs(u)))
+            out[f"f{i}"] = -bt * c * (tail + np.abs(u) * (e / one_e))
         return out
 
     params = [Param("a", (0.0, INF), (0.0, 3.0), doc="limit as x grows (irreducible)"),

@@ -38,8 +38,9 @@ def fix_params(law: Law, values: Mapping[str, float]) -> Law:
         g = base_grad(x, {**p, **const})
         return {q.name: g[q.name] for q in kept}
 
+    # (the base's linear_terms would return columns of the held parameters too: variable projection uses fn)
     return replace(law, name=f"{law.name} with {','.join(const)} fixed", params=kept, fn=fn,
-                   grad=grad if base_grad is not None else None,
+                   grad=grad if base_grad is not None else None, linear_terms=None,
                    linear=tuple(n for n in law.linear if n not in const),
                    notes=f"{', '.join(f'{k}={v:g}' for k, v in const.items())} fixed",
                    source={"kind": "fixed", "base": law.name, "base_source": law.source, "values": const})

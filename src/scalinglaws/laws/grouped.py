@@ -88,8 +88,9 @@ def grouped(base: Law, by: str, groups: Sequence[str], shared: Sequence[str], *,
         return out
 
     source = {"kind": "grouped", "base": base.name, "by": by, "groups": groups, "shared": shared, "within": within}
+    # (the base's linear_terms name the base's parameters: variable projection evaluates this law's fn instead)
     return replace(base, name=f"{base.name} by {by}", params=params, fn=fn, grad=grad if base_grad else None,
-                   linear=linear, inputs={**base.inputs, "G": by}, features=features, source=source,
+                   linear_terms=None, linear=linear, inputs={**base.inputs, "G": by}, features=features, source=source,
                    formula=f"{base.formula}; shared: {', '.join(shared) or 'none'}; per {by}: "
                            f"{', '.join(own_names)}", strata=by if within else None, init=None,
                    notes=f"{len(groups)} groups in '{by}' ({', '.join(groups)}); " + base.notes)

@@ -78,12 +78,23 @@ LR_ANNEALING = CurveLaw(
 
 # -- multipower: Luo et al. 2025, arXiv:2503.12811, the Multi-Power Law --------------------------------------------
 def _drop_terms(x, p):
-    """u = C·η^-γ·S_k(t) + 1 and the annealing sum Σ w·(1 - u^-β), (..., n), plus pieces for the gradient."""
+    """u = C·η^-γ·S_k(t) + 1 and the annealing sum Σ w·(1 - u^-β), (..., n), plus pieces for the gradient:
+    z = η^-γ·S_k(t), u, u^-β and log u, each (..., n, J).
+
+    The (..., n, J) arrays are the whole cost of the law, so each is made once and updated in place: the same
+    arithmetic as the plain expressions, without their temporaries (tens of MB each on a long curve table)."""
     C, beta, gamma = _col(p["C"]), _col(p["beta"]), _col(p["gamma"])
-    z = np.exp(-gamma * x["leta"]) * x["sk"]  # (..., n, J): η_k^-γ·S_k(t)
-    u = C * z + 1.0
-    ub = np.exp(-beta * np.log(u))  # u^-β
-    return z, u, ub, (x["w"] * (1.0 - ub)).sum(axis=-1)
+    z = np.multiply(-gamma, x["leta"])
+    np.exp(z, out=z)
+    z *= x["sk"]  # η_k^-γ·S_k(t)
+    u = np.multiply(C, z)
+    u += 1.0
+    log_u = np.log(u)
+    ub = np.multiply(-beta, log_u)
+    np.exp(ub, out=ub)  # u^-β
+    gain = np.subtract(1.0, ub)
+    gain *= x["w"]
+    return z, u, ub, log_u, gain.sum(axis=-1)
 
 
 def _chunked(fn):
@@ -95,28 +106,59 @@ def _chunked(fn):
         if k * per <= CHUNK or np.ndim(x["w"]) != 2 or any(np.ndim(v) > 2 for v in p.values()):
             return fn(x, p)
         step = max(1, CHUNK // per)
-        parts = [fn(x, {kk: v[i:i + step] if np.ndim(v) == 2 else v for kk, v in p.items()})
-                 for i in range(0, k, step)]
-        if isinstance(parts[0], dict):
-            return {kk: np.concatenate([q[kk] for q in parts]) for kk in parts[0]}
-        return np.concatenate(parts)
+        return _joined([fn(x, {kk: v[i:i + step] if np.ndim(v) == 2 else v for kk, v in p.items()})
+                        for i in range(0, k, step)])
     return wrapped
+
+
+def _joined(parts):
+    """The slices' results as one: arrays joined along the parameter axis, dicts and tuples member by member, a
+    scalar (a constant column) as it is."""
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _joined([q[k] for q in parts]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(_joined([q[i] for q in parts]) for i in range(len(first)))
+    return first if np.ndim(first) == 0 else np.concatenate(parts)
 
 
 @_chunked
 def multipower(x, p):
-    _, _, _, drop = _drop_terms(x, p)
+    drop = _drop_terms(x, p)[-1]
     return p["L0"] + p["A"] * np.exp(-p["alpha"] * np.log(x["S1"])) - p["B"] * drop
+
+
+@_chunked
+def multipower_terms(x, p):
+    """The law as offset + L0·1 + A·S1^-α + B·(-drop): one annealing sum gives the columns of all three linear
+    parameters (each column the same arithmetic as in `multipower`, so the sum is the same to the last bit)."""
+    drop = _drop_terms(x, p)[-1]
+    return 0.0, {"L0": 1.0, "A": np.exp(-p["alpha"] * np.log(x["S1"])), "B": -drop}
 
 
 @_chunked
 def multipower_grad(x, p):
     log_s = np.log(x["S1"])
     t = np.exp(-p["alpha"] * log_s)
-    z, u, ub, drop = _drop_terms(x, p)
+    z, u, ub, log_u, drop = _drop_terms(x, p)
     B, C, beta = _col(p["B"]), _col(p["C"]), _col(p["beta"])
     w = x["w"]
-    dG_du = beta * ub / u  # d(1 - u^-β)/du
+    dG_du = np.multiply(beta, ub)
+    dG_du /= u  # d(1 - u^-β)/du
+    # each sum's product in the order of w·dG_du·z, w·u^-β·log u and B·w·dG_du·C·z·log η, in two reused buffers
+    a = np.multiply(w, dG_du)
+    a *= z
+    d_c = a.sum(axis=-1)
+    np.multiply(w, ub, out=a)
+    a *= log_u
+    d_beta = a.sum(axis=-1)
+    b = np.empty(np.broadcast_shapes(np.shape(B), w.shape, dG_du.shape, np.shape(C), z.shape, x["leta"].shape))
+    np.multiply(B, w, out=b)  # (B may be a held scalar: the buffer has the full shape from the start)
+    b *= dG_du
+    b *= C
+    b *= z
+    b *= x["leta"]
+    d_gamma = b.sum(axis=-1)
     # a fixed parameter is a scalar (laws/fixed.py): every column takes the shape of the free ones' rows
     shape = np.broadcast_shapes(np.shape(t), np.shape(drop), np.shape(p["L0"]))
 
@@ -125,9 +167,7 @@ def multipower_grad(x, p):
 
     return {
         "L0": full(1.0), "A": full(t), "alpha": full(-p["A"] * t * log_s), "B": full(-drop),
-        "C": full(-p["B"] * (w * dG_du * z).sum(axis=-1)),
-        "beta": full(-p["B"] * (w * ub * np.log(u)).sum(axis=-1)),
-        "gamma": full((B * w * dG_du * C * z * x["leta"]).sum(axis=-1)),
+        "C": full(-p["B"] * d_c), "beta": full(-p["B"] * d_beta), "gamma": full(d_gamma),
     }
 
 
@@ -147,7 +187,7 @@ MULTIPOWER = CurveLaw(
             "S_k(t) = Σ_(τ=k..t) η_τ",
     inputs=dict(CURVE_INPUTS),
     params=_MULTIPOWER_PARAMS,
-    fn=multipower, grad=multipower_grad, linear=("L0", "A", "B"),
+    fn=multipower, grad=multipower_grad, linear=("L0", "A", "B"), linear_terms=multipower_terms,
     features=partial(curve_features, drops=True), run_params=("L0", "A", "alpha"),
     anneal_params=("B", "C", "beta", "gamma"),
     reference="Luo et al. 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules', "

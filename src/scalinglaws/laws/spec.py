@@ -50,6 +50,11 @@ class Law:
     fn: LawFn
     grad: GradFn | None = None  # optional analytic ∂fn/∂param; else complex-step derivatives
     linear: tuple[str, ...] = ()  # parameters fn is jointly affine in: solved by variable projection for starts
+    # Optional: the affine structure in one evaluation, linear_terms(x, p) -> (offset, {name: column}) with
+    # fn = offset + Σ p[name]·column over `linear`, offset and columns free of the linear parameters. Variable
+    # projection then evaluates the costly nonlinear part once per start instead of len(linear) + 2 times (the
+    # Multi-Power Law's annealing sum); without it, it takes the columns by evaluating fn with each set to 1.
+    linear_terms: Callable | None = field(default=None, compare=False)
     reference: str = ""
     notes: str = ""
     target: str = "loss"
@@ -111,7 +116,7 @@ class Law:
 def predict_with_jacobian(law: Law, x: Mapping[str, np.ndarray], theta: np.ndarray):
     """Predictions f (K, n) and their Jacobian ∂f/∂θ for K parameter vectors theta (K, P).
 
-    The Jacobian is a sequence of P arrays of shape (K, n) (a (K, P, n) array or a list of its slices).
+    The Jacobian is one (K, P, n) array: slice [:, j] is ∂f/∂θ_j.
 
     Analytic when the law provides `grad`; otherwise by complex step (Squire & Trapp 1998), exact to machine
     precision for analytic functions at the cost of P complex evaluations; central differences as a last resort.
@@ -121,7 +126,11 @@ def predict_with_jacobian(law: Law, x: Mapping[str, np.ndarray], theta: np.ndarr
         p = law.unpack(theta)
         f = law.fn(x, p)
         g = law.grad(x, p)
-        return f, [np.broadcast_to(g[name], f.shape) for name in law.param_names]
+        # one array filled in place: a grad's constants (∂/∂E = 1) and (K, 1) columns broadcast on assignment
+        jac = np.empty((f.shape[0], P) + f.shape[1:], dtype=np.result_type(f, *(g[n] for n in law.param_names)))
+        for j, name in enumerate(law.param_names):
+            jac[:, j] = g[name]
+        return f, jac
     # per-row inputs (K, n) gain an axis to line up with the perturbed parameters (K, P, 1)
     xp = {k: (v[:, None, :] if np.ndim(v) == 2 else v) for k, v in x.items()}
     if law.complex_step:

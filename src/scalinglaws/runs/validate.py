@@ -6,7 +6,6 @@ so the fitting code downstream can trust its arrays.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -111,7 +110,9 @@ def _codes(values: np.ndarray) -> np.ndarray:
         return clean.astype(np.float64).view(np.int64)
     if values.dtype.kind in "biu":
         return values.astype(np.int64)
-    if len(values) > 100_000 or "pyarrow" in sys.modules:  # a hash table in C; not worth importing for a few rows
+    # a hash table in C for a long column; not worth it for a few rows even with pyarrow loaded, since building any
+    # pyarrow array first imports pandas (pyarrow checks for DataFrames), a quarter of a second
+    if len(values) > 100_000:
         try:
             import pyarrow as pa
 
