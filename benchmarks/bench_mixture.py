@@ -19,7 +19,9 @@ share lowers its own loss):
 
 - plan: D-CPT fitted to every curve of each loss (200 bootstrap draws), then the code share with the lowest Python
   loss whose C4 loss stays within 1%, 2% or 5% of the lowest C4 loss seen, at the runs' N and their last D
-  (`plan_dcpt_ratio`), beside the best mixture among those trained that meets the same limit.
+  (`plan_dcpt_ratio`), beside the best mixture among those trained that meets the same limit, and the share the
+  data mixing law fitted to the last checkpoints of the nine mixtures chooses (`plan_mixture`). `observed` is where
+  the trained mixtures' C4 losses, joined by straight lines, cross the limit: what each interval should hold.
 - Ye: the data mixing law of Ye et al. 2024 fitted to both losses at once (`fit_targets`) on some mixtures, scored
   on the others, at every checkpoint length that all nine mixtures have (13 of 17; the law is of one N and D):
   interpolation (fit code shares 10, 30, 50, 70, 90%, predict 20, 40, 60, 80%), extrapolation (fit 10-50%, predict
@@ -92,7 +94,7 @@ YE_TASKS = {"interpolate": ([0.1, 0.3, 0.5, 0.7, 0.9], [0.2, 0.4, 0.6, 0.8]),
 
 def plan(draws: int = 200) -> dict:
     """The D-CPT code share under a C4-loss limit, with its interval, beside the best trained mixture."""
-    from scalinglaws.plan.mixing import plan_dcpt_ratio
+    from scalinglaws.plan.mixing import plan_dcpt_ratio, plan_mixture
 
     t = table("flipped")
     last = t["tokens"].max()
@@ -100,17 +102,30 @@ def plan(draws: int = 200) -> dict:
         warnings.simplefilter("ignore")
         fits = {split: sl.fit(t[t["loss_split"] == split], law(), bootstrap=draws, seed=0) for split in SPLIT_OF}
     final = t[t["tokens"] == last].pivot(index="code_share", columns="loss_split", values="loss")
+    wide = final.reset_index()
+    wide["c4_share"] = 1 - wide["code_share"]
+    wide["run"] = [f"code{100 * r:.0f}" for r in wide["code_share"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ye_fit = sl.fit_targets(wide, "data_mixing", inputs={"r1": "code_share", "r2": "c4_share"},
+                                targets=list(SPLIT_OF), shared="none", bootstrap=draws, seed=0)
     out = {}
     for slack in PLAN_SLACK:
         cap = float(final["c4_validation"].min() * (1 + slack))
         p = plan_dcpt_ratio(fits["python_validation"], fits["c4_validation"], params=float(t["params"].iloc[0]),
                             tokens=float(last), general_limit=cap)
+        q = plan_mixture(ye_fit, minimise="python_validation", limits={"c4_validation": cap})
         seen = final[final["c4_validation"] <= cap]
+        grid = np.linspace(final.index.min(), final.index.max(), 100001)
+        crossing = float(grid[np.interp(grid, final.index, final["c4_validation"]) <= cap].max())
         best = float(seen["python_validation"].idxmin())
         out[f"C4 loss <= {cap:.4f} (+{100 * slack:g}%)"] = {
             "code_share": p.proportions["domain"], "interval": p.intervals["proportions"]["domain"],
             "python_loss": p.losses["domain"], "python_loss_interval": p.intervals["losses"]["domain"],
             "draws_feasible": p.draws_feasible, "draws": p.draws, "best_trained_share": best,
+            "interpolated_share": crossing,
+            "ye": {"code_share": q.proportions["code_share"], "interval": q.intervals["proportions"]["code_share"],
+                   "python_loss": q.losses["python_validation"], "draws_feasible": q.draws_feasible},
             "best_trained_python_loss": float(seen.loc[best, "python_validation"]), "tokens": float(last)}
     return out
 
@@ -196,13 +211,16 @@ if __name__ == "__main__":
     plans = plan()
     print("\nD-CPT plan (flipped reading): the code share with the lowest Python loss under a C4-loss limit, "
           f"N = 4.25e9, D = {next(iter(plans.values()))['tokens']:.3g}")
-    print(f"{'limit':30s} {'code share [95%]':>24s} {'Python loss [95%]':>26s} {'draws':>8s} {'best trained':>14s}")
+    print(f"{'limit':30s} {'code share [95%]':>24s} {'Python loss [95%]':>26s} {'draws':>8s} {'best trained':>14s}"
+          f" {'Ye law share [95%]':>26s} {'observed':>9s}")
     for case, p in plans.items():
         lo, hi = p["interval"]
         plo, phi = p["python_loss_interval"]
+        ylo, yhi = p["ye"]["interval"]
         print(f"{case:30s} {p['code_share']:8.3f} [{lo:.3f}, {hi:.3f}] {p['python_loss']:9.4f} [{plo:.4f}, "
               f"{phi:.4f}] {p['draws_feasible']:4d}/{p['draws']} {p['best_trained_share']:6.1f} "
-              f"({p['best_trained_python_loss']:.4f})")
+              f"({p['best_trained_python_loss']:.4f}) {p['ye']['code_share']:10.3f} [{ylo:.3f}, {yhi:.3f}] "
+              f"{p['interpolated_share']:9.3f}")
     ye_out = ye_scores()
     print("\nYe et al. data mixing law, held-out mixtures (flipped reading), mean |pred/obs - 1| over both losses")
     print(f"{'task':28s} {'Ye law':>8s} {'nearest':>8s} {'linear':>8s}")
