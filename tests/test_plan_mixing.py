@@ -141,3 +141,24 @@ def test_the_command_plans_both_laws_and_its_errors_are_one_line(tmp_path, cli):
                             "--limit", "domain=1"), "limits the general loss")):
         code, out, err = cli(*args)
         assert code != 0 and err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_on_the_code_mixtures_the_interval_holds_where_the_trained_runs_cross_the_limit(shared_data):
+    import pandas as pd
+
+    t = pd.read_csv(shared_data / "datablations_muennighoff" / "code_mix_curves.csv")
+    t = t[t["tokens"] == t["tokens"].max()]
+    wide = t.pivot(index="code_percent", columns="loss_split", values="loss").reset_index()
+    wide["code_share"], wide["c4_share"] = 1 - wide["code_percent"] / 100, wide["code_percent"] / 100
+    wide["run"] = [f"code{p}" for p in wide["code_percent"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = sl.fit_targets(wide, "data_mixing", inputs={"r1": "code_share", "r2": "c4_share"},
+                           targets=["c4_validation", "python_validation"], shared="none", bootstrap=100, seed=0)
+    cap = 1.05 * wide["c4_validation"].min()
+    p = plan_mixture(f, minimise="python_validation", limits={"c4_validation": cap})
+    w = wide.sort_values("code_share")
+    grid = np.linspace(0.1, 0.9, 8001)
+    crossing = grid[np.interp(grid, w["code_share"], w["c4_validation"]) <= cap].max()  # 0.637
+    lo, hi = p.intervals["proportions"]["code_share"]
+    assert lo < crossing < hi and abs(p.proportions["code_share"] - crossing) < 0.02
