@@ -162,3 +162,16 @@ def test_on_the_code_mixtures_the_interval_holds_where_the_trained_runs_cross_th
     crossing = grid[np.interp(grid, w["code_share"], w["c4_validation"]) <= cap].max()  # 0.637
     lo, hi = p.intervals["proportions"]["code_share"]
     assert lo < crossing < hi and abs(p.proportions["code_share"] - crossing) < 0.02
+
+
+def test_limits_that_leave_a_sliver_narrower_than_the_starting_grid_are_still_met():
+    truth = dict(TWO, c=(1.0, 0.5, [-2.0]))  # c falls with r1 as a does; b rises
+    f = ye_fit(truth)
+
+    def loss(name, r1):
+        c, k, (t,) = truth[name]
+        return c + k * np.exp(t * r1)
+
+    p = plan_mixture(f, minimise={"a": 1.0, "c": 0.0}, limits={"b": loss("b", 0.515), "c": loss("c", 0.51)},
+                     span="simplex")  # feasible r1 in [0.51, 0.515], between the grid's 0.5 and 0.525
+    assert p.proportions["r1"] == pytest.approx(0.515, abs=1e-6) and p.active == ("b",)

@@ -225,34 +225,48 @@ def _starts(lo, hi, seed: int) -> np.ndarray:
 
 def _solve(model: _Losses, k: int, w, limited, caps, lo, hi, R0) -> tuple[np.ndarray | None, float]:
     """(the best mixture (M,) under parameter row k, or None when no mixture meets the limits; the least excess of
-    the limited losses over their limits, 0 when met)."""
+    the limited losses over their limits, 0 when met). When no start meets the limits, a first SLSQP run looks for
+    a mixture that does (least total excess), and the second starts from it."""
     from scipy.optimize import minimize
 
     def full(y):
         return np.append(y, 1.0 - np.sum(y))
 
+    def losses(y):
+        return model.of(full(y)[None], k)[0]
+
+    def excess_of(L):
+        return float(np.maximum(L[..., limited] - caps, 0.0).sum(axis=-1)) if limited.size else 0.0
+
+    def meets(r, L):
+        return (np.all(np.isfinite(L)) and excess_of(L) <= FEASIBLE and lo[-1] - 1e-9 <= r[-1] <= hi[-1] + 1e-9)
+
+    bounds = list(zip(lo[:-1], hi[:-1]))
+    simplex = {"type": "ineq", "fun": lambda y: np.array([1.0 - np.sum(y) - lo[-1], hi[-1] - 1.0 + np.sum(y)])}
+    options = {"ftol": 1e-12, "maxiter": 300}
     L = model.of(R0, k)  # (S, T)
     excess = np.maximum(L[:, limited] - caps, 0.0).sum(axis=1) if limited.size else np.zeros(len(R0))
     excess = np.where(np.all(np.isfinite(L), axis=1), excess, np.inf)
     ok = excess <= FEASIBLE
-    obj = np.where(ok, L @ w, np.inf)
-    best = int(np.argmin(obj)) if ok.any() else int(np.argmin(excess))
-    cons = [{"type": "ineq", "fun": lambda y: np.array([1.0 - np.sum(y) - lo[-1], hi[-1] - 1.0 + np.sum(y)])}]
-    if limited.size:
-        cons.append({"type": "ineq", "fun": lambda y: caps - model.of(full(y)[None], k)[0, limited]})
-    target = (lambda y: float(model.of(full(y)[None], k)[0] @ w)) if ok.any() else (
-        lambda y: float(np.maximum(model.of(full(y)[None], k)[0, limited] - caps, 0.0).sum()))
-    res = minimize(target, R0[best, :-1], method="SLSQP", bounds=list(zip(lo[:-1], hi[:-1])),
-                   constraints=cons if ok.any() else cons[:1], options={"ftol": 1e-12, "maxiter": 300})
+    if ok.any():
+        best = int(np.argmin(np.where(ok, L @ w, np.inf)))
+        start, start_value = R0[best].copy(), float(L[best] @ w)
+    else:
+        res = minimize(lambda y: excess_of(losses(y)), R0[int(np.argmin(excess)), :-1], method="SLSQP",
+                       bounds=bounds, constraints=[simplex], options=options)
+        start = full(np.clip(res.x, lo[:-1], hi[:-1]))
+        Ls = model.of(start[None], k)[0]
+        if not meets(start, Ls):
+            return None, min(excess_of(Ls) if np.all(np.isfinite(Ls)) else np.inf, float(np.min(excess)))
+        start_value = float(Ls @ w)
+    cons = [simplex] + ([{"type": "ineq", "fun": lambda y: caps - losses(y)[limited]}] if limited.size else [])
+    res = minimize(lambda y: float(losses(y) @ w), start[:-1], method="SLSQP", bounds=bounds, constraints=cons,
+                   options=options)
     r = full(np.clip(res.x, lo[:-1], hi[:-1]))
     Lr = model.of(r[None], k)[0]
-    meets = (not limited.size or np.all(Lr[limited] <= caps + FEASIBLE)) and lo[-1] - 1e-9 <= r[-1] <= hi[-1] + 1e-9
-    if meets and np.all(np.isfinite(Lr)) and (not ok.any() or Lr @ w <= obj[best] + 1e-12):
+    if meets(r, Lr) and Lr @ w <= start_value + 1e-12:
         return r, 0.0
-    if ok.any():
-        return R0[best].copy(), 0.0  # SLSQP did not improve on the best start: keep it
-    least = float(np.maximum(Lr[limited] - caps, 0.0).sum()) if np.all(np.isfinite(Lr)) else float(excess[best])
-    return None, min(least, float(excess[best]))
+    return start, 0.0  # SLSQP did not improve on its start, which meets the limits: keep it
 
 
 def _plan(model: _Losses, minimise, limits, span, seed) -> MixturePlan:
