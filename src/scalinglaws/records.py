@@ -37,7 +37,7 @@ KINDS = {
     # planning (plan/)
     "plan": 1, "allocation": 1, "frontier": 1, "approaches": 1, "inference_plan": 1, "overtraining": 1,
     "constrained_plan": 1, "target_plan": 1, "hparams": 1, "hparam_fit": 1, "accounting": 1, "axis_plan": 1,
-    "curation_plan": 1, "batch_plan": 1, "lr_sensitivity": 1, "hparam_transfer": 1,
+    "curation_plan": 1, "mixture_plan": 1, "batch_plan": 1, "lr_sensitivity": 1, "hparam_transfer": 1,
     # training curves (curves/)
     "curve_forecast": 1, "curve_forecasts": 1, "schedule_search": 1,
     # training ladders (train/)

@@ -21,6 +21,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
              "scalinglaws plan vocab_fit.json --flops 1e21 --optimise vocab_size=4096:131072"),
     "next": ("scalinglaws next fit.json --at params=70B --at tokens=1.4T --budget 1e21",
              "scalinglaws next fit.json --at params=70B --at tokens=1.4T --until-width 5% --candidates rungs.csv"),
+    "mix": ("scalinglaws fit mixtures.csv --law data_mixing --input r1=code_share --input r2=web_share --target "
+            "code_loss,web_loss --shared none --bootstrap 200 -o mix.json",
+            "scalinglaws mix mix.json --minimise code_loss --limit web_loss=2.6",
+            "scalinglaws mix mix.json --minimise code_loss=0.5,web_loss=0.5 --simplex",
+            "scalinglaws mix --domain-fit code.json --general-fit web.json -N 4.2e9 -D 84e9 --limit general=2.6"),
     "curate": ("scalinglaws curate pools.csv --samples 32e6,64e6,128e6,640e6 --top 4",),
     "approaches": ("scalinglaws approaches 'dataset:porian_isoflop?dataset=refinedweb&family=cosine_decay'",),
     "batch": ("scalinglaws batch --sweep sweep.csv --diverged 5 --params 1e9 --tokens 1e11 -o batch.json",

@@ -52,12 +52,16 @@ def fit_targets(data, law="chinchilla", *, targets: Sequence[str], shared: Seque
         raise ArgumentError("target", "fit_targets names its target columns in targets=, not target=")
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    if isinstance(shared, str):
-        shared = [s.strip() for s in shared.split(",") if s.strip()]
+    if isinstance(shared, str):  # 'none': every parameter one per target (the data mixing law's losses)
+        shared = [s.strip() for s in shared.split(",") if s.strip() and s.strip().lower() != "none"]
     if len(targets) < 2:
         raise ArgumentError("targets", f"a multi-target fit needs two or more target columns (got {list(targets)})")
     base = get_law(law)
     runs = read_runs(data, rename=rename, where=where, require=list(targets), purpose="it is a target")
+    for t in targets:
+        if np.asarray(runs[t]).dtype.kind not in "fiu":
+            raise ArgumentError("targets", f"target column '{t}' of {runs.source} holds text, not numbers; give the "
+                                "columns of measured losses")
     cols = {}
     for name in runs.names:
         if name in targets or name == TARGET:
@@ -65,7 +69,9 @@ def fit_targets(data, law="chinchilla", *, targets: Sequence[str], shared: Seque
         cols[name] = np.concatenate([np.asarray(runs[name]) for _ in targets])
     cols[TARGET] = np.repeat(np.asarray(targets, dtype=object), len(runs)).astype(str)
     cols["value"] = np.concatenate([np.asarray(runs[t], dtype=float) for t in targets])
-    long = Runs(cols, source=runs.source).take(np.isfinite(cols["value"]))  # a run may lack one target
+    lines = np.concatenate([np.asarray(runs.lines) for _ in targets])  # errors name the row of the caller's table
+    long = Runs(cols, source=runs.source, lines=lines, line_word=runs.line_word).take(
+        np.isfinite(cols["value"]))  # a run may lack one target
     joint = grouped(base, TARGET, list(targets), list(shared), within=False)
     opts = FitOptions.of(options, **{k: kwargs.pop(k) for k in list(kwargs) if k in FitOptions.__dataclass_fields__})
     first = fit(long, joint, target="value", options=opts.replace(bootstrap=0), **kwargs)

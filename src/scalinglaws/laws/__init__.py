@@ -13,6 +13,7 @@ from .dcpt import DCPT
 from .experts import MOE_GRANULAR, MOE_ROUTED
 from .farseer import FARSEER
 from .formula import formula_law, looks_like_formula
+from .mixing import DATA_MIXING, DATA_MIXING3
 from .parametric import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, OVERTRAIN, POWER, SKALING
 from .precision import PRECISION, PRECISION_BITS
 from .saturating import SATURATING
@@ -26,6 +27,7 @@ LAWS: dict[str, Law] = {law.name: law for law in (
     POWER, CHINCHILLA, KAPLAN, SKALING, OVERTRAIN, DATA_CONSTRAINED, FARSEER, BNSL, BNSL2,
     SCHEDULE, LR_ANNEALING, MULTIPOWER, LR_ANNEALING_ND, UTILITY_DECAY, DCPT, BATCH_SIZE, VOCABULARY,
     MOE_GRANULAR, MOE_ROUTED, PARSCALE, PARSCALE_ND, PRECISION, PRECISION_BITS, SPARSE_AVERAGE, SATURATING,
+    DATA_MIXING, DATA_MIXING3,
 )}
 
 
@@ -39,7 +41,8 @@ ALIASES = {"hoffmann": "chinchilla", "hoffmann2022": "chinchilla", "approach3": 
            "krajewski": "moe_granular", "krajewski2024": "moe_granular", "clark": "moe_routed",
            "clark2022": "moe_routed", "parallel_scaling": "parscale", "kumar": "precision", "kumar2024": "precision",
            "jin2025": "sparse_average", "saturation_both": "saturating", "nezhurina": "saturating",
-           "nezhurina2025": "saturating"}
+           "nezhurina2025": "saturating", "ye2024": "data_mixing",
+           "mixing_law": "data_mixing"}
 
 
 def register_law(law: Law, *, replace: bool = False) -> Law:

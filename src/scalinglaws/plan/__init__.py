@@ -5,6 +5,7 @@
     inference_optimal, overtraining  training plus serving compute (Sardana 2024); ratios     (inference.py)
     data_constrained               best N and epochs with U unique tokens (Muennighoff 2023)  (constrained.py)
     reach_target                   tokens, compute and model size for a target loss           (targets.py)
+    plan_mixture, plan_dcpt_ratio  the mixture that minimises a loss under limits (Ye; D-CPT)  (mixing.py)
     recommend, STEP_LAW, fit_hparams  learning rate and batch size (Li 2025); your own sweep  (hparams*.py)
     batch_plan, fit_batch          critical and best batch, fewest steps and tokens to a loss   (batch.py)
     lr_sensitivity, transfer       LR sensitivity of a sweep; lr and weight decay to a new shape (lr_robust.py)
@@ -23,6 +24,7 @@ _LAZY = {
     "inference_optimal": "inference", "overtraining": "inference", "InferencePlan": "inference",
     "data_constrained": "constrained", "ConstrainedPlan": "constrained",
     "reach_target": "targets", "TargetPlan": "targets",
+    "plan_mixture": "mixing", "plan_dcpt_ratio": "mixing", "MixturePlan": "mixing",
     "recommend": "hparams", "STEP_LAW": "hparams", "HparamLaw": "hparams", "Hparams": "hparams",
     "fit_hparams": "hparams_fit", "HparamFit": "hparams_fit",
     "batch_plan": "batch", "fit_batch": "batch", "BatchPlan": "batch",
