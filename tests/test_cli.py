@@ -277,17 +277,27 @@ def test_every_command_has_examples_whose_flags_exist(cli, monkeypatch):
     from scalinglaws.cli.examples import EXAMPLES
 
     monkeypatch.setenv("COLUMNS", "250")
-    for info in app.registered_commands:
-        code, out, _ = cli(info.name, "--help")
-        assert "Examples:" in out, info.name
+    names = [(info.name,) for info in app.registered_commands]
+    for group in app.registered_groups:
+        names.append((group.name,))
+        names += [(group.name, info.name) for info in group.typer_instance.registered_commands]
+    assert ("ladder", "sample") in names
+    for name in names:
+        key = " ".join(name)
+        code, out, _ = cli(*name, "--help")
+        assert "Examples:" in out, key
         out = out.split("Examples:")[0]  # the flags the command declares, not those its examples write
-        for line in EXAMPLES[info.name]:
+        for line in EXAMPLES[key]:
             words = shlex.split(line)
-            assert words[:2] == ["scalinglaws", info.name] or words[1] == "fit", line
-            if words[1] != info.name:
+            assert words[1] == name[0] or words[1] in ("fit", "emergence"), line
+            if words[1:1 + len(name)] != list(name) or len(name) == 1 and name[0] == "ladder":
                 continue
             for flag in (w.split("=")[0] for w in words if w.startswith("--")):
-                assert re.search(rf"{re.escape(flag)}\b", out), f"{info.name}: {flag} is no flag of the command"
+                assert re.search(rf"{re.escape(flag)}\b", out), f"{key}: {flag} is no flag of the command"
+    code, out, _ = cli("ladder", "--help")
+    assert "'scalinglaws[train]'" in out
+    code, out, _ = cli("ladder", "run", "--help")
+    assert "'scalinglaws[ray]'" in out
 
 
 def test_shell_completion_script_and_answers(cli, monkeypatch):
@@ -321,3 +331,27 @@ def test_piped_tables_never_cut_a_number_short():
     text = captured.get()
     assert "…" not in text
     assert "98765.431208 [7.123456, 7.987654]" in text
+
+
+def test_a_published_prior_label_is_a_law_everywhere_a_law_is_taken(cli):
+    """'chinchilla@besiroglu2024' in sl.get_law, sl.fit, sl.backtest, fit_auto's candidates and the CLI's backtest:
+    the same fit of chinchilla with the published exponents held."""
+    data = "dataset:chinchilla_epoch?params<1e9"
+    law = sl.get_law("chinchilla@besiroglu2024")
+    assert law.name == "chinchilla@besiroglu2024" and law.n_params == 3
+    f = sl.fit(data, "chinchilla@besiroglu2024")
+    assert f.law == "chinchilla" and f.label == "chinchilla@besiroglu2024" and f.params["alpha"] == 0.3478
+    assert repr(f).startswith("Fit(chinchilla@besiroglu2024:")
+    from scalinglaws.decide import PUBLISHED, fit_with_prior
+
+    via = fit_with_prior(data, "chinchilla", PUBLISHED[0])
+    assert via.params == f.params
+    bt = sl.backtest("dataset:chinchilla_epoch", "chinchilla@besiroglu2024")
+    assert bt.label == "chinchilla@besiroglu2024" and bt.n_params == 3
+    auto = sl.fit_auto(data, candidates=["power", "chinchilla@besiroglu2024"], priors=None, bootstrap=0)
+    labels = [r["label"] for r in auto.extra["selection"]["candidates"]]
+    assert sorted(labels) == ["chinchilla@besiroglu2024", "power"]
+    code, out, err = cli("backtest", "dataset:chinchilla_epoch", "--law", "chinchilla@besiroglu2024")
+    assert code == 0 and "chinchilla@besiroglu2024" in out, err
+    code, _, err = cli("backtest", "dataset:chinchilla_epoch", "--law", "chinchilla@nope")
+    assert code == 1 and err.startswith("Error: unknown law 'chinchilla@nope'")

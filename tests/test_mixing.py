@@ -42,7 +42,7 @@ def test_registered_and_derivatives_are_exact():
         up[:, j] += h
         dn[:, j] -= h
         fd = (DATA_MIXING3(x, up) - DATA_MIXING3(x, dn)) / (2 * h)
-        assert np.allclose(np.asarray(jac[j]), fd, rtol=1e-6, atol=1e-9)
+        assert np.allclose(np.asarray(jac)[:, j], fd, rtol=1e-6, atol=1e-9)
 
 
 def test_the_paper_form_with_every_t_is_the_law_with_the_last_domain_as_reference():

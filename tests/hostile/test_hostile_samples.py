@@ -37,9 +37,11 @@ CASES = [
 
 @pytest.mark.parametrize("data, needle", [pytest.param(c[1], c[2], id=c[0]) for c in CASES])
 def test_a_malformed_samples_file_is_refused_in_one_line(sl, tmp_path, data, needle):
-    path = tmp_path / "s.jsonl"
-    path.write_bytes(data)
-    sl("choices", "--log", f"{path}=1e8", "--log", f"{path}=2e8", "--at", "params=1e9").refused(needle)
+    path, other = tmp_path / "s.jsonl", tmp_path / "small" / "s.jsonl"
+    other.parent.mkdir()
+    for each in (path, other):
+        each.write_bytes(data)
+    sl("choices", "--log", f"{other}=1e8", "--log", f"{path}=2e8", "--at", "params=1e9").refused(needle)
 
 
 def test_a_missing_file_a_folder_and_a_size_that_is_not_one(sl, tmp_path):

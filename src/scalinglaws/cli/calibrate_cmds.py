@@ -51,11 +51,13 @@ def calibrate_cmd(
 def show_calibration(cal) -> None:
     from rich.table import Table
 
+    from ..render.text import plural
+
     con = console()
     df = "normal" if cal.df is None else f"Student-t, {cal.df:g} degrees of freedom"
     con.print(f"[bold]model-error term[/bold] τ = {cal.tau0:.4g} + {cal.tau_noise:.3g}·s + {cal.tau1:.3g}·ln f "
               f"({df}; s the fit's residual scale, f the extrapolation factor), learned from "
-              f"{cal.scores.get('rows', 0)} held-out rows of {len(cal.source)} dataset(s)")
+              f"{plural(cal.scores.get('rows', 0), 'held-out row')} of {plural(len(cal.source), 'dataset')}")
     table = Table(header_style="bold", box=None)
     for c in ("dataset", "rows", "50% cov.", "80% cov.", "95% cov."):
         table.add_column(c, justify="right" if c != "dataset" else "left")

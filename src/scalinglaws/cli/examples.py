@@ -61,6 +61,20 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "ingest": ("scalinglaws ingest logs/ --map loss=train/loss --set params=160M --store runs.duckdb",
                "scalinglaws ingest history.csv --map loss=train/loss --set params=1.4B"),
     "store": ("scalinglaws store", "scalinglaws store --store runs.duckdb --json"),
+    "ladder": ("scalinglaws ladder plan --flops 1.6e13 --rungs 5 -o ladder.toml",
+               "scalinglaws ladder run ladder.toml", "scalinglaws ladder status ladder.toml"),
+    "ladder plan": ("scalinglaws ladder plan --flops 1.6e13 --rungs 5 -o ladder.toml",
+                    "scalinglaws ladder plan --flops 1e18 --device cuda --throughput measure --branches 0.25,0.5 "
+                    "-o gpu.toml",
+                    "scalinglaws ladder plan --flops 1.6e13 --hparams sweep.csv --corpus docs/ -o ladder.toml"),
+    "ladder run": ("scalinglaws ladder run ladder.toml",
+                   "scalinglaws ladder run ladder.toml --until-width 5% --extra-budget 2e13",
+                   "scalinglaws ladder run ladder.toml --ray local --ray-cpus 2"),
+    "ladder status": ("scalinglaws ladder status ladder.toml", "scalinglaws ladder status ladder.toml --json"),
+    "ladder sample": ("scalinglaws ladder plan --flops 2e12 --corpus addition:2 -o add.toml",
+                      "scalinglaws ladder run add.toml",
+                      "scalinglaws ladder sample add.toml -o samples.csv --samples 256",
+                      "scalinglaws emergence samples.csv --test 'params>5e4' --k 1,10"),
 }
 
 
@@ -72,9 +86,24 @@ def epilog(name: str) -> str | None:
     return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
 
 
-def attach(app) -> None:
-    """Give every registered command its Examples section (a command's own epilog is kept)."""
+def _unset(value) -> bool:
+    """Whether typer holds no epilog of the user's here (None, or its placeholder for a default)."""
+    from typer.models import DefaultPlaceholder
+
+    return value is None or isinstance(value, DefaultPlaceholder)
+
+
+def attach(app, prefix: str = "") -> None:
+    """Give every registered command, and every group of commands, its Examples section (a command's own epilog is
+    kept); a group's commands are named `GROUP COMMAND`."""
     for info in app.registered_commands:
         name = info.name or (info.callback.__name__.replace("_cmd", "").replace("_", "-") if info.callback else None)
         if info.epilog is None and name is not None:
-            info.epilog = epilog(name)
+            info.epilog = epilog(prefix + name)
+    for group in app.registered_groups:
+        name = group.name or group.typer_instance.info.name
+        if name is None:
+            continue
+        if _unset(group.epilog) and _unset(group.typer_instance.info.epilog):
+            group.epilog = epilog(prefix + name)
+        attach(group.typer_instance, prefix + name + " ")

@@ -43,7 +43,7 @@ def fit_cmd(
         output_path(output)  # refuse a missing folder before the work, not after it
     law_spec = law
     overrides = parse_param_overrides(param)
-    named = law in LAWS or law.strip().lower().replace("-", "_").replace(" ", "_") in ALIASES  # 'multi-power'
+    named = law in LAWS or "@" in law or law.strip().lower().replace("-", "_").replace(" ", "_") in ALIASES
     if not named and looks_like_formula(law):
         law_spec = formula_law(law, params=overrides, inputs=inputs or None)  # --input NAME=COLUMN adds inputs
     extra = {}
@@ -52,13 +52,6 @@ def fit_cmd(
 
         update, bar = progress_bar(not as_json, "laws backtested, then bootstrap")
         extra = {"selection_progress": update, "by": by, **({} if cuts is None else {"cuts": cuts})}
-    elif "@" in law and law not in LAWS:  # a law with published values fixed, as --law auto names it
-        from functools import partial
-
-        from ..decide.priors import fit_with_prior, prior_named
-
-        prior = prior_named(law)
-        fit, law_spec = partial(fit_with_prior, prior=prior), prior.law
     if law != "auto" and (by is not None or cuts is not None):
         raise ScalingLawsError(f"{'--by' if by is not None else '--cuts'} applies to --law auto, which backtests "
                                "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")

@@ -11,7 +11,7 @@ from .app import app
 from .common import JSON_HELP, console, emit_json
 
 ladder = typer.Typer(help="Plan, train and forecast a ladder of small transformers (pip install "
-                     "'scalinglaws[train]').", no_args_is_help=True)
+                     "'scalinglaws\\[train]').", no_args_is_help=True)
 app.add_typer(ladder, name="ladder")
 
 STORE_HELP = "The run store every evaluation point goes to (default: $SCALINGLAWS_STORE, else scalinglaws.duckdb)."
@@ -141,7 +141,7 @@ def run_cmd(
     hold_back: bool = typer.Option(True, "--hold-back/--no-hold-back", help="Forecast the held-back rung before "
                                    "training it, then score the forecast."),
     ray: str = typer.Option(None, "--ray", help="Train the rungs on a Ray cluster: auto, local or HOST:PORT "
-                            "(pip install 'scalinglaws[ray]')."),
+                            "(pip install 'scalinglaws\\[ray]')."),
     ray_cpus: int = typer.Option(None, "--ray-cpus", help="CPUs of a local Ray cluster."),
     threads: int = typer.Option(None, "--threads", help="Torch threads per rung on the CPU."),
     until_width: str = typer.Option(None, "--until-width", help="Before the held-back rung, add the rungs that "

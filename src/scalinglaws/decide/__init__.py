@@ -12,10 +12,11 @@ No module shares a name with a function it exports, so `scalinglaws.decide.backt
 
 from __future__ import annotations
 
+from ..laws.fixed import fix_params
 from .backtesting import Backtest, Cut, backtest
 from .comparison import Comparison, compare
 from .downstream import Downstream, forecast_downstream
-from .priors import PUBLISHED, Prior, fit_with_prior, fix_params
+from .priors import PUBLISHED, Prior, fit_with_prior
 from .select import Ranking, compare_laws, fit_auto
 from .testtime import TestTimeForecast, forecast_testtime, pass_at_k
 

@@ -43,6 +43,7 @@ from ..fitting.mixture import Member
 from ..fitting.mixture import record as mixture_record
 from ..fitting.options import FitOptions, weights_in_rows
 from ..laws import get_law
+from ..laws.published import prior_named
 from ..records import format_of
 from ..render.table import Tabular
 from ..runs import Runs, read_runs
@@ -175,10 +176,14 @@ def _plan(runs: Runs, candidates, priors, by, inputs, target) -> _Plan:
     shape = datashape.describe(runs, by)
     finals = datashape.finals(runs) if shape.curves else None
     names = _names(shape, candidates)
-    chosen, skipped = [], []
-    for name, prior in [(n, None) for n in names] + [(p.law, p) for p in _priors(names, priors)]:
+    chosen, skipped, seen = [], [], set()
+    named = [(prior_named(n).law, prior_named(n)) if "@" in n else (n, None) for n in names]
+    for name, prior in named + [(p.law, p) for p in _priors(names, priors)]:
         law = get_law(name)
         label = prior.label if prior else name
+        if label in seen:  # 'chinchilla@besiroglu2024' named and also among the published priors
+            continue
+        seen.add(label)
         binding = shape.binding(law)
         binding.update({k: v for k, v in (inputs or {}).items() if k in law.inputs})
         on_finals = shape.curves and law.features is None

@@ -16,12 +16,15 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ArgumentError, FitWarning, ScalingLawsError
-from ..laws import Law, get_law
+from ..laws import LAWS, Law, get_law
+from ..laws.published import prior_of
+from ..render.text import plural
 from ..runs import Runs, fit_columns, read_runs
 from ..runs.schema import COLUMNS, SYMBOLS
 from . import borrow as borrowing
@@ -73,10 +76,19 @@ def prepare(data, law: Law, *, inputs=None, target: str | None = None, where: Se
             runs = Runs(kept.columns, source=kept.source, lines=kept.lines, line_word=kept.line_word,
                         notes=kept.notes + (note,), filters=kept.filters)
     if len(runs) < law.n_params:
+        smaller = _smaller_laws(law, len(runs))
+        hint = f" (e.g. {smaller})" if smaller else ""
         raise ScalingLawsError(
-            f"{runs.source} has {len(runs)} usable rows but law '{law.name}' has {law.n_params} parameters: a fit "
-            f"needs at least as many points as parameters. Add runs or choose a smaller law (e.g. power)")
+            f"{runs.source} has {plural(len(runs), 'usable row')} but law '{law.name}' has {law.n_params} "
+            f"parameters: a fit needs at least as many points as parameters. Add runs or choose a smaller law{hint}")
     return runs, x, y, w, binding, target
+
+
+def _smaller_laws(law: Law, rows: int) -> str:
+    """Built-in laws of the same inputs as `law` with at most `rows` parameters, smallest first ('' if none)."""
+    same = [other for other in LAWS.values()
+            if other.name != law.name and other.n_params <= rows and set(other.inputs) == set(law.inputs)]
+    return ", ".join(o.name for o in sorted(same, key=lambda o: (o.n_params, o.name))[:2])
 
 
 def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Mapping[str, str] | None = None,
@@ -101,6 +113,14 @@ def fit(data, law="chinchilla", *, options: FitOptions | None = None, inputs: Ma
     """
     opts = FitOptions.of(options, **option_values)
     law = get_law(law)
+    prior = prior_of(law)
+    if prior is not None:  # a law with published values held ('chinchilla@besiroglu2024'): a fit of the full law
+        from .held import widen
+
+        held = replace(law, source={k: v for k, v in law.source.items() if k != "prior"})
+        f = fit(data, held, options=opts, inputs=inputs, target=target, where=where, rename=rename,
+                constants=constants, progress=progress)
+        return widen(f, get_law(prior.law), prior)
     if opts.space == spaces.DEFAULT and law.space != spaces.DEFAULT:
         opts = opts.replace(space=law.space)  # the law's target has no log (laws/spec.py `space`)
     objective = opts.objective

@@ -181,7 +181,7 @@ class Fit(Frozen):
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
-        return f"Fit({self.law}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
+        return f"Fit({self.label}: {ps}; objective={self.objective:.6g}, n={self.n_points})"
 
 
 def fixed_of(extra) -> tuple[str, ...]:

@@ -54,13 +54,19 @@ def register_law(law: Law, *, replace: bool = False) -> Law:
 
 
 def get_law(spec) -> Law:
-    """A Law from a Law, a registered name, or a formula string."""
+    """A Law from a Law, a registered name, a name with published values held ('chinchilla@besiroglu2024',
+    laws/published.py), or a formula string."""
     if isinstance(spec, Law):
         return spec
     if not isinstance(spec, str):
         raise ScalingLawsError(f"a law is a name, a formula string or a Law, not {type(spec).__name__}")
     if spec in LAWS:
         return LAWS[spec]
+    if "@" in spec and not looks_like_formula(spec):  # 'chinchilla@besiroglu2024': published values held
+        from .published import prior_law, prior_named
+
+        prior = prior_named(spec.strip())
+        return prior_law(get_law(prior.law), prior)
     key = spec.strip().lower().replace("-", "_").replace(" ", "_")
     if key in LAWS or ALIASES.get(key) in LAWS:
         return LAWS[key if key in LAWS else ALIASES[key]]

@@ -25,6 +25,7 @@ from ..errors import DataWarning, ScalingLawsError
 from ..fitting.interval import check_level
 from ..records import format_of
 from ..render.table import Tabular
+from ..render.text import plural
 from .isoflop import PROFILES, group_budgets, power_law, profile_vertices, select
 from .surface import FLOPS_PER_PARAM, positive
 
@@ -188,7 +189,7 @@ def compare_approaches(data, *, where: Sequence[str] = (), rename=None, flops: f
         lnstar = np.where(usable[None, :], v + centre[None, :], np.nan)
         vertex_by[method] = (lnstar, lv)
         lost = int((usable & ~np.isfinite(lnstar[0])).sum())
-        extra = [f"{lost} budget(s) without an interior {method} minimum"] if lost else []
+        extra = [f"{plural(lost, 'budget')} without an interior {method} minimum"] if lost else []
         name = "isoflop" if method == profile else "isoflop-parabola"
         title = f"2. IsoFLOP profiles ({method})" + ("" if method == profile else ", for comparison")
         rows.append(_from_power_law(name, title, lc, lnstar, target, k, level, np.isfinite(lnstar[0]).sum(), extra))

@@ -49,7 +49,7 @@ def backtest_figure(rec, **_) -> Figure:
             Series("hline", [0.0], [0.0]))  # errors read from zero
     notes = ["held out up to " + ", ".join(f"{c['extrapolation']:.3g}×" for c in ok) + " beyond each cut"]
     if len(ok) < len(cuts):
-        notes.append(f"{len(cuts) - len(ok)} cut(s) could not be fitted (dashed lines)")
+        notes.append(f"{plural(len(cuts) - len(ok), 'cut')} could not be fitted (dashed lines)")
     panels = [Panel("relative error on the held-out larger runs", xlabel, "|predicted − observed| / observed (%)",
                     errs + tuple(failed), ylog=False, notes=tuple(notes)),
               Panel("bias (+: predicted too high)", xlabel, "mean log(predicted / observed) (%)",

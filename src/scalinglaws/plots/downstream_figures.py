@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScalingLawsError
+from ..render.text import plural
 from .fitdata import label
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
@@ -117,7 +118,7 @@ def downstream_figure(rec, **_) -> Figure:
     warns = tuple(f"{t['task']}: {t['reason']}" for t in d["tasks"] if not t["status"].startswith("forecast"))
     more = len(d["tasks"]) - len(tasks)
     if more:
-        warns += (f"{more} more task(s) not drawn: at most {MAX_TASKS} per figure",)
+        warns += (f"{plural(more, 'more task')} not drawn: at most {MAX_TASKS} per figure",)
     return Figure("downstream", "Downstream forecasts" + (f" through {d['via']}" if d.get("via") else ""),
                   tuple(panels), caption, warns)
 

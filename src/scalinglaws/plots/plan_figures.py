@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataWarning, ScalingLawsError
 from ..records import kind_of
-from ..render.text import beyond
+from ..render.text import beyond, plural
 from .registry import figure_kind
 from .spec import Figure, Panel, Series, band, errorbars, si
 
@@ -121,7 +121,7 @@ def _profiles_panel(d: dict, data) -> tuple[Panel, tuple[str, ...]]:
                              text=[f"C = {si(p['flops'])}: N* = {si(x)}" for p, x in zip(used, xs)]))
     left = sum(1 for p in d["profiles"] if not p.get("used"))
     if left:
-        notes.append(f"{left} budget(s) left out: best run at the end of the sweep")
+        notes.append(f"{plural(left, 'budget')} left out: best run at the end of the sweep")
     return Panel("IsoFLOP profiles and their fitted minima", "parameters N", "loss (nats/token)", tuple(series),
                  palette="sequential", notes=tuple(notes)), warns
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from ..render.html_tables import table
+from ..render.text import plural
 from .sections import Context, Section, section_kind, try_figure
 
 BACKTEST = ("scalinglaws.decide.backtesting:Backtest", "scalinglaws.plots.saved:Backtest")
@@ -62,8 +63,8 @@ def _calibration(cal, label: str) -> list[Section]:
     df = "normal" if cal.df is None else f"Student-t with {cal.df:g} degrees of freedom"
     body = [f"<p>Calibration <code>{escape(cal.origin)}</code>: model-error term τ = {cal.tau0:.4g} + "
             f"{cal.tau_noise:.3g}·s + {cal.tau1:.3g}·ln f ({df}; s the fit's residual scale, f the extrapolation "
-            f"factor) in {escape(cal.space)} space, learned from {len(cal.source)} dataset(s). Coverage on their "
-            "held-out larger runs, plain bootstrap → calibrated (in-sample).</p>",
+            f"factor) in {escape(cal.space)} space, learned from {plural(len(cal.source), 'dataset')}. "
+            "Coverage on their held-out larger runs, plain bootstrap → calibrated (in-sample).</p>",
             table("Held-out rows inside their intervals", ["dataset", "rows"] + [f"{_pct(a)} nominal" for a in SHOWN],
                   rows, style=False, left=1) if rows else ""]
     name = "the default calibration" if cal.origin == "default" else f"the calibration {cal.origin}"
