@@ -96,6 +96,13 @@ def test_the_command_and_its_errors(tmp_path, cli):
         assert code != 0 and err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
     code, out, err = cli("fit", str(path), "--groups", "family", "--shared", "alpha", "--where", "family=a")
     assert code != 0 and "two or more groups" in err
+    with path.open("a") as f:
+        f.write("c0,1e8,1e10,2.5,c\nc1,1e9,1e10,2.3,c\n")  # a third family of 2 runs, for 3 parameters of its own
+    code, out, err = cli("fit", str(path), "--groups", "family", "--shared", "alpha,beta")
+    assert code != 0 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("Error: group 'c' of column 'family' has 2 rows but 3 parameters of its own (E, A, B)")
+    code, out, err = cli("fit", str(path), "--groups", "family", "--shared", "alpha,beta", "--where", "family!=c")
+    assert code == 0, err
 
 
 def two_targets(seed=0):

@@ -54,7 +54,9 @@ def fit_cmd(
         extra = {"selection_progress": update, "by": by, **({} if cuts is None else {"cuts": cuts})}
     if law != "auto" and (by is not None or cuts is not None):
         raise ScalingLawsError(f"{'--by' if by is not None else '--cuts'} applies to --law auto, which backtests "
-                               "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`")
+                               "the candidate laws; leave it out with a named law, or use `scalinglaws backtest`"
+                               + ("; to fit groups of a column at once, give --groups COLUMN --shared alpha,beta"
+                                  if by is not None else ""))
     if law != "auto":
         update, bar = progress_bar(options.bootstrap > 0 and not as_json, "bootstrap")
     several = target is not None and "," in target

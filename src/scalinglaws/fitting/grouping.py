@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ArgumentError
+from ..render.text import plural
 
 
 def fit_grouped(data, law="chinchilla", *, by: str, shared: Sequence[str], where: Sequence[str] = (), rename=None,
@@ -30,7 +31,17 @@ def fit_grouped(data, law="chinchilla", *, by: str, shared: Sequence[str], where
     if runs[by].dtype.kind == "f" and not np.all(np.isfinite(runs[by])):
         raise ArgumentError("by", f"by={by!r}: column '{by}' has empty cells; every row needs a group")
     groups = list(dict.fromkeys(labels.tolist()))
-    return fit(runs, grouped(base, by, groups, list(shared)), **kwargs)
+    law = grouped(base, by, groups, list(shared))  # refuses a shared name the law does not have
+    own = base.n_params - len(set(shared))
+    counts = {g: int(np.sum(labels == g)) for g in groups}
+    few = [g for g in groups if counts[g] < own]
+    if few:
+        g = few[0]
+        raise ArgumentError("by", f"group '{g}' of column '{by}' has {plural(counts[g], 'row')} but {own} "
+                            f"parameters of its own ({', '.join(n for n in base.param_names if n not in shared)}): "
+                            f"add runs to it, share more parameters (--shared), or leave it out "
+                            f"(--where '{by}!={g}')" + (f"; {len(few) - 1} more such groups" if len(few) > 1 else ""))
+    return fit(runs, law, **kwargs)
 
 
 TARGET = "target"  # the column that names which target a row of a multi-target fit measures
