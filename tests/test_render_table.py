@@ -73,6 +73,14 @@ def test_commands_print_their_tables_in_every_format(cli, tmp_path):
     assert code == 0 and out.startswith("\\begin{tabular}{lr}") and "tokens\\_per\\_param" in out
     code, out, _ = cli("backtest", "dataset:chinchilla_epoch", "--cuts", "2", "--format", "csv")
     assert code == 0 and out.splitlines()[0].startswith("cut,train_runs,test_runs") and len(out.splitlines()) == 3
+    boot = tmp_path / "boot.json"
+    assert cli("fit", "dataset:chinchilla_epoch", "-b", "20", "-o", str(boot))[0] == 0
+    code, out, _ = cli("plan", str(boot), "--flops", "5.76e23", "--format", "markdown")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "| quantity | value | lower | upper |"
+    params = next(line for line in lines if line.startswith("| params |")).split("|")
+    assert float(params[3]) < float(params[2]) < float(params[4])  # the interval beside the value
+    assert "compute_optimal" not in out and "| constrained |" not in out  # no repeated answer, no unset fields
     code, out, _ = cli("plan", str(fit_path), "--flops", "5.76e23", "--format", "json")
     assert code == 0 and out.lstrip().startswith("{")
     code, _, err = cli("fit", "dataset:chinchilla_epoch", "--format", "xls")

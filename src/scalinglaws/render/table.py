@@ -159,11 +159,37 @@ def _csv(v) -> str:
     return str(v)
 
 
+def point_table(data: Mapping) -> tuple[list[str], list[list]]:
+    """A record with no rows (a plan, an allocation) as a paper's table: one line per quantity with its interval
+    beside it (`intervals`), then its other fields; a nested record that repeats the top-level values (a plan's
+    `compute_optimal`) is left out (it is in the JSON)."""
+    data = {k: v for k, v in data.items() if k not in ("format", "interval_method")}
+    ci = data.get("intervals") if isinstance(data.get("intervals"), Mapping) else {}
+    rows = []
+    for k, v in data.items():
+        if k == "intervals" or _is_rows(v) or v is None or (isinstance(v, (list, tuple)) and not v):
+            continue  # unset fields (a plan's unused objectives) and empty lists say nothing in a table
+        if isinstance(v, Mapping):
+            if all(data.get(kk) == vv for kk, vv in v.items() if kk in data and _scalar(vv)) and \
+                    any(kk in data for kk in v):
+                continue  # the same answer again (a plan's compute_optimal)
+            rows += [[name, val, None, None] for name, val in flatten(v, k + ".").items()]
+            continue
+        bounds = ci.get(k)
+        lo, hi = (bounds[0], bounds[1]) if isinstance(bounds, (list, tuple)) and len(bounds) == 2 else (None, None)
+        rows.append([k, list(v) if isinstance(v, tuple) else v, lo, hi])
+    if not ci:
+        return ["field", "value"], [r[:2] for r in rows]
+    return ["quantity", "value", "lower", "upper"], rows
+
+
 def text_table(record, fmt: str) -> str:
-    """A record as csv, markdown or latex text: its rows, or, for a record with none (a plan), one line per field."""
+    """A record as csv, markdown or latex text: its rows, or, for a record with none (a plan), one line per
+    quantity with its interval (`point_table`)."""
     header, body, field = table_of(record)
     if field is None and body:
-        header, body = ["field", "value"], [[k, v] for k, v in zip(header, body[0])]
+        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+        header, body = point_table(data)
     return render(header, body, fmt)
 
 
