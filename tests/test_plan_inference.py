@@ -100,3 +100,12 @@ def test_bad_input(kwargs, message):
 def test_overtraining_bad_ratios():
     with pytest.raises(ScalingLawsError, match="--ratios"):
         overtraining(surface(), C, ratios=[20, -3])
+
+
+def test_a_match_plan_that_trains_past_the_budget_says_so_and_shows_its_training_compute():
+    p = inference_optimal(surface(), 1e13, flops=1e22)
+    assert p.training_flops > 1e22 and "training_flops=" in repr(p)
+    assert any(w.startswith("trains on ") and "× the 1e+22 whose compute-optimal loss it matches" in w
+               for w in p.warnings)
+    within = inference_optimal(surface(), 1e13, flops=1e22, mode="budget")
+    assert within.total_flops <= 1e22 * 1.001 and not any(w.startswith("trains on ") for w in within.warnings)

@@ -59,6 +59,11 @@ class InferencePlan(Tabular):
     def to_dict(self) -> dict:
         return {"format": format_of("inference_plan"), **self.__dict__, "warnings": list(self.warnings)}
 
+    def __repr__(self) -> str:  # what training costs, beside the model: a match plan may train past the budget
+        return (f"InferencePlan(served_tokens={self.served_tokens:.4g}, mode={self.mode!r}, params={self.params:.4g}, "
+                f"tokens={self.tokens:.4g}, loss={self.loss:.4g}, training_flops={self.training_flops:.4g}, "
+                f"total_flops={self.total_flops:.4g}, savings={100 * self.savings:.1f}%)")
+
 
 def inference_optimal(fit, inference_tokens: float, *, flops: float | None = None, loss: float | None = None,
                       mode: str = "match", level: float | None = None, flops_per_param: float = FLOPS_PER_PARAM,
@@ -111,6 +116,11 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
                                    "--target-loss")
         notes += edge_note(at_edge, f"inference-aware plan for {T:.3g} served tokens")
         ell = target
+        over = k * n[0] * d[0] / float(flops) if loss is None and flops is not None else 0.0
+        if over > 1.001:  # said, not warned: serving is cheaper on a smaller model trained longer, by design
+            notes.append(f"trains on {k * n[0] * d[0]:.3g} FLOP, {over:.2f}× the {float(flops):.3g} whose "
+                         "compute-optimal loss it matches: a smaller model trained longer costs less to serve; "
+                         "mode='budget' caps training and serving together")
     # the compute-optimal model of the same loss, serving the same tokens
     bn, bd, _ = cheapest(surface, ell[:, None])
     train, serve = k * n * d, s * n * T
