@@ -91,6 +91,16 @@ def test_cli(fit, tmp_path, cli):
                          "--candidates", str(tmp_path / "cands.csv"))
     assert code == 0, err
     assert "Train next" in out and "width after" in out
+    code, out, err = cli("next", str(path), "--at", "params=7e9", "--at", "tokens=1.4e12", "--budget", "1e22",
+                         "--candidates", str(tmp_path / "cands.csv"), "--max-runs", "12")
+    rec = json.loads(cli("next", str(path), "--at", "params=7e9", "--at", "tokens=1.4e12", "--budget", "1e22",
+                         "--candidates", str(tmp_path / "cands.csv"), "--max-runs", "12", "--json")[1])
+    table = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
+    counts = [int(line.split()[-2].lstrip("×")) for line in table]
+    assert code == 0 and sum(counts) == len(rec["chosen"]) == 12  # a rung chosen again in a row: one line, ×count
+    sizes = [c["params"] for c in rec["chosen"]]
+    assert len(table) == 1 + sum(a != b for a, b in zip(sizes, sizes[1:]))
+    assert "of the 1.000e+22 FLOP budget spent: --max-runs K chooses more" in out
     code, out, _ = cli("next", str(path), "--at", "params=7B", "--at", "tokens=1.4T", "--until-width", "50%",
                        "--json")
     assert code == 0 and json.loads(out)["until_width"] == 0.5

@@ -647,11 +647,26 @@ def show_next(r) -> None:
         table = Table(title=f"\nTrain next ({plural(len(r.chosen), 'rung')}, {num(r.spent)} FLOP)",
                       title_justify="left", header_style="bold", box=None)
         keys = [k for k in r.chosen[0] if k not in ("flops", "width_after", "gain_per_flop")]
-        for col in ["#"] + keys + ["FLOP", "width after"]:
+        for col in ["#"] + keys + ["FLOP each", "runs", "width after"]:
             table.add_column(col, justify="right")
-        for i, c in enumerate(r.chosen, 1):
-            table.add_row(str(i), *[num(c[k]) for k in keys], num(c["flops"]), f"{c['width_after']:.2%}")
+        first, repeated = 0, False
+        for i, c in enumerate(r.chosen):  # the same rung chosen again in a row: one line, its count of seeds
+            last = i + 1 == len(r.chosen) or any(r.chosen[i + 1][k] != c[k] for k in keys)
+            if not last:
+                continue
+            count = i - first + 1
+            repeated |= count > 1
+            label = str(first + 1) if count == 1 else f"{first + 1}–{i + 1}"
+            table.add_row(label, *[num(c[k]) for k in keys], num(c["flops"]), f"×{count}" if count > 1 else "1",
+                          f"{c['width_after']:.2%}")
+            first = i + 1
         con.print(table)
+        if repeated:
+            con.print("[dim]a rung chosen several times is trained with that many seeds: each run averages out some "
+                      "of the run-to-run scatter[/dim]")
+        if r.budget is not None and r.spent < 0.5 * r.budget and r.until_width is None:
+            con.print(f"[dim]stopped at {plural(len(r.chosen), 'rung')} with {num(r.spent)} of the {num(r.budget)} "
+                      "FLOP budget spent: --max-runs K chooses more[/dim]")
     if r.until_width is not None:
         con.print(("reaches " if r.reached else "[yellow]does not reach[/yellow] ") + f"{r.until_width:.2%}")
     con.print(f"[dim]{r.method}[/dim]")
