@@ -153,3 +153,12 @@ def test_a_law_with_fixed_parameters_keeps_its_transient_rule():
     from scalinglaws.laws import get_law
 
     assert fix_params(get_law("lr_annealing"), {"C": 0.4}).transient == "warmup"
+
+
+def test_a_name_the_package_lacks_gets_a_hint():
+    import scalinglaws as sl
+
+    with pytest.raises(AttributeError, match=r"did you mean fit\?"):
+        sl.fitt  # noqa: B018
+    with pytest.raises(AttributeError, match=r"sl\.Fit\.load\(path\)"):
+        sl.load  # noqa: B018

@@ -51,7 +51,15 @@ __all__ = sorted(_LAZY) + ["DataWarning", "ExtrapolationWarning", "FitWarning", 
 def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}")
+        if name.startswith("_"):  # probes by tools (IPython's _repr_html_, ...): no hint to compute
+            raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}")
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, list(_LAZY), n=2, cutoff=0.7)
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        if name in ("load", "load_fit", "read", "open"):
+            hint = "; a fit file loads with sl.Fit.load(path), a runs table with sl.read_runs(path)"
+        raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}{hint}")
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value
