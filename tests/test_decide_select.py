@@ -295,6 +295,9 @@ def test_close_runners_up_form_a_law_mixture(mixed_fit):
     assert mix["format"] == "scalinglaws.mixture/1" and "exp(-score / best score)" in mix["weighting"]
     labels = [m["label"] for m in mix["members"]]
     assert labels[0] == sel["winner"] and len(labels) == 2 and "intervals mix 2 laws" in sel["headline"]
+    assert "would mix" not in sel["headline"]
+    plain = fit_auto("dataset:chinchilla_epoch", candidates=["chinchilla"], bootstrap=0, cuts=2)
+    assert "; with a bootstrap, intervals would mix 2 laws" in plain.extra["selection"]["headline"]  # none to mix
     scores = {c["label"]: c["score"] for c in sel["candidates"]}
     w = [m["weight"] for m in mix["members"]]
     assert sum(w) == pytest.approx(1)

@@ -306,7 +306,7 @@ def fit_auto(data, law: str = "auto", *, options: FitOptions | None = None,
     members, refused = _mixture(plan, ranking, cand, result, quick)
     selection = selection_record(plan, ranking, win, cand, diverged=diverged, refused=refused,
                                  mixture=mixture_record(members, WEIGHTING) if len(members) > 1 else None,
-                                 tolerance=TOLERANCE, mix_tolerance=MIX_TOLERANCE)
+                                 tolerance=TOLERANCE, mix_tolerance=MIX_TOLERANCE, bootstrap=opts.bootstrap > 0)
     return replace(result, extra={**result.extra, "selection": selection})
 
 

@@ -23,7 +23,7 @@ _YEAR = re.compile(r"^(.*?\b(?:19|20)\d\d)\b")
 
 
 def selection_record(plan, ranking, win, cand, *, diverged: str | None, refused: Sequence[Mapping],
-                     mixture: Mapping | None, tolerance: float, mix_tolerance: float) -> dict:
+                     mixture: Mapping | None, tolerance: float, mix_tolerance: float, bootstrap: bool = True) -> dict:
     """The selection record (see the module docstring) of a plan (select._Plan), its ranking, the winning
     backtest and candidate, and what became of the law mixture."""
     shape = plan.shape
@@ -49,11 +49,11 @@ def selection_record(plan, ranking, win, cand, *, diverged: str | None, refused:
         # no timing here: the same data and seed give the same record, byte for byte
     }
     sel = finite(sel)
-    sel["headline"] = headline(sel)
+    sel["headline"] = headline(sel, bootstrap)
     return sel
 
 
-def headline(sel: Mapping) -> str:
+def headline(sel: Mapping, bootstrap: bool = True) -> str:
     """One line: which law was chosen, for what data, by what evidence, and what the intervals mix."""
     n = len(sel["cuts"])
     cuts = f"{n} cut{'s' if n != 1 else ''} {'within each curve along' if sel['shape']['within'] else 'along'} "
@@ -64,7 +64,8 @@ def headline(sel: Mapping) -> str:
     mix = sel.get("mixture")
     if mix:
         ws = ", ".join(f"{m['label']} {m['weight']:.2f}" for m in mix["members"])
-        text += f"; intervals mix {len(mix['members'])} laws ({ws})"
+        text += (f"; intervals mix {len(mix['members'])} laws ({ws})" if bootstrap else
+                 f"; with a bootstrap, intervals would mix {len(mix['members'])} laws ({ws})")
     if sel.get("diverged"):
         text += f"; WARNING: fitted to all the data it {sel['diverged']}"
     return text
