@@ -17,7 +17,7 @@ from scalinglaws.laws.precision import compute_optimal_precision, effective_para
 from scalinglaws.laws.sparsity import average_params, cubic_sparsity
 from scalinglaws.laws.streams import stream_equivalent_params
 from scalinglaws.plan.axes import cost_of, optimise_axis
-from scalinglaws.plan.axis_costs import granular_active_params
+from scalinglaws.plan.axis_costs import STREAM_PREFIX_TOKENS, granular_active_params, stream_inference
 
 STEPLAW = Path("/work/shared/data/steplaw/runs.csv")
 
@@ -302,6 +302,41 @@ def test_streams_cost_flop_not_memory_and_a_memory_limit_picks_streams():
     assert edge.params == pytest.approx(1e9, rel=1e-3) and all(r["loss"] is not None for r in edge.table)
     assert free.value == 1  # unconstrained, P-fold FLOP buys less than P-fold... nothing: more parameters win
     assert tight.params <= 2e8 * (1 + 1e-6) and tight.value > 1  # held to 200M, streams spend the budget
+
+
+def test_stream_inference_holds_the_weights_once_and_the_cache_p_fold():
+    """Chen et al. 2025's accounting: P streams are batch·P sequences through one set of weights, each with 48
+    prefix tokens cached, plus an aggregation layer of (d + 1)·d·P weights; one stream has neither."""
+    n, d, layers = 4.353e9, 2560.0, 36.0  # the paper's 4.4B shape (hidden 2560, 36 layers, 2 KV heads of 16)
+    one = stream_inference(n, 1, d_model=d, layers=layers)
+    eight = stream_inference(n, 8, d_model=d, layers=layers)
+    assert one.extra_params == 0 and eight.extra_params == (d + 1) * d * 8
+    assert eight.weight_bytes == pytest.approx(2 * (n + eight.extra_params))
+    per_token = 2 * layers * d / 8 * 2  # keys and values, bf16, per cached token of one sequence
+    assert one.kv_bytes == pytest.approx(per_token * 128)
+    assert eight.kv_bytes == pytest.approx(8 * per_token * (128 + STREAM_PREFIX_TOKENS))
+    assert one.memory_bytes == pytest.approx(one.weight_bytes + one.kv_bytes)
+    assert eight.request_seconds == pytest.approx(eight.prefill_seconds + eight.decode_seconds)
+    with pytest.raises(ValueError):
+        stream_inference(n, 0)
+
+
+def test_streams_serve_for_less_than_the_parameters_they_match():
+    """Chen et al. 2025 (abstract; QwenLM/ParScale README, 'Cost Analysis'): against parameter scaling to the same
+    performance (the 4.4B model that the 1.6B model at P = 8 matches), ParScale adds 'up to 22x less memory increase
+    and 6x less latency increase' at batch 1. This roofline (no activations,
+    none of llm-analysis's finer costs) puts the ratios at 40x and 19x, at least the paper's; and the advantage
+    shrinks as the batch grows, the weights read once being shared by more sequences either way."""
+    small, large = 1_571_472_384.0, 4_353_203_200.0  # the authors' 1.6B and 4.4B non-embedding counts
+    ratios = []
+    for batch in (1, 2, 4, 8):
+        base = stream_inference(small, 1, batch=batch)
+        par, dense = stream_inference(small, 8, batch=batch), stream_inference(large, 1, batch=batch)
+        memory = (dense.memory_bytes - base.memory_bytes) / (par.memory_bytes - base.memory_bytes)
+        latency = (dense.request_seconds - base.request_seconds) / (par.request_seconds - base.request_seconds)
+        ratios.append((memory, latency))
+    assert ratios[0][0] >= 22 and ratios[0][1] >= 6
+    assert all(a[0] > b[0] and a[1] > b[1] for a, b in zip(ratios, ratios[1:]))
 
 
 def test_precision_optimum_does_not_depend_on_the_budget():
