@@ -89,5 +89,7 @@ VOCABULARY = Law(
     fn=vocabulary, grad=vocabulary_grad, linear=("E", "A1", "A2", "B"),
     target="loss_unigram_normalized", space="linear",
     reference="Tao et al. 2024, arXiv:2407.13623, eq. 5",
-    notes="Target: the unigram-normalised loss (negative; fitted on absolute errors). N_v = V·d; H in characters.",
+    notes="Target: the unigram-normalised loss (negative; fitted on absolute errors). N_v = V·d; H in characters. "
+          "The authors' released coefficients give their published vocabularies with tokens in the data term "
+          "(inputs={'H': 'tokens'}), as their prediction reads it (docs/laws.md).",
 )
