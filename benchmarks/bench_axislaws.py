@@ -1,7 +1,7 @@
 """Laws of experts, parallel streams and precision: extrapolation on real MoE runs, and planning answers next to
 the papers'.
 
-1. Step Law's MoE runs (Li et al. 2025; /work/shared/data/steplaw, not bundled: skipped where absent): four shapes
+1. Step Law's MoE runs (Li et al. 2025; ../shared/data/steplaw, not bundled: skipped where absent): four shapes
    of one 2.15B total size (8 to 89 experts, 188M to 1.24B active), trained on 2B to 20B tokens; the best run per
    cell over the learning-rate and batch grid. Fitted on the runs of at most 8B tokens, predicting the 20B ones:
    Krajewski et al. 2024's law of total parameters, tokens and granularity (FFN width / expert width) against
@@ -20,6 +20,7 @@ Run from the repository root:  PYTHONPATH=src python benchmarks/bench_axislaws.p
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -34,7 +35,8 @@ from scalinglaws.laws.precision import compute_optimal_precision
 from scalinglaws.plan.axes import optimise_axis
 from scalinglaws.plan.axis_costs import granular_active_params
 
-STEPLAW = Path("/work/shared/data/steplaw/runs.csv")
+SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+STEPLAW = SHARED / "steplaw" / "runs.csv"
 KRAJEWSKI = {"c": 0.47, "a": 18.1, "g": 2.1, "b": 30.8, "alpha": 0.115, "beta": 0.147, "gamma": 0.58}
 CUT = 8e9
 

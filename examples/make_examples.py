@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -21,7 +22,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUN = "100M_cosine_24000"
-PYTHIA_RAW = Path("/work/shared/data/pythia_evals/raw/pythia_v1_evals_zero_five_shot.json.gz")
+SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
+PYTHIA_RAW = SHARED / "pythia_evals" / "raw" / "pythia_v1_evals_zero_five_shot.json.gz"
 PYTHIA_KEY = "evals/pythia-v1/pythia-160m/zero-shot/160m_step143000.json"
 
 

@@ -162,3 +162,19 @@ def test_a_name_the_package_lacks_gets_a_hint():
         sl.fitt  # noqa: B018
     with pytest.raises(AttributeError, match=r"sl\.Fit\.load\(path\)"):
         sl.load  # noqa: B018
+
+
+def test_no_file_names_a_development_machines_paths():
+    """Shared data is found relative to the repository (or SCALINGLAWS_SHARED_DATA), never by an absolute path."""
+    import re
+
+    repo = ROOT.parents[1]
+    pattern = re.compile(r"(?<![\w.])/(?:work|root|home/\w+)/")
+    found = []
+    for folder in ("src", "benchmarks", "docs", "examples", "tools"):
+        for path in (repo / folder).rglob("*"):
+            if path.suffix in (".py", ".md", ".sh", ".toml", ".ipynb") and path.is_file():
+                for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                    if pattern.search(line):
+                        found.append(f"{path.relative_to(repo)}:{n}: {line.strip()[:80]}")
+    assert not found, "\n".join(found)
