@@ -159,7 +159,7 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
     if world > 1:  # after the checkpoint is read: DDP broadcasts rank 0's weights, so every rank starts alike
         from torch.nn.parallel import DistributedDataParallel
 
-        forward = DistributedDataParallel(model, device_ids=[device] if device.startswith("cuda") else None)
+        forward = DistributedDataParallel(model, device_ids=[rank] if device.startswith("cuda") else None)
     forward = torch.compile(forward) if plan.compile else forward
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.startswith("cuda") else _no_autocast
     held = corpus.eval_batches(plan.eval_batches, plan.eval_batch, plan.seq_len)
