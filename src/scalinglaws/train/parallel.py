@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 from ..errors import ScalingLawsError
@@ -122,6 +123,7 @@ def _worker(rank: int, plan: LadderPlan, rung: Rung, folder: str, store: str, wo
     from .tokenizer import corpus_for
 
     backend = "nccl" if plan.device.startswith("cuda") else "gloo"
+    code = 0
     try:
         dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
         tokens = corpus_for(plan, folder, train=False)
@@ -134,7 +136,14 @@ def _worker(rank: int, plan: LadderPlan, rung: Rung, folder: str, store: str, wo
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _error_file(Path(folder), rung, rank).write_text(json.dumps({"kind": type(exc).__name__,
                                                                      "message": message}))
-        raise
+        if not isinstance(exc, (Crash, ScalingLawsError)):
+            raise  # unexpected: its traceback goes to the launcher
+        code = 1
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+    # Everything this rank wrote is closed (store connections, checkpoint, result files). The interpreter's own
+    # shutdown with torch loaded takes seconds (half a micro rung's run on a busy CPU), so the rank ends here.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
