@@ -64,6 +64,15 @@ def test_every_point_is_stored_once_and_none_is_lost(trained):
     assert summary["w32"]["resumed_from"] == plan.rungs[1].eval_every and summary["w16"]["written"] == 0
 
 
+def test_bytes_record_bits_per_byte_as_nats_per_byte_over_ln2(trained):
+    import math
+
+    with duckdb.connect(str(trained["store"]), read_only=True) as con:
+        rows = con.execute("SELECT loss, bits_per_byte, tokenizer, vocab FROM runs").fetchall()
+    assert rows and all(b == pytest.approx(loss / math.log(2)) and t == "bytes" and v == 256
+                        for loss, b, t, v in rows)
+
+
 def test_a_resumed_rung_matches_one_never_stopped(trained, tmp_path):
     from scalinglaws.train.data import load
     from scalinglaws.train.loop import train_rung

@@ -52,7 +52,7 @@ class MissingDependency(ScalingLawsError, ImportError):
 
 # top-level package -> the extra of scalinglaws that installs it (None: a core dependency, reinstall it)
 EXTRAS = {"matplotlib": "plot", "plotly": "plot", "pandas": "pandas", "duckdb": "store", "tensorboard": "tensorboard",
-          "wandb": "wandb", "mlflow": "mlflow", "pyarrow": None, "torch": None, "ray": None}
+          "wandb": "wandb", "mlflow": "mlflow", "pyarrow": None, "torch": None, "ray": None, "tokenizers": "train"}
 
 
 def install_hint(package: str) -> str:

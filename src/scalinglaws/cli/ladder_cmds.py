@@ -16,6 +16,7 @@ app.add_typer(ladder, name="ladder")
 
 STORE_HELP = "The run store every evaluation point goes to (default: $SCALINGLAWS_STORE, else scalinglaws.duckdb)."
 CKPT_HELP = "Checkpoint folder (default: PLAN.ckpt beside the plan file)."
+DEFAULT_BPE_VOCAB = 4096
 
 
 @ladder.command("plan")
@@ -32,7 +33,11 @@ def plan_cmd(
     tokens_per_param: float = typer.Option(20.0, "--tokens-per-param", help="Tokens per parameter of each rung."),
     aspect: int = typer.Option(32, "--aspect", help="Width over depth: depth = round(width / aspect)."),
     head_dim: int = typer.Option(16, "--head-dim", help="Width of one attention head; widths are its multiples."),
-    seq_len: int = typer.Option(128, "--seq-len", help="Context length in tokens (bytes)."),
+    seq_len: int = typer.Option(128, "--seq-len", help="Context length in tokens."),
+    tokenizer: str = typer.Option("bytes", "--tokenizer", help="bytes (vocabulary 256) or bpe: a byte-level BPE "
+                                  "trained on the corpus's training split when the ladder first runs."),
+    vocab_size: int = typer.Option(None, "--vocab-size", help="With --tokenizer bpe: its vocabulary (default "
+                                   "4096); the embedding's parameters are counted with it."),
     schedule: str = typer.Option("wsd", "--schedule", help="wsd (warmup, stable, cooldown) or cosine."),
     branches: str = typer.Option(None, "--branches", help="WSD: also cool each rung down from its stable phase "
                                  "at these fractions of its steps, e.g. 0.25,0.5: one rung, several lengths."),
@@ -71,6 +76,7 @@ def plan_cmd(
     plan = plan_ladder(budget, rungs=rungs, span=span, name=name or output.stem, hold_back=hold_back,
                        hold_back_gap=gap, aspect=aspect, head_dim=head_dim, seq_len=seq_len,
                        tokens_per_param=tokens_per_param, seed=seed, evals=evals, schedule=schedule, corpus=corpus,
+                       tokenizer=tokenizer, vocab=_vocab(tokenizer, vocab_size),
                        corpus_bytes=corpus_bytes, branches=tuple(sorted(set(fractions))),
                        device=device, compile=compile_, hparams=_hparam_law(hparams),
                        **({} if measuring else {"throughput": _number(throughput, "--throughput")}))
@@ -104,6 +110,16 @@ def plan_cmd(
                   f"{measured.rung} on {measured.device} for {measured.seconds:.1f} s ({measured.steps} steps)")
     con.print(f"wrote {output}: {len(plan.rungs)} rungs, {plan.flops:.3g} FLOP, {plan.device_hours:.2g} device-hours "
               f"at {plan.throughput:.3g} FLOP/s")
+
+
+def _vocab(tokenizer: str, vocab_size: int | None) -> int:
+    from ..errors import ScalingLawsError
+
+    if tokenizer != "bpe":
+        if vocab_size is not None and vocab_size != 256:
+            raise ScalingLawsError(f"--vocab-size {vocab_size} needs --tokenizer bpe (bytes have 256)")
+        return 256
+    return DEFAULT_BPE_VOCAB if vocab_size is None else vocab_size
 
 
 def _hparam_law(path: Path | None):
@@ -144,6 +160,9 @@ def run_cmd(
                             "(pip install 'scalinglaws\\[ray]')."),
     ray_cpus: int = typer.Option(None, "--ray-cpus", help="CPUs of a local Ray cluster."),
     threads: int = typer.Option(None, "--threads", help="Torch threads per rung on the CPU."),
+    devices: int = typer.Option(1, "--devices", help="Train each rung data-parallel over this many devices of this "
+                                "machine (GPUs with device = \"cuda\", else CPU processes); the plan's batch is "
+                                "split among them."),
     until_width: str = typer.Option(None, "--until-width", help="Before the held-back rung, add the rungs that "
                                     "most narrow its forecast per FLOP until it is this wide, e.g. 5%."),
     extra_budget: str = typer.Option(None, "--extra-budget", help="With --until-width: FLOP for the added rungs."),
@@ -181,7 +200,8 @@ def run_cmd(
 
         result = run_ladder(plan, store, checkpoints=checkpoints, hold_back=hold_back, ray=ray, ray_cpus=ray_cpus,
                             threads=threads, progress=progress, echo=echo, until_width=_width(until_width),
-                            extra_budget=_number(extra_budget, "--extra-budget"), max_extra=max_extra)
+                            extra_budget=_number(extra_budget, "--extra-budget"), max_extra=max_extra,
+                            devices=devices)
     finally:
         if bar is not None:
             bar.stop()

@@ -73,7 +73,7 @@ class RaySession:
                                    "Check the address, or give --ray local") from None
         self.owned = True
 
-    def bind(self, plan, corpus, folder, store, threads, progress):
+    def bind(self, plan, tokens, folder, store, threads, progress):
         self.plan, self.folder, self.store, self.threads, self.progress = plan, folder, store, threads, progress
         return self
 
@@ -111,10 +111,10 @@ class RaySession:
 
 def _train_task(plan, rung, folder, crash_at, threads):
     """On a worker: the rung trained from its checkpoint. The test hook `crash_at` kills the worker process."""
-    from .data import load
     from .loop import Crash, train_rung
+    from .tokenizer import corpus_for
 
-    corpus = load(plan.corpus, limit=plan.corpus_bytes)
+    tokens = corpus_for(plan, folder, train=False)  # the driver trained the plan's tokenizer into the folder
     if crash_at is not None:  # once: the retry that follows trains on
         killed = Path(folder) / f"{rung.name}.killed"
         if killed.exists():
@@ -122,6 +122,7 @@ def _train_task(plan, rung, folder, crash_at, threads):
         else:
             killed.write_text(str(crash_at))
     try:
-        return train_rung(plan, rung, corpus, folder, crash_at=crash_at, threads=threads or 1)
+        return train_rung(plan, rung, tokens.corpus, folder, crash_at=crash_at, threads=threads or 1,
+                          token_bytes=tokens.token_bytes)
     except Crash:
         os._exit(1)  # a worker that dies, as a lost machine would

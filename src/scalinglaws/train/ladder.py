@@ -4,7 +4,8 @@ The shape rule (one for every rung): width d a multiple of the head width (head_
 and depth L with d / L within a factor of 2 of `aspect` (32: width over depth in the flat optimum Kaplan et al.
 2020, Fig. 5, found for small models); `make_rung` without a depth takes L = round(d / aspect). Parameters and
 FLOPs per token come from the project's FLOP accounting (plan/flops.py) for exactly the model train/model.py
-builds: learned positions, LayerNorm, tied embeddings, a 4·d MLP. Training FLOPs count `FLOP_CONVENTION`
+builds: learned positions, LayerNorm, tied embeddings of the plan's `vocab` tokens (256 bytes, or a BPE's size with
+`tokenizer = "bpe"`), a 4·d MLP. Training FLOPs count `FLOP_CONVENTION`
 ("6N+attention": 6 × non-embedding parameters plus both attention matmuls over the context, the M of Step Law,
 Li et al. 2025).
 
@@ -35,6 +36,7 @@ from ..records import format_of
 
 FLOP_CONVENTION = "6N+attention"
 SCHEDULES = ("wsd", "cosine")
+TOKENIZERS = ("bytes", "bpe")  # train/tokenizer.py
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class LadderPlan:
     corpus: str = "stdlib"
     corpus_bytes: int = 24_000_000  # of the standard library, or of addition problems made (others: ignored)
     seq_len: int = 128
-    vocab: int = 256
+    vocab: int = 256  # the model's vocabulary: 256 for bytes, the BPE's size for "bpe"
+    tokenizer: str = "bytes"  # or "bpe": trained on the corpus's training split (train/tokenizer.py)
     aspect: int = 32
     head_dim: int = 16
     tokens_per_param: float = 20.0
@@ -89,6 +92,11 @@ class LadderPlan:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZERS:
+            raise ScalingLawsError(f"tokenizer must be one of {', '.join(TOKENIZERS)} (got '{self.tokenizer}')")
+        if self.tokenizer == "bpe" and not self.vocab > 256:
+            raise ScalingLawsError(f"a BPE vocabulary holds the 256 bytes and its merges: vocab must be above 256 "
+                                   f"(got {self.vocab}), e.g. vocab = 4096")
         if self.schedule not in SCHEDULES:
             raise ScalingLawsError(f"schedule must be one of {', '.join(SCHEDULES)} (got '{self.schedule}')")
         names = [r.name for r in self.rungs]
@@ -177,6 +185,7 @@ def make_rung(name: str, width: int, *, depth: int | None = None, aspect: int = 
 
 def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str = "ladder", hold_back: bool = True,
                 hold_back_gap: float = 4.0, aspect: int = 32, head_dim: int = 16, seq_len: int = 128,
+                vocab: int = 256,
                 tokens_per_param: float = 20.0, lr_cap: float = 0.01, seed: int = 0, evals: int = 10,
                 hparams: HparamLaw | None = None, **settings) -> LadderPlan:
     """Rungs from compute flops/span up to `flops` (the largest rung's training FLOPs), distinct depths."""
@@ -192,8 +201,8 @@ def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str =
         targets = list(np.exp(np.linspace(lo, math.log(flops), rungs)))
     shapes = [(w, L) for w in range(head_dim, 64 * head_dim + 1, head_dim) for L in range(1, 65)
               if aspect / 2 <= w / L <= aspect * 2 or (L == 1 and w < aspect)]
-    probes = [make_rung("", w, depth=L, head_dim=head_dim, seq_len=seq_len, tokens_per_param=tokens_per_param)
-              for w, L in shapes]
+    probes = [make_rung("", w, depth=L, head_dim=head_dim, vocab=vocab, seq_len=seq_len,
+                        tokens_per_param=tokens_per_param) for w, L in shapes]
     cost = np.log([p.flops for p in probes])
     skew = np.abs(np.log([w / L / aspect for w, L in shapes]))
     chosen: list[int] = []
@@ -203,11 +212,11 @@ def plan_ladder(flops: float, *, rungs: int = 5, span: float = 30.0, name: str =
     # tokens set so each rung's compute is its target (the shapes are discrete; tokens per parameter then stray a
     # little from tokens_per_param)
     out = [make_rung(f"w{shapes[i][0]}d{shapes[i][1]}", shapes[i][0], depth=shapes[i][1], head_dim=head_dim,
-                     seq_len=seq_len, tokens=t / probes[i].flops_per_token, lr_cap=lr_cap, seed=seed, evals=evals,
-                     hold_back=hold_back and k == len(chosen) - 1, hparams=hparams)
+                     vocab=vocab, seq_len=seq_len, tokens=t / probes[i].flops_per_token, lr_cap=lr_cap, seed=seed,
+                     evals=evals, hold_back=hold_back and k == len(chosen) - 1, hparams=hparams)
            for k, (i, t) in enumerate(zip(chosen, targets))]
     out.sort(key=lambda r: r.flops)
-    return LadderPlan(name=name, rungs=tuple(out), seq_len=seq_len, aspect=aspect, head_dim=head_dim,
+    return LadderPlan(name=name, rungs=tuple(out), seq_len=seq_len, vocab=vocab, aspect=aspect, head_dim=head_dim,
                       tokens_per_param=tokens_per_param, hparams=(hparams or STEP_LAW).source,
                       hparams_law=() if hparams is None else tuple(float(x) for x in hparams.coefficients()[0]),
                       **settings)
@@ -218,6 +227,8 @@ HEADER = """# A ladder plan: edit it, then `scalinglaws ladder run {path} --stor
 # Shape rule: heads = width / head_dim, depth = round(width / aspect). Parameters and FLOPs per token are
 # recomputed from the shape when the plan is read (plan/flops.py, convention {convention}).
 # tokens = steps * batch * seq_len.
+# tokenizer: "bytes" (vocab 256) or "bpe" (a byte-level BPE of `vocab` tokens trained on the corpus's training
+# split, kept as tokenizer.json in the checkpoint folder); parameters count the embedding of `vocab` tokens.
 # schedule: "wsd" (warmup, stable, linear cooldown to zero over the last `cooldown` of the steps)
 # or "cosine" (to min_lr times the peak).
 # branches (wsd only), e.g. [0.25, 0.5]: from each rung's stable phase, shorter runs of that fraction of its steps,
@@ -227,9 +238,9 @@ HEADER = """# A ladder plan: edit it, then `scalinglaws ladder run {path} --stor
 # that `ladder run --until-width` adds.
 """
 RUNG_KEYS = ("name", "depth", "width", "heads", "steps", "batch", "lr", "seed", "eval_every", "hold_back", "added")
-TOP_KEYS = ("name", "corpus", "corpus_bytes", "seq_len", "vocab", "aspect", "head_dim", "tokens_per_param",
-            "schedule", "warmup", "cooldown", "branches", "min_lr", "weight_decay", "eval_batches", "eval_batch",
-            "throughput", "hparams", "hparams_law", "device", "compile", "level")
+TOP_KEYS = ("name", "corpus", "corpus_bytes", "seq_len", "vocab", "tokenizer", "aspect", "head_dim",
+            "tokens_per_param", "schedule", "warmup", "cooldown", "branches", "min_lr", "weight_decay", "eval_batches",
+            "eval_batch", "throughput", "hparams", "hparams_law", "device", "compile", "level")
 
 
 def _toml(v) -> str:

@@ -2,8 +2,9 @@
 at each evaluation, and every evaluation point handed to `emit` as it happens.
 
 A point: run, step, tokens (seen so far), flops (their training FLOPs), lr, train_loss (mean since the last point),
-loss (held-out, nats per byte), tokens_per_s (training throughput since the last point, evaluations and
-checkpoints left out) and the rung's config.
+loss (held-out, nats per token of the plan's tokenizer: per byte with bytes), bits_per_byte (the same held-out
+loss in bits per UTF-8 byte of the text, comparable across tokenizers), tokens_per_s (training throughput since the
+last point, evaluations and checkpoints left out) and the rung's config.
 
 The checkpoint holds the model, the optimizer, the step and every point so far, and is written before its point
 is emitted. A rung stopped anywhere resumes from its last checkpoint: it first re-emits the checkpoint's points
@@ -107,8 +108,12 @@ def _save(path: Path, state: dict) -> None:
 def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | Path, *,
                emit: Callable[[dict], None] = lambda point: None,
                progress: Callable[[int, int], None] | None = None, crash_at: int | None = None,
-               threads: int | None = None) -> RungResult:
-    """Train `rung` (resuming from its checkpoint in `checkpoints` if there is one); returns all its points."""
+               threads: int | None = None, token_bytes=None, rank: int = 0, world: int = 1) -> RungResult:
+    """Train `rung` (resuming from its checkpoint in `checkpoints` if there is one); returns all its points.
+    token_bytes: (vocab,) bytes each token id spells, for bits per byte (None: one byte each).
+    rank, world: this process's place among `world` data-parallel processes (parallel.py), whose process group is
+    already made: each trains its 1/world slice of every step's batch, and only rank 0 checkpoints and emits."""
+    import numpy as np
     import torch
 
     from .model import GPT
@@ -119,6 +124,14 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ScalingLawsError(f"the plan's device is {device} but torch sees no CUDA device. Set device = \"cpu\" "
                                "in the plan")
+    if world > 1 and device.startswith("cuda"):
+        device = f"cuda:{rank}"
+        torch.cuda.set_device(device)
+    if rung.batch % world:
+        raise ScalingLawsError(f"rung {rung.name}: its batch of {rung.batch} sequences does not split over {world} "
+                               f"devices; set batch to a multiple of {world} in the plan")
+    local = rung.batch // world  # sequences of each step's batch trained here
+    lead = rank == 0
     run = plan.run_name(rung)
     Path(checkpoints).mkdir(parents=True, exist_ok=True)
     ckpt = checkpoint_path(checkpoints, rung)
@@ -142,15 +155,43 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
     resumed = step
     if step >= rung.steps:
         return RungResult(run, tuple(points), resumed)
-    forward = torch.compile(model) if plan.compile else model
+    forward = model
+    if world > 1:  # after the checkpoint is read: DDP broadcasts rank 0's weights, so every rank starts alike
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model, device_ids=[rank] if device.startswith("cuda") else None)
+    forward = torch.compile(forward) if plan.compile else forward
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.startswith("cuda") else _no_autocast
-    evals = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
-             for x, y in corpus.eval_batches(plan.eval_batches, plan.eval_batch, plan.seq_len)]
+    held = corpus.eval_batches(plan.eval_batches, plan.eval_batch, plan.seq_len)
+    spelled = np.ones(max(plan.vocab, corpus.vocab), dtype=np.int64) if token_bytes is None else token_bytes
+    eval_bytes = int(sum(spelled[y].sum() for _, y in held))  # bytes the held-out targets spell
+    evals = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)) for x, y in held]
+    eval_tokens = sum(int(y.numel()) for _, y in evals)
+
+    def evaluate() -> dict:
+        if not lead:  # its points are neither saved nor emitted: rank 0's evaluation is the one kept
+            return {"loss": math.nan, "bits_per_byte": math.nan}
+        loss = _evaluate(model, evals, autocast)
+        return {"loss": loss, "bits_per_byte": loss * eval_tokens / (math.log(2) * max(eval_bytes, 1))}
+
+    def mean_across(total):  # the train loss summed here, averaged over the ranks (each saw 1/world of the batch)
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(total)
+            total = total / world
+        return float(total.item())
+
+    def save(at: int) -> None:
+        if lead:
+            _save(ckpt, {"version": CHECKPOINT_VERSION, "run": run, "step": at, "points": points,
+                         "model": model.state_dict(), "optimizer": opt.state_dict()})
     config = {"run": run, "family": plan.name, "params": float(rung.params),
               "non_embedding_params": float(rung.non_embedding_params), "width": float(rung.width),
               "depth": float(rung.depth), "heads": float(rung.heads), "seq_len": float(plan.seq_len),
               "batch_size": float(rung.batch * plan.seq_len), "seed": float(rung.seed), "peak_lr": rung.lr,
-              "schedule": plan.schedule, "steps": float(rung.steps), "dataset": corpus.source}
+              "schedule": plan.schedule, "steps": float(rung.steps), "dataset": corpus.source,
+              "tokenizer": plan.tokenizer, "vocab": float(max(plan.vocab, corpus.vocab))}
     spans = branch_spans(rung, plan)
     starts = {start for start, _ in spans}
 
@@ -158,6 +199,7 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = corpus.batch(at, rung.batch, plan.seq_len, rung.seed)
+        x, y = x[rank * local:(rank + 1) * local], y[rank * local:(rank + 1) * local]  # this rank's slice
         x, y = torch.from_numpy(x).to(device, non_blocking=True), torch.from_numpy(y).to(device, non_blocking=True)
         try:
             with autocast():
@@ -179,12 +221,12 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
         total, began = torch.zeros((), device=device), time.perf_counter()
         for at in range(start, end):
             total += train_step(at, rung.lr * (end - at) / (end - start))
-        train_loss = float(total.item()) / (end - start)
+        train_loss = mean_across(total) / (end - start)
         elapsed = time.perf_counter() - began
         tokens = end * rung.batch * plan.seq_len
         point = {**config, "run": branch_run(run, end), "branch_of": run, "steps": float(end),
                  "step": float(end), "tokens": float(tokens), "flops": float(rung.flops_per_token) * tokens,
-                 "lr": rung.lr / (end - start), "train_loss": train_loss, "loss": _evaluate(model, evals, autocast),
+                 "lr": rung.lr / (end - start), "train_loss": train_loss, **evaluate(),
                  "tokens_per_s": (end - start) * rung.batch * plan.seq_len / max(elapsed, 1e-9), "final": True}
         model.load_state_dict(saved[0])
         opt.load_state_dict(saved[1])
@@ -200,9 +242,9 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
                 if start == step and branch_run(run, end) not in made:
                     point = branch(start, end)
                     points.append(point)
-                    _save(ckpt, {"version": CHECKPOINT_VERSION, "run": run, "step": step, "points": points,
-                                 "model": model.state_dict(), "optimizer": opt.state_dict()})
-                    emit(point)
+                    save(step)
+                    if lead:
+                        emit(point)
             since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
         if crash_at is not None and step >= crash_at and resumed < crash_at:
             raise Crash(f"test hook: rung {rung.name} stopped at step {step}")
@@ -212,18 +254,18 @@ def train_rung(plan: LadderPlan, rung: Rung, corpus: Corpus, checkpoints: str | 
         if progress:
             progress(step, rung.steps)
         if step % rung.eval_every == 0 or step == rung.steps or step in starts:
-            train_loss = float(train_sum.item()) / (step - since)  # waits for the device: the time is honest
+            train_loss = mean_across(train_sum) / (step - since)  # waits for the device: the time is honest
             elapsed = time.perf_counter() - mark
             tokens = step * rung.batch * plan.seq_len
             point = {**config, "step": float(step), "tokens": float(tokens),
                      "flops": float(rung.flops_per_token) * tokens, "lr": lr, "train_loss": train_loss,
-                     "loss": _evaluate(model, evals, autocast),
+                     **evaluate(),
                      "tokens_per_s": (step - since) * rung.batch * plan.seq_len / max(elapsed, 1e-9),
                      "final": step == rung.steps}
             points.append(point)
-            _save(ckpt, {"version": CHECKPOINT_VERSION, "run": run, "step": step, "points": points,
-                         "model": model.state_dict(), "optimizer": opt.state_dict()})
-            emit(point)
+            save(step)
+            if lead:
+                emit(point)
             since, train_sum, mark = step, torch.zeros((), device=device), time.perf_counter()
     return RungResult(run, tuple(points), resumed)
 

@@ -1,11 +1,12 @@
 """`ladder run`: train every rung of a plan, stream each evaluation point into the run store, forecast the
 held-back rung before it is trained, then train it and score the forecast.
 
-The driver is the store's one writer. Rungs train here one after another, or on a Ray cluster (distributed.py),
-whose workers return their points for the driver to write. Each rung checkpoints at every evaluation into the
-plan's checkpoint folder (default: PLAN.ckpt beside the plan file), so running the same command again after a
-kill, a failure or a lost worker resumes every unfinished rung where its checkpoint left it; the store leaves out
-the points it already holds (store/points.py), so nothing is lost and nothing is written twice.
+The driver is the store's one writer. Rungs train here one after another (each in this process, or data-parallel
+over several local devices, parallel.py, whose rank 0 writes while the driver waits), or on a Ray cluster
+(distributed.py), whose workers return their points for the driver to write. Each rung checkpoints at every
+evaluation into the plan's checkpoint folder (default: PLAN.ckpt beside the plan file), so running the same
+command again after a kill, a failure or a lost worker resumes every unfinished rung where its checkpoint left it;
+the store leaves out the points it already holds (store/points.py), so nothing is lost and nothing is written twice.
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
                hold_back: bool = True, ray: str | None = None, ray_cpus: int | None = None, threads: int | None = None,
                progress: Callable[[str, int, int], None] | None = None, echo: Callable[[str], None] = lambda s: None,
                until_width: float | None = None, extra_budget: float | None = None, max_extra: int = 3,
-               _crash: dict | None = None) -> LadderRun:
+               devices: int = 1, _crash: dict | None = None) -> LadderRun:
     """Train the plan's rungs into `store`; see the module docstring. ray: None (here), "auto", "local" or an
     address. progress(rung, step, steps) follows each rung; echo(line) hears the forecast as it is made.
     until_width: before the held-back rung, add rungs (at most `max_extra`, within `extra_budget` FLOP) chosen by
     `decide.nextrun` until its forecast interval is this narrow (relative full width).
+    devices: train each rung data-parallel over this many local devices (parallel.py); not with `ray`.
     _crash: {rung name: step}, a test hook that stops that rung once at that step, as a kill would."""
     need_torch()
     plan_path = None if isinstance(plan, LadderPlan) else Path(plan)
@@ -89,20 +91,26 @@ def run_ladder(plan: LadderPlan | str | Path, store: str | Path | None = None, *
     if not store.parent.exists():
         raise ScalingLawsError(f"--store {store}: the folder {store.parent} does not exist. Create it first")
     folder = checkpoint_folder(plan_path, plan, checkpoints)
+    from .parallel import check_devices
+
+    check_devices(plan, devices)
+    if devices > 1 and ray is not None:
+        raise ScalingLawsError("--devices trains one rung over this machine's devices and --ray spreads rungs over "
+                               "a cluster's: give one of them")
     session = None
     if ray is not None:
         from .distributed import RaySession
 
         session = RaySession(ray, cpus=ray_cpus)  # an address that does not answer fails here, before any work
-    from .data import load
+    from .tokenizer import corpus_for
 
-    corpus = load(plan.corpus, limit=plan.corpus_bytes)
-    notes = check_corpus(plan, corpus)
     folder.mkdir(parents=True, exist_ok=True)
+    tokens = corpus_for(plan, folder)  # a BPE is trained here, before any rung, and saved in the folder
+    notes = check_corpus(plan, tokens.corpus)
     held = [r for r in plan.rungs if r.hold_back] if hold_back else []
     first = [r for r in plan.rungs if r not in held]
     results: dict[str, dict] = {}
-    trainer = (session or Local()).bind(plan, corpus, folder, store, threads, progress)
+    trainer = (session or Local(devices)).bind(plan, tokens, folder, store, threads, progress)
     try:
         for name, res in trainer.train(first, _crash or {}):
             results[name] = res
@@ -137,7 +145,7 @@ def _narrow(plan, target: Rung, results, trainer, until_width, budget, max_extra
     max_extra -= len(before)
     lo = min(r.flops for r in plan.rungs)
     shapes = plan_ladder(target.flops / 2, rungs=6, span=max(2.5, target.flops / 2 / lo), hold_back=False,
-                         aspect=plan.aspect, head_dim=plan.head_dim, seq_len=plan.seq_len,
+                         aspect=plan.aspect, head_dim=plan.head_dim, seq_len=plan.seq_len, vocab=plan.vocab,
                          tokens_per_param=plan.tokens_per_param, hparams=plan.hparam_law).rungs
     for k in range(max_extra):
         known = [res["final_point"] for res in results.values() if res.get("final_point")]
@@ -234,12 +242,25 @@ def summary(run: str, points, resumed: int, written: int) -> dict:
 
 
 class Local:
-    """Rungs trained in this process, one after another, each point written to the store as it is made."""
+    """Rungs trained on this machine, one after another, each point written to the store as it is made: in this
+    process, or over `devices` processes of one data-parallel group (parallel.py), whose rank 0 writes them."""
 
-    def bind(self, plan, corpus, folder, store, threads, progress):
-        self.plan, self.corpus, self.folder, self.store = plan, corpus, folder, store
+    def __init__(self, devices: int = 1):
+        self.devices = devices
+
+    def bind(self, plan, tokens, folder, store, threads, progress):
+        self.plan, self.tokens, self.folder, self.store = plan, tokens, folder, store
         self.threads, self.progress = threads, progress
         return self
+
+    def _parallel(self, rung, crash_at):
+        from .parallel import train_parallel
+
+        res, written = train_parallel(self.plan, rung, self.folder, self.store, self.devices, crash_at=crash_at,
+                                      threads=self.threads)
+        if self.progress:
+            self.progress(rung.name, rung.steps, rung.steps)
+        return res, written
 
     def train(self, rungs, crash):
         from .loop import Crash, train_rung
@@ -255,8 +276,12 @@ class Local:
             running = _marker(self.folder, rung, "running")
             running.write_text(str(os.getpid()))
             try:
-                res = train_rung(self.plan, rung, self.corpus, self.folder, emit=emit, progress=update,
-                                 crash_at=_crash_step(self.folder, rung, crash), threads=self.threads)
+                crash_at = _crash_step(self.folder, rung, crash)
+                if self.devices > 1:
+                    res, written[0] = self._parallel(rung, crash_at)
+                else:
+                    res = train_rung(self.plan, rung, self.tokens.corpus, self.folder, emit=emit, progress=update,
+                                     crash_at=crash_at, threads=self.threads, token_bytes=self.tokens.token_bytes)
             except (Crash, KeyboardInterrupt):
                 raise
             except BaseException as exc:

@@ -75,6 +75,9 @@ def sample_ladder(plan: LadderPlan | str | Path, *, checkpoints=None, samples: i
     if addition_spec(plan.corpus) is None:
         raise ScalingLawsError(f"the plan's corpus is {plan.corpus}, which has no problems with answers to sample: "
                                "plan the ladder with --corpus addition:D (D-digit addition) to measure emergence")
+    if plan.tokenizer != "bytes":
+        raise ScalingLawsError(f"the plan's tokenizer is {plan.tokenizer}: `ladder sample` prompts and reads answers "
+                               "byte by byte, so plan the addition ladder with tokenizer = \"bytes\"")
     digits, _ = addition_spec(plan.corpus)
     pairs = addition_held_out(plan.corpus)
     if problems is not None:
