@@ -6,8 +6,10 @@ Data: ../shared/data/repeated_sampling (per-problem samples drawn and correct; t
    pass@1, pass@10 and pass@100, on GSM8K and MATH. Scored against the held-out sizes' unbiased pass@k: mean
    |log(forecast / observed)| and coverage of the 95% prediction intervals. Baseline: extrapolating the measured
    pass rate directly (a power law in size fitted to the training sizes' mean success rate c/n, least squares in
-   log-log), which is what a user without the task law would do. (The two-step loss link needs a loss per model,
-   which this data has not: it is not scored here.)
+   log-log), which is what a user without the task law would do; and the plain two-step loss link
+   (decide/downstream.py: scale -> loss -> mean pass rate), its loss each model's LAMBADA loss at 300B tokens from the
+   bundled `pythia_evals` (the repeated-sampling data has no loss per model), link exponential. pass@1000 and
+   pass@10000 are scored where the held-out sizes drew that many samples per problem (MATH).
 2. Across k (decide/testtime.py): Monkey Business MATH (7 sizes, 10,000 samples per problem): each problem's counts
    thinned to its first 100 samples (a hypergeometric draw), the difficulty fitted to them, and pass@1000 and
    pass@10000 forecast; scored against the unbiased estimator on all 10,000. Baseline: a power law in k fitted to
@@ -61,26 +63,60 @@ def direct(runs, train_sizes, target):
     return float(np.exp(icpt + slope * np.log(target)))
 
 
+def loss_link(runs, bootstrap: int) -> str:
+    """The plain two-step forecast of the mean pass rate (scale -> LAMBADA loss -> pass rate), scored on the held-out
+    sizes: '|log err| (covered/n)', or why it gives none."""
+    from scalinglaws.datasets import load_dataset
+    from scalinglaws.decide import forecast_downstream
+
+    ev = load_dataset("pythia_evals").where("step=143000", "shots=0", "variant=standard")
+    ev_params, ev_loss = np.asarray(ev["params"], float), np.asarray(ev["lambada_openai__loss"], float)
+    params = np.asarray(runs["params"], dtype=float)
+    rate = np.asarray(runs["samples_correct"], float) / np.asarray(runs["samples_drawn"], float)
+    table = {"params": [], "tokens": [], "loss": [], "pass_rate": []}
+    for size in sorted(set(params)):
+        j = int(np.argmin(np.abs(np.log(ev_params / size))))
+        if abs(np.log(ev_params[j] / size)) < 0.3:  # the same Pythia model (14M has no LAMBADA row)
+            for k, v in (("params", size), ("tokens", 3e11), ("loss", ev_loss[j]),
+                         ("pass_rate", float(np.mean(rate[params == size])))):
+                table[k].append(v)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = forecast_downstream(table, "pass_rate", via="loss", train=["params<=1.4e9"], test=["params>1.4e9"],
+                                    chance=0.0, link="exponential", bootstrap=bootstrap)
+    except ScalingLawsError as e:
+        return "none: " + str(e).split(":")[0]
+    rows = d.to_dict()["tasks"][0]["forecasts"]
+    err = np.mean([abs(np.log(f["prediction"] / f["observed"])) for f in rows])
+    held = sum(f["lower"] <= f["observed"] <= f["upper"] for f in rows)
+    return f"{err:.3f} ({held}/{len(rows)})"
+
+
 def across_size(bootstrap: int) -> None:
     print("1. across size: fit 14M-1.4B (300B tokens), forecast 2.8B-12B")
-    print(f"   {'benchmark':<9} {'k':>4} {'|log err| law':>14} {'95% cov':>8} {'|log err| direct':>17}")
+    print(f"   {'benchmark':<9} {'k':>5} {'|log err| law':>14} {'95% cov':>8} {'|log err| direct':>17}"
+          f"  two-step loss link, |log err| (95% held)")
     for bench in ("gsm8k", "math"):
         where = [f"benchmark={bench}", "tokens=3e11"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = forecast_emergence(str(DATA), where=where, train=["params<=1.4e9"], test=["params>1.4e9"],
-                                     k=[1, 10, 100], bootstrap=bootstrap, **COLS)
+                                     k=[1, 10, 100, 1000, 10000], bootstrap=bootstrap, **COLS)
         runs = read_runs(str(DATA), where=where, dedupe=False)
         train_sizes = sorted(set(np.asarray(runs["params"], dtype=float)[np.asarray(runs["params"]) <= 1.4e9]))
         greedy = max(s["greedy_proxy"] for s in res.sizes)
-        for k in (1, 10, 100):
-            rows = [f for f in res.forecast if f["k"] == k]
+        for k in (1, 10, 100, 1000, 10000):
+            rows = [f for f in res.forecast if f["k"] == k and f["observed"] is not None]
+            if not rows:
+                print(f"   {bench:<9} {k:>5}  (the held-out sizes drew fewer than {k} samples per problem)")
+                continue
             err = np.mean([abs(np.log(f["prediction"] / f["observed"])) for f in rows])
             cov = np.mean([f["inside"] for f in rows])
-            line = f"   {bench:<9} {k:>4} {err:>14.3f} {100 * cov:>7.0f}%"
+            line = f"   {bench:<9} {k:>5} {err:>14.3f} {100 * cov:>7.0f}%"
             if k == 1:
                 d = np.mean([abs(np.log(direct(runs, train_sizes, f["size"]) / f["observed"])) for f in rows])
-                line += f" {d:>17.3f}"
+                line += f" {d:>17.3f}  {loss_link(runs, bootstrap)}"
             print(line)
         print(f"   {bench}: greedy accuracy (share of problems with c/n > 1/2) at every training size <= {greedy:.3f}")
 
