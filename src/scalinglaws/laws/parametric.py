@@ -72,6 +72,21 @@ def kaplan(x, p):
     return ((p["N_c"] / x["N"]) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / x["D"]) ** p["alpha_D"]
 
 
+def kaplan_grad(x, p):
+    # L = s^aD with s = q + d, q = (N_c/N)^r, r = aN/aD, d = D_c/D: ∂L/∂s = aD·L/s, ∂q/∂r = q·log(N_c/N).
+    # ∂L/∂aD = L·(log s - (q/s)·log q) is written L·((d/s)·log s - w·log w), w = q/s, to avoid the cancellation.
+    r = p["alpha_N"] / p["alpha_D"]
+    log_ratio = np.log(p["N_c"] / x["N"])
+    q = (p["N_c"] / x["N"]) ** r
+    d = p["D_c"] / x["D"]
+    s = q + d
+    loss = s ** p["alpha_D"]
+    per_s = loss / s
+    w = q / s
+    return {"N_c": p["alpha_D"] * per_s * r * q / p["N_c"], "D_c": p["alpha_D"] * per_s / x["D"],
+            "alpha_N": per_s * q * log_ratio, "alpha_D": loss * ((d / s) * np.log(s) - w * np.log(w))}
+
+
 KAPLAN = Law(
     name="kaplan",
     formula="L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
@@ -82,7 +97,7 @@ KAPLAN = Law(
         Param("alpha_N", POS, (0.02, 0.5), doc="model-size exponent"),
         Param("alpha_D", POS, (0.02, 0.5), doc="data exponent"),
     ),
-    fn=kaplan,
+    fn=kaplan, grad=kaplan_grad,
     reference="Kaplan et al. 2020, arXiv:2001.08361, eq. 1.5",
     notes="No irreducible term: loss tends to 0. Kaplan counted non-embedding parameters.",
 )
@@ -91,6 +106,16 @@ KAPLAN = Law(
 # -- skaling: a Chinchilla form whose reducible part is raised to a power k ------------------------------------------
 def skaling(x, p):
     return p["E"] + (p["A"] * x["N"] ** -p["alpha"] + p["B"] * x["D"] ** -p["beta"]) ** p["k"]
+
+
+def skaling_grad(x, p):
+    # L = E + S^k with S = A·N^-alpha + B·D^-beta: ∂L/∂S = k·S^k/S, ∂L/∂k = S^k·log S
+    tn, td = x["N"] ** -p["alpha"], x["D"] ** -p["beta"]
+    s = p["A"] * tn + p["B"] * td
+    sk = s ** p["k"]
+    per_s = p["k"] * sk / s
+    return {"E": 1.0, "A": per_s * tn, "B": per_s * td, "alpha": -per_s * p["A"] * tn * np.log(x["N"]),
+            "beta": -per_s * p["B"] * td * np.log(x["D"]), "k": sk * np.log(s)}
 
 
 SKALING = Law(
@@ -105,7 +130,7 @@ SKALING = Law(
         Param("beta", POS, (0.05, 1.5)),
         Param("k", POS, (0.3, 2.0), doc="curvature of the combined reducible term; k=1 is Chinchilla"),
     ),
-    fn=skaling, linear=("E",),
+    fn=skaling, grad=skaling_grad, linear=("E",),
     reference="Generalises Hoffmann et al. 2022 eq. 2; k=1 recovers it",
     notes="A, B, alpha and k are only weakly identified together: expect wide intervals without a broad grid.",
 )
@@ -115,6 +140,13 @@ SKALING = Law(
 def overtrain(x, p):
     m = x["D"] / x["N"]  # tokens per parameter
     return p["E"] + (p["a"] * m ** p["eta"] + p["b"] * m ** -p["eta"]) * x["C"] ** -p["eta"]
+
+
+def overtrain_grad(x, p):
+    m = x["D"] / x["N"]
+    up, down, c = m ** p["eta"], m ** -p["eta"], x["C"] ** -p["eta"]
+    au, bd = p["a"] * up, p["b"] * down
+    return {"E": 1.0, "a": up * c, "b": down * c, "eta": c * ((au - bd) * np.log(m) - (au + bd) * np.log(x["C"]))}
 
 
 OVERTRAIN = Law(
@@ -127,7 +159,7 @@ OVERTRAIN = Law(
         Param("b", POS, (1.0, 1e5), log_start=True),
         Param("eta", POS, (0.01, 0.5), doc="compute exponent, shared by both terms"),
     ),
-    fn=overtrain, linear=("E", "a", "b"),
+    fn=overtrain, grad=overtrain_grad, linear=("E", "a", "b"),
     reference="Gadre et al. 2024, 'Language models scale reliably with over-training and on downstream tasks', "
               "arXiv:2403.08540, eq. 4",
     notes="At fixed tokens-per-parameter M the loss is a power law in compute with one exponent eta.",
