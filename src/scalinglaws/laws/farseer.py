@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import Law, Param
+from .spec import Law, Param, sharing
 
 
 def farseer(x, p):
@@ -19,8 +19,8 @@ def farseer(x, p):
             + np.exp(p["a2"] * n ** p["beta"] + p["b2"]) * x["D"] ** -np.exp(p["a1"] * n ** p["alpha"] + p["b1"]))
 
 
-def farseer_grad(x, p):
-    """∂L/∂θ: with T3 = exp(a3·N^gamma + b3), e = exp(a1·N^alpha + b1) and T2 = exp(a2·N^beta + b2)·D^-e,
+def farseer_value_grad(x, p):
+    """L and ∂L/∂θ: with T3 = exp(a3·N^gamma + b3), e = exp(a1·N^alpha + b1) and T2 = exp(a2·N^beta + b2)·D^-e,
     ∂T2/∂(a1·N^alpha + b1) = -T2·log D·e."""
     n, logd = x["N"], np.log(x["D"])
     logn = np.log(n)
@@ -29,9 +29,12 @@ def farseer_grad(x, p):
     e = np.exp(p["a1"] * na + p["b1"])
     t2 = np.exp(p["a2"] * nb + p["b2"]) * x["D"] ** -e
     inner = -t2 * logd * e
-    return {"a3": t3 * ng, "b3": t3, "gamma": t3 * p["a3"] * ng * logn,
-            "a2": t2 * nb, "b2": t2, "beta": t2 * p["a2"] * nb * logn,
-            "a1": inner * na, "b1": inner, "alpha": inner * p["a1"] * na * logn}
+    return t3 + t2, {"a3": t3 * ng, "b3": t3, "gamma": t3 * p["a3"] * ng * logn,
+                     "a2": t2 * nb, "b2": t2, "beta": t2 * p["a2"] * nb * logn,
+                     "a1": inner * na, "b1": inner, "alpha": inner * p["a1"] * na * logn}
+
+
+farseer_grad = sharing(farseer_value_grad)
 
 
 def _least_squares(X: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import INF, Law, Param
+from .spec import INF, Law, Param, sharing
 
 POS = (0.0, INF)
 
@@ -18,9 +18,12 @@ def power(x, p):
     return p["E"] + p["A"] * x["x"] ** -p["alpha"]
 
 
-def power_grad(x, p):
+def power_value_grad(x, p):
     t = x["x"] ** -p["alpha"]
-    return {"E": 1.0, "A": t, "alpha": -p["A"] * t * np.log(x["x"])}
+    return p["E"] + p["A"] * t, {"E": 1.0, "A": t, "alpha": -p["A"] * t * np.log(x["x"])}
+
+
+power_grad = sharing(power_value_grad)
 
 
 POWER = Law(
@@ -44,10 +47,14 @@ def chinchilla(x, p):
     return p["E"] + p["A"] * np.exp(-p["alpha"] * np.log(x["N"])) + p["B"] * np.exp(-p["beta"] * np.log(x["D"]))
 
 
-def chinchilla_grad(x, p):
+def chinchilla_value_grad(x, p):
     log_n, log_d = np.log(x["N"]), np.log(x["D"])
     tn, td = np.exp(-p["alpha"] * log_n), np.exp(-p["beta"] * log_d)
-    return {"E": 1.0, "A": tn, "B": td, "alpha": -p["A"] * tn * log_n, "beta": -p["B"] * td * log_d}
+    return (p["E"] + p["A"] * tn + p["B"] * td,
+            {"E": 1.0, "A": tn, "B": td, "alpha": -p["A"] * tn * log_n, "beta": -p["B"] * td * log_d})
+
+
+chinchilla_grad = sharing(chinchilla_value_grad)
 
 
 CHINCHILLA = Law(
@@ -72,7 +79,7 @@ def kaplan(x, p):
     return ((p["N_c"] / x["N"]) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / x["D"]) ** p["alpha_D"]
 
 
-def kaplan_grad(x, p):
+def kaplan_value_grad(x, p):
     # L = s^aD with s = q + d, q = (N_c/N)^r, r = aN/aD, d = D_c/D: ∂L/∂s = aD·L/s, ∂q/∂r = q·log(N_c/N).
     # ∂L/∂aD = L·(log s - (q/s)·log q) is written L·((d/s)·log s - w·log w), w = q/s, to avoid the cancellation.
     r = p["alpha_N"] / p["alpha_D"]
@@ -83,8 +90,11 @@ def kaplan_grad(x, p):
     loss = s ** p["alpha_D"]
     per_s = loss / s
     w = q / s
-    return {"N_c": p["alpha_D"] * per_s * r * q / p["N_c"], "D_c": p["alpha_D"] * per_s / x["D"],
-            "alpha_N": per_s * q * log_ratio, "alpha_D": loss * ((d / s) * np.log(s) - w * np.log(w))}
+    return loss, {"N_c": p["alpha_D"] * per_s * r * q / p["N_c"], "D_c": p["alpha_D"] * per_s / x["D"],
+                  "alpha_N": per_s * q * log_ratio, "alpha_D": loss * ((d / s) * np.log(s) - w * np.log(w))}
+
+
+kaplan_grad = sharing(kaplan_value_grad)
 
 
 KAPLAN = Law(
@@ -108,14 +118,17 @@ def skaling(x, p):
     return p["E"] + (p["A"] * x["N"] ** -p["alpha"] + p["B"] * x["D"] ** -p["beta"]) ** p["k"]
 
 
-def skaling_grad(x, p):
+def skaling_value_grad(x, p):
     # L = E + S^k with S = A·N^-alpha + B·D^-beta: ∂L/∂S = k·S^k/S, ∂L/∂k = S^k·log S
     tn, td = x["N"] ** -p["alpha"], x["D"] ** -p["beta"]
     s = p["A"] * tn + p["B"] * td
     sk = s ** p["k"]
     per_s = p["k"] * sk / s
-    return {"E": 1.0, "A": per_s * tn, "B": per_s * td, "alpha": -per_s * p["A"] * tn * np.log(x["N"]),
-            "beta": -per_s * p["B"] * td * np.log(x["D"]), "k": sk * np.log(s)}
+    return p["E"] + sk, {"E": 1.0, "A": per_s * tn, "B": per_s * td, "alpha": -per_s * p["A"] * tn * np.log(x["N"]),
+                         "beta": -per_s * p["B"] * td * np.log(x["D"]), "k": sk * np.log(s)}
+
+
+skaling_grad = sharing(skaling_value_grad)
 
 
 SKALING = Law(
@@ -142,11 +155,15 @@ def overtrain(x, p):
     return p["E"] + (p["a"] * m ** p["eta"] + p["b"] * m ** -p["eta"]) * x["C"] ** -p["eta"]
 
 
-def overtrain_grad(x, p):
+def overtrain_value_grad(x, p):
     m = x["D"] / x["N"]
     up, down, c = m ** p["eta"], m ** -p["eta"], x["C"] ** -p["eta"]
     au, bd = p["a"] * up, p["b"] * down
-    return {"E": 1.0, "a": up * c, "b": down * c, "eta": c * ((au - bd) * np.log(m) - (au + bd) * np.log(x["C"]))}
+    return p["E"] + (au + bd) * c, {"E": 1.0, "a": up * c, "b": down * c,
+                                    "eta": c * ((au - bd) * np.log(m) - (au + bd) * np.log(x["C"]))}
+
+
+overtrain_grad = sharing(overtrain_value_grad)
 
 
 OVERTRAIN = Law(
