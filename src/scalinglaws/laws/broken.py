@@ -63,6 +63,9 @@ def make_bnsl(n_breaks: int) -> Law:
             out[f"f{i}"] = -bt * c * (tail + np.abs(u) * (e / one_e))
         return p["a"] + bt, out  # bt is fn's b·exp(log_term), to the bit
 
+    def affine(x, p):  # a + b·T as 0 + a·1 + b·T, T as fn computes it
+        return 0.0, {"a": 1.0, "b": bnsl(x, {**p, "a": 0.0, "b": 1.0})}
+
     params = [Param("a", (0.0, INF), (0.0, 3.0), doc="limit as x grows (irreducible)"),
               Param("b", (0.0, INF), (1.0, 1e4), log_start=True, doc="scale"),
               Param("c0", start=(0.0, 1.0), doc="slope before the first break")]
@@ -76,7 +79,7 @@ def make_bnsl(n_breaks: int) -> Law:
         formula=f"y = a + b·x^(-c0)·{terms}",
         inputs={"x": "flops"},
         params=tuple(params),
-        fn=bnsl, grad=sharing(value_grad), linear=("a", "b"),
+        fn=bnsl, grad=sharing(value_grad), linear=("a", "b"), linear_terms=affine,
         reference="Caballero et al. 2022, 'Broken Neural Scaling Laws', arXiv:2210.14891, eq. 1",
         notes=f"{n_breaks} break{'s' if n_breaks > 1 else ''}; one input (flops by default). Fits non-monotone "
               "and emergent trends that a single power law cannot.",

@@ -26,6 +26,11 @@ def power_value_grad(x, p):
 power_grad = sharing(power_value_grad)
 
 
+def power_terms(x, p):
+    """E + A·x^-alpha as 0 + E·1 + A·x^-alpha: the prediction variable projection builds is fn's to the bit."""
+    return 0.0, {"E": 1.0, "A": x["x"] ** -p["alpha"]}
+
+
 POWER = Law(
     name="power",
     formula="L = E + A·x^(-alpha)",
@@ -35,7 +40,7 @@ POWER = Law(
         Param("A", POS, (1.0, 1e4), log_start=True, doc="scale of the reducible term"),
         Param("alpha", POS, (0.01, 1.5), doc="exponent"),
     ),
-    fn=power, grad=power_grad, linear=("E", "A"),
+    fn=power, grad=power_grad, linear=("E", "A"), linear_terms=power_terms,
     reference="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
     notes="One input, flops by default; choose another with inputs={'x': 'params'} or --input x=params.",
 )
@@ -57,6 +62,10 @@ def chinchilla_value_grad(x, p):
 chinchilla_grad = sharing(chinchilla_value_grad)
 
 
+def chinchilla_terms(x, p):
+    return 0.0, {"E": 1.0, "A": np.exp(-p["alpha"] * np.log(x["N"])), "B": np.exp(-p["beta"] * np.log(x["D"]))}
+
+
 CHINCHILLA = Law(
     name="chinchilla",
     formula="L = E + A·N^(-alpha) + B·D^(-beta)",
@@ -68,7 +77,7 @@ CHINCHILLA = Law(
         Param("alpha", POS, (0.05, 1.5), doc="model-size exponent"),
         Param("beta", POS, (0.05, 1.5), doc="data exponent"),
     ),
-    fn=chinchilla, grad=chinchilla_grad, linear=("E", "A", "B"),
+    fn=chinchilla, grad=chinchilla_grad, linear=("E", "A", "B"), linear_terms=chinchilla_terms,
     reference="Hoffmann et al. 2022, arXiv:2203.15556, eq. 2 (Approach 3); refit: Besiroglu et al. 2024",
     notes="Compute-optimal allocation in closed form: N* ∝ C^(beta/(alpha+beta)).",
 )
