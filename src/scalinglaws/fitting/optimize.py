@@ -104,16 +104,18 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
         t = np.minimum(1.0, 1.0 / np.maximum((np.abs(d) / room).max(axis=1), 1e-300))
         # The first trial step is evaluated with its gradient: it is usually accepted, and then the gradient is
         # already in hand. Backtracking trials evaluate the objective only.
-        f_new = np.full(idx.size, np.inf)
-        g_new = np.zeros_like(gi)
         f_try, g_try = value_grad(u[idx] + t[:, None] * d, idx)
         ok = f_try <= fi + 1e-4 * t * slope
-        f_new[ok], g_new[ok] = f_try[ok], g_try[ok]
-        have_grad = ok.copy()
+        have_grad = ok
         pending = ~ok
-        t[pending] *= 0.5
+        if ok.all():  # the usual case: every first trial accepted, nothing to search
+            f_new, g_new = f_try, g_try
+        else:
+            f_new = np.where(ok, f_try, np.inf)
+            g_new = np.where(ok[:, None], g_try, 0.0)
+            t[pending] *= 0.5
         tried = 0
-        while tried < 30:
+        while tried < 30 and not have_grad.all():
             j = np.flatnonzero(pending)
             if j.size == 0:
                 break
@@ -133,10 +135,11 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             tried += m
         moved = ~pending
         iters[idx] += 1
+        every = moved.all()
 
         # rows where no step helped: converged if the gradient is negligible, otherwise restart once, then stall
-        stuck = idx[~moved]
-        if stuck.size:
+        stuck = idx[pending]
+        if not every:
             small = np.abs(g[stuck]).max(axis=1) <= 1e-6 * (1.0 + np.abs(f[stuck]))
             was_identity = np.all(np.abs(H[stuck] - eye) < 1e-15, axis=(1, 2))
             status[stuck[small]] = CONVERGED
@@ -144,12 +147,13 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             active[stuck[small | was_identity]] = False
             H[stuck[~small & ~was_identity]] = eye
 
-        mi = idx[moved]
+        mi = idx if every else idx[moved]
         if mi.size:
-            s = t[moved, None] * d[moved]
+            if every:  # (f_new and g_new are not read again: they may be updated in place)
+                s, f_m, g_m, late = t[:, None] * d, f_new, g_new, ~have_grad
+            else:
+                s, f_m, g_m, late = t[moved, None] * d[moved], f_new[moved], g_new[moved], ~have_grad[moved]
             u_new = u[mi] + s
-            f_m, g_m = f_new[moved], g_new[moved]
-            late = ~have_grad[moved]
             if late.any():
                 f_m[late], g_m[late] = value_grad(u_new[late], mi[late])
             y = g_m - g[mi]
@@ -170,11 +174,13 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             scale = 1.0 + np.abs(f_m)
             quiet[mi] = np.where(gain <= ftol * scale, quiet[mi] + 1, 0)
             done = (np.abs(g_m).max(axis=1) <= gtol * scale) | (quiet[mi] >= patience)
-            status[mi[done]] = CONVERGED
-            active[mi[done]] = False
+            if done.any():
+                status[mi[done]] = CONVERGED
+                active[mi[done]] = False
             bad = ~np.isfinite(f_m)
-            status[mi[bad]] = FAILED
-            active[mi[bad]] = False
+            if bad.any():
+                status[mi[bad]] = FAILED
+                active[mi[bad]] = False
     return BatchResult(u=u, f=f, g=g, H=H, iterations=iters, status=status)
 
 
@@ -208,10 +214,9 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
             break
         with np.errstate(all="ignore"):
             r, J, w = problem.residuals_jacobian(u[idx], idx)
-            rho, psi = obj.rho_psi(r)
-            psi = w * psi
+            psi = w * obj.psi(r)
             safe = np.where(np.abs(r) < 1e-12, 1e-12, r)  # ψ(r)/r tends to ρ''(0) as r -> 0
-            W = w * obj.rho_psi(safe)[1] / safe
+            W = w * obj.psi(safe) / safe
             gi = np.einsum("kpn,kn->kp", J, psi)
             A = (J * W[:, None, :]) @ J.transpose(0, 2, 1)  # Jᵀ W J, (K, P, P), as one batched matmul
         g[idx] = gi
