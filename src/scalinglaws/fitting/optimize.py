@@ -254,8 +254,10 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
             f_new[hit] = trial[took, first]
             accepted[hit] = True
             lam[idx[hit]] = np.maximum(lam_k[took, first] / 3.0, 1e-12)
-            lam[idx[todo[~took]]] *= FOURS[m]
             tried += m
+            if hit.size == todo.size:
+                break
+            lam[idx[todo[~took]]] *= FOURS[m]
         batch_rows = rows_per_call
         iters[idx] += 1
         gain = fi - f_new
@@ -264,8 +266,9 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
         quiet[idx] = np.where(gain <= ftol * np.abs(f_new), quiet[idx] + 1, 0)
         # converged: no progress for a while, or no step of any length helps (λ has grown past any use)
         stop = (quiet[idx] >= patience) | (~accepted & (lam[idx] > 1e10))
-        status[idx[stop]] = CONVERGED
-        active[idx[stop]] = False
+        if stop.any():
+            status[idx[stop]] = CONVERGED
+            active[idx[stop]] = False
     return BatchResult(u=u, f=f, g=g, H=np.tile(np.eye(P), (K, 1, 1)), iterations=iters, status=status)
 
 
