@@ -29,6 +29,9 @@ CONVERGED, STALLED, MAX_ITER, FAILED = 0, 1, 2, 3
 PRUNED = -1  # status of a start dropped by successive halving before it converged
 STATUS = {CONVERGED: "converged", STALLED: "stalled", MAX_ITER: "iteration limit", FAILED: "non-finite objective"}
 ROUNDS = ((32, 30), (8, 200), (2, 1000))  # (starts kept, iterations) per halving round of `search`
+TRIAL_ELEMENTS = 2048  # points × data rows of one evaluation that tries several steps of a few starts at once
+HALVES = 0.5 ** np.arange(31)  # BFGS line-search step factors
+FOURS = 4.0 ** np.arange(16)  # Levenberg-Marquardt damping factors
 
 
 @dataclass
@@ -47,13 +50,17 @@ class BatchResult:
 
 def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0: np.ndarray | None = None,
                    maxiter: int = 1000, ftol: float = 1e-13, gtol: float = 1e-11,
-                   max_step: float = 3.0, patience: int = 4) -> BatchResult:
+                   max_step: float = 3.0, patience: int = 4, batch_rows: int = 0) -> BatchResult:
     """Minimise K problems from the rows of u0.
 
     value(u, rows) -> (k,) and value_grad(u, rows) -> ((k,), (k, P)) evaluate any subset of the K rows; `rows`
     (k,) says which. A row stops as converged when its gradient is below gtol·(1 + |f|) or its objective
     has improved by less than ftol·(1 + |f|) for `patience` steps in a row, or when no step along any direction
     lowers it; it stops as stalled when the line search fails while the gradient is still large.
+
+    batch_rows: how many points one evaluation may hold when the K rows share their data (a multi-start search):
+    the line search then tries several step lengths of a row in one call, which for a few rows costs what one
+    trial does. 0: one trial per call, as for per-row data, where `rows` must not repeat.
     """
     u = np.array(u0, dtype=float)
     K, P = u.shape
@@ -97,29 +104,42 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
         t = np.minimum(1.0, 1.0 / np.maximum((np.abs(d) / room).max(axis=1), 1e-300))
         # The first trial step is evaluated with its gradient: it is usually accepted, and then the gradient is
         # already in hand. Backtracking trials evaluate the objective only.
-        f_new = np.full(idx.size, np.inf)
-        g_new = np.zeros_like(gi)
         f_try, g_try = value_grad(u[idx] + t[:, None] * d, idx)
         ok = f_try <= fi + 1e-4 * t * slope
-        f_new[ok], g_new[ok] = f_try[ok], g_try[ok]
-        have_grad = ok.copy()
+        have_grad = ok
         pending = ~ok
-        t[pending] *= 0.5
-        for _ls in range(30):
+        if ok.all():  # the usual case: every first trial accepted, nothing to search
+            f_new, g_new = f_try, g_try
+        else:
+            f_new = np.where(ok, f_try, np.inf)
+            g_new = np.where(ok[:, None], g_try, 0.0)
+            t[pending] *= 0.5
+        tried = 0
+        while tried < 30 and not have_grad.all():
             j = np.flatnonzero(pending)
             if j.size == 0:
                 break
-            trial = value(u[idx[j]] + t[j, None] * d[j], idx[j])
-            ok = trial <= fi[j] + 1e-4 * t[j] * slope[j]
-            f_new[j[ok]] = trial[ok]
-            pending[j[ok]] = False
-            t[j[~ok]] *= 0.5
+            # the next m step lengths t, t/2, ... of every pending row in one evaluation (halving is exact, so the
+            # trials and the first one accepted are those of trying them one at a time)
+            m = min(30 - tried, max(1, batch_rows // j.size)) if batch_rows else 1
+            ts = t[j, None] * HALVES[:m]  # (j, m)
+            trial = value((u[idx[j], None, :] + ts[:, :, None] * d[j, None, :]).reshape(-1, P),
+                          np.repeat(idx[j], m)).reshape(j.size, m)
+            ok = trial <= fi[j, None] + 1e-4 * ts * slope[j, None]
+            hit = ok.any(axis=1)
+            first = ok.argmax(axis=1)[hit]
+            f_new[j[hit]] = trial[hit, first]
+            t[j[hit]] = ts[hit, first]
+            pending[j[hit]] = False
+            t[j[~hit]] *= HALVES[m]
+            tried += m
         moved = ~pending
         iters[idx] += 1
+        every = moved.all()
 
         # rows where no step helped: converged if the gradient is negligible, otherwise restart once, then stall
-        stuck = idx[~moved]
-        if stuck.size:
+        stuck = idx[pending]
+        if not every:
             small = np.abs(g[stuck]).max(axis=1) <= 1e-6 * (1.0 + np.abs(f[stuck]))
             was_identity = np.all(np.abs(H[stuck] - eye) < 1e-15, axis=(1, 2))
             status[stuck[small]] = CONVERGED
@@ -127,12 +147,13 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             active[stuck[small | was_identity]] = False
             H[stuck[~small & ~was_identity]] = eye
 
-        mi = idx[moved]
+        mi = idx if every else idx[moved]
         if mi.size:
-            s = t[moved, None] * d[moved]
+            if every:  # (f_new and g_new are not read again: they may be updated in place)
+                s, f_m, g_m, late = t[:, None] * d, f_new, g_new, ~have_grad
+            else:
+                s, f_m, g_m, late = t[moved, None] * d[moved], f_new[moved], g_new[moved], ~have_grad[moved]
             u_new = u[mi] + s
-            f_m, g_m = f_new[moved], g_new[moved]
-            late = ~have_grad[moved]
             if late.any():
                 f_m[late], g_m[late] = value_grad(u_new[late], mi[late])
             y = g_m - g[mi]
@@ -153,23 +174,29 @@ def minimize_batch(value: Callable, value_grad: Callable, u0: np.ndarray, *, H0:
             scale = 1.0 + np.abs(f_m)
             quiet[mi] = np.where(gain <= ftol * scale, quiet[mi] + 1, 0)
             done = (np.abs(g_m).max(axis=1) <= gtol * scale) | (quiet[mi] >= patience)
-            status[mi[done]] = CONVERGED
-            active[mi[done]] = False
+            if done.any():
+                status[mi[done]] = CONVERGED
+                active[mi[done]] = False
             bad = ~np.isfinite(f_m)
-            status[mi[bad]] = FAILED
-            active[mi[bad]] = False
+            if bad.any():
+                status[mi[bad]] = FAILED
+                active[mi[bad]] = False
     return BatchResult(u=u, f=f, g=g, H=H, iterations=iters, status=status)
 
 
-def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e-10, patience: int = 3
-                ) -> BatchResult:
+def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e-10, patience: int = 3,
+                batch_rows: int = 0) -> BatchResult:
     """Levenberg-Marquardt on the objective Σ w·ρ(r), K rows at once (Marquardt 1963; IRLS weights for robust ρ).
 
     Each step solves (Jᵀ W J + λ·diag(Jᵀ W J)) δ = -Jᵀ (w·ψ(r)) with W = w·ψ(r)/r, the weights under which a
     robust loss is majorised by a quadratic (Holland & Welsch 1977), so the model is exact for least squares and
     never too optimistic for Huber. λ shrinks after a successful step and grows after a failed one. Unlike BFGS
     it walks the long curved valleys of weakly identified laws (Farseer, Kaplan) without stalling.
+
+    batch_rows: as for minimize_batch, for rows that share their data: several damping values of a row are tried in
+    one call.
     """
+    rows_per_call = batch_rows
     u = np.array(u0, dtype=float)
     K, P = u.shape
     obj = problem.objective
@@ -187,10 +214,9 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
             break
         with np.errstate(all="ignore"):
             r, J, w = problem.residuals_jacobian(u[idx], idx)
-            rho, psi = obj.rho_psi(r)
-            psi = w * psi
+            psi = w * obj.psi(r)
             safe = np.where(np.abs(r) < 1e-12, 1e-12, r)  # ψ(r)/r tends to ρ''(0) as r -> 0
-            W = w * obj.rho_psi(safe)[1] / safe
+            W = w * obj.psi(safe) / safe
             gi = np.einsum("kpn,kn->kp", J, psi)
             A = (J * W[:, None, :]) @ J.transpose(0, 2, 1)  # Jᵀ W J, (K, P, P), as one batched matmul
         g[idx] = gi
@@ -199,25 +225,40 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
         fi = f[idx]
         accepted = np.zeros(idx.size, dtype=bool)
         f_new = fi.copy()
-        for _inner in range(15):
+        tried = 0
+        while tried < 15:
             todo = np.flatnonzero(~accepted)
             if todo.size == 0:
                 break
-            M = A[todo] + lam[idx[todo], None, None] * scale[todo, :, None] * eye
+            # the next m damping values λ, 4λ, ... of every row not yet accepted in one solve and one evaluation
+            # (scaling by 4 is exact, so the trials and the first one accepted are those of one at a time)
+            m = min(15 - tried, max(1, batch_rows // todo.size)) if batch_rows else 1
+            lam_k = lam[idx[todo], None] * FOURS[:m]  # (todo, m)
+            M = A[todo, None] + lam_k[:, :, None, None] * scale[todo, None, :, None] * eye
             with np.errstate(all="ignore"):
                 try:
-                    step = -np.linalg.solve(M, gi[todo, :, None])[..., 0]
+                    step = -np.linalg.solve(M, np.broadcast_to(gi[todo, None, :, None], M.shape[:3] + (1,)))[..., 0]
                 except np.linalg.LinAlgError:
-                    step = -gi[todo] / scale[todo]
-            step = np.where(np.isfinite(step), step, 0.0)
-            trial = problem.value(u[idx[todo]] + step, idx[todo])
-            ok = trial < fi[todo]
-            hit = todo[ok]
-            u[idx[hit]] += step[ok]
-            f_new[hit] = trial[ok]
+                    if m > 1:  # a singular system somewhere in the batch: this trial alone, as the batch would not
+                        batch_rows = 0  # have been tried
+                        continue
+                    step = -gi[todo, None] / scale[todo, None]
+            step = np.where(np.isfinite(step), step, 0.0)  # (todo, m, P)
+            trial = problem.value((u[idx[todo], None, :] + step).reshape(-1, P),
+                                  np.repeat(idx[todo], m)).reshape(todo.size, m)
+            ok = trial < fi[todo, None]
+            took = ok.any(axis=1)
+            first = ok.argmax(axis=1)[took]
+            hit = todo[took]
+            u[idx[hit]] += step[took, first]
+            f_new[hit] = trial[took, first]
             accepted[hit] = True
-            lam[idx[hit]] = np.maximum(lam[idx[hit]] / 3.0, 1e-12)
-            lam[idx[todo[~ok]]] *= 4.0
+            lam[idx[hit]] = np.maximum(lam_k[took, first] / 3.0, 1e-12)
+            tried += m
+            if hit.size == todo.size:
+                break
+            lam[idx[todo[~took]]] *= FOURS[m]
+        batch_rows = rows_per_call
         iters[idx] += 1
         gain = fi - f_new
         f[idx] = f_new
@@ -225,8 +266,9 @@ def minimize_lm(problem, u0: np.ndarray, *, maxiter: int = 200, ftol: float = 1e
         quiet[idx] = np.where(gain <= ftol * np.abs(f_new), quiet[idx] + 1, 0)
         # converged: no progress for a while, or no step of any length helps (λ has grown past any use)
         stop = (quiet[idx] >= patience) | (~accepted & (lam[idx] > 1e10))
-        status[idx[stop]] = CONVERGED
-        active[idx[stop]] = False
+        if stop.any():
+            status[idx[stop]] = CONVERGED
+            active[idx[stop]] = False
     return BatchResult(u=u, f=f, g=g, H=np.tile(np.eye(P), (K, 1, 1)), iterations=iters, status=status)
 
 
@@ -257,6 +299,8 @@ def search(objective, u0: np.ndarray, *, rounds=ROUNDS) -> Search:
     u = np.array(u0, dtype=float)
     K = len(u)
     lm = _has_residuals(objective)
+    n = getattr(objective, "n", None)  # data rows per point: the work of one trial
+    batch = TRIAL_ELEMENTS // n if isinstance(n, int) and n > 0 else 0
     alive = np.arange(K)  # rows of u still in the race
     if K > rounds[0][0]:
         f0 = objective.value(u, alive)
@@ -268,15 +312,15 @@ def search(objective, u0: np.ndarray, *, rounds=ROUNDS) -> Search:
             ranked = alive[np.argsort(final_f[alive])][:keep] if np.isfinite(final_f[alive]).any() else alive[:keep]
             alive = np.sort(ranked)
         if lm:
-            res = minimize_lm(objective, u[alive], maxiter=iters)
+            res = minimize_lm(objective, u[alive], maxiter=iters, batch_rows=batch)
         else:
-            res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=iters)
+            res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=iters, batch_rows=batch)
         u[alive], final_f[alive], final_status[alive] = res.u, res.f, res.status
         if np.all(res.status != MAX_ITER):  # every survivor has stopped: no later round can change the outcome
             break
     if lm:  # the polish: BFGS to the exact optimum from where Levenberg-Marquardt stopped
         res = minimize_batch(objective.value, objective.value_grad, u[alive], maxiter=3000, ftol=1e-20,
-                             gtol=1e-16, patience=8)
+                             gtol=1e-16, patience=8, batch_rows=batch)
         better = res.f <= final_f[alive]
         u[alive[better]], final_f[alive[better]] = res.u[better], res.f[better]
         either = (res.status == CONVERGED) | (final_status[alive] == CONVERGED)

@@ -34,6 +34,9 @@ class Problem:
         self.transform = Transform(law.params)
         self.batched = self.y.ndim == 2
         self.n = self.y.shape[-1]
+        # unit weights leave w·ρ equal to ρ to the bit: the objective skips that product in the hot loop (for
+        # this array only: weights set later, as a bootstrap sets its draws' counts, are multiplied)
+        self._unit_weights = self.weights if bool(np.all(self.weights == 1.0)) else None
 
     def per_row(self, rows: np.ndarray) -> Problem:
         """A batched problem: data row b holds the rows `rows[b]` of this one (index -1: padding, weight 0)."""
@@ -79,7 +82,7 @@ class Problem:
     def value_theta(self, theta: np.ndarray, rows=None) -> np.ndarray:
         x, gy, w = self._data(rows)
         with np.errstate(all="ignore"):
-            return self._value_at(np.asarray(self.law(x, theta), dtype=float), gy, w)
+            return self._value_at(np.asarray(self.law.fn(x, self.law.unpack(theta)), dtype=float), gy, w)
 
     def value_of(self, pred: np.ndarray) -> np.ndarray:
         """The objective (K,) of predictions (K, n) of the shared data, as value_theta finds it from parameters."""
@@ -88,7 +91,8 @@ class Problem:
 
     def _value_at(self, pred: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray:
         r = self._g(pred) - gy  # not finite outside the domain
-        f = (w * self.objective.rho(r)).sum(axis=-1)
+        rho = self.objective.rho(r)
+        f = (rho if w is self._unit_weights else w * rho).sum(axis=-1)
         return np.where(np.isfinite(f), f, np.inf)
 
     def value(self, u: np.ndarray, rows=None) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import INF, Law, Param
+from .spec import INF, Law, Param, sharing
 
 
 def _softplus(z):
@@ -41,7 +41,7 @@ def make_bnsl(n_breaks: int) -> Law:
             log_term = log_term - p[f"c{i}"] * f * _softplus((logx - np.log(p[f"d{i}"])) / f)
         return p["a"] + p["b"] * np.exp(log_term)
 
-    def grad(x, p):
+    def value_grad(x, p):
         # y = a + b·T, T = exp(L), L = -c0·log x - Σ c_i·f_i·sp(u_i), u_i = (log x - log d_i)/f_i; with
         # sp' = σ: ∂L/∂d_i = c_i·σ(u_i)/d_i and ∂(f·sp(u))/∂f = sp(u) - u·σ(u)
         logx = np.log(x["x"])
@@ -61,7 +61,10 @@ def make_bnsl(n_breaks: int) -> Law:
             out[f"d{i}"] = bt * c * (np.where(u >= 0, 1.0, e) / one_e) / d  # σ(u)
             # sp(u) - u·σ(u) = sp(-|u|) + |u|·σ(-|u|): the same value without the cancellation at large u
             out[f"f{i}"] = -bt * c * (tail + np.abs(u) * (e / one_e))
-        return out
+        return p["a"] + bt, out  # bt is fn's b·exp(log_term), to the bit
+
+    def affine(x, p):  # a + b·T as 0 + a·1 + b·T, T as fn computes it
+        return 0.0, {"a": 1.0, "b": bnsl(x, {**p, "a": 0.0, "b": 1.0})}
 
     params = [Param("a", (0.0, INF), (0.0, 3.0), doc="limit as x grows (irreducible)"),
               Param("b", (0.0, INF), (1.0, 1e4), log_start=True, doc="scale"),
@@ -76,7 +79,7 @@ def make_bnsl(n_breaks: int) -> Law:
         formula=f"y = a + b·x^(-c0)·{terms}",
         inputs={"x": "flops"},
         params=tuple(params),
-        fn=bnsl, grad=grad, linear=("a", "b"),
+        fn=bnsl, grad=sharing(value_grad), linear=("a", "b"), linear_terms=affine,
         reference="Caballero et al. 2022, 'Broken Neural Scaling Laws', arXiv:2210.14891, eq. 1",
         notes=f"{n_breaks} break{'s' if n_breaks > 1 else ''}; one input (flops by default). Fits non-monotone "
               "and emergent trends that a single power law cannot.",

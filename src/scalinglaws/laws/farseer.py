@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import Law, Param
+from .spec import Law, Param, sharing
 
 
 def farseer(x, p):
@@ -19,8 +19,8 @@ def farseer(x, p):
             + np.exp(p["a2"] * n ** p["beta"] + p["b2"]) * x["D"] ** -np.exp(p["a1"] * n ** p["alpha"] + p["b1"]))
 
 
-def farseer_grad(x, p):
-    """∂L/∂θ: with T3 = exp(a3·N^gamma + b3), e = exp(a1·N^alpha + b1) and T2 = exp(a2·N^beta + b2)·D^-e,
+def farseer_value_grad(x, p):
+    """L and ∂L/∂θ: with T3 = exp(a3·N^gamma + b3), e = exp(a1·N^alpha + b1) and T2 = exp(a2·N^beta + b2)·D^-e,
     ∂T2/∂(a1·N^alpha + b1) = -T2·log D·e."""
     n, logd = x["N"], np.log(x["D"])
     logn = np.log(n)
@@ -29,34 +29,43 @@ def farseer_grad(x, p):
     e = np.exp(p["a1"] * na + p["b1"])
     t2 = np.exp(p["a2"] * nb + p["b2"]) * x["D"] ** -e
     inner = -t2 * logd * e
-    return {"a3": t3 * ng, "b3": t3, "gamma": t3 * p["a3"] * ng * logn,
-            "a2": t2 * nb, "b2": t2, "beta": t2 * p["a2"] * nb * logn,
-            "a1": inner * na, "b1": inner, "alpha": inner * p["a1"] * na * logn}
+    return t3 + t2, {"a3": t3 * ng, "b3": t3, "gamma": t3 * p["a3"] * ng * logn,
+                     "a2": t2 * nb, "b2": t2, "beta": t2 * p["a2"] * nb * logn,
+                     "a1": inner * na, "b1": inner, "alpha": inner * p["a1"] * na * logn}
+
+
+farseer_grad = sharing(farseer_value_grad)
+
+
+def _least_squares(X: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares for a stack of systems X (G, m, 2) against t (G, m) or (m,), by one batched QR (as stable as
+    one lstsq per system, without its per-call cost): coefficients (G, 2) and squared errors (G,)."""
+    t = np.broadcast_to(t, X.shape[:2])
+    q, r = np.linalg.qr(X)
+    coef = np.linalg.solve(r, np.einsum("gmi,gm->gi", q, t)[..., None])[..., 0]
+    err = np.sum((np.einsum("gmi,gi->gm", X, coef) - t) ** 2, axis=1)
+    return coef, err
 
 
 def _power_in_d(d: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
     """E + B·D^-b by a grid over b with E, B solved by least squares on relative residuals; None if E or B <= 0."""
-    best = None
-    for b in np.linspace(0.03, 1.2, 235):
-        X = np.stack([np.ones_like(d), d ** -b], axis=1) / y[:, None]
-        coef, *_ = np.linalg.lstsq(X, np.ones_like(y), rcond=None)
-        if coef[0] <= 0 or coef[1] <= 0:
-            continue
-        err = np.sum((X @ coef - 1.0) ** 2)
-        if best is None or err < best[0]:
-            best = (err, coef[0], coef[1], b)
-    return None if best is None else best[1:]
+    b = np.linspace(0.03, 1.2, 235)
+    X = np.stack([np.broadcast_to(1.0, (len(b), len(d))), d[None, :] ** -b[:, None]], axis=2) / y[None, :, None]
+    coef, err = _least_squares(X, np.ones_like(y))
+    ok = np.flatnonzero((coef[:, 0] > 0) & (coef[:, 1] > 0))
+    if not ok.size:
+        return None
+    i = ok[np.argmin(err[ok])]  # the first of equal errors, as a scan in order keeps it
+    return coef[i, 0], coef[i, 1], b[i]
 
 
 def _trend(n: np.ndarray, v: np.ndarray, k: int = 3) -> list[tuple[float, float, float]]:
     """The k best (a, b, c) with v ≈ a·N^c + b, by a grid over c and least squares for (a, b)."""
-    fits = []
-    for c in np.concatenate([np.linspace(-0.5, -0.005, 100), np.linspace(0.005, 0.5, 100)]):
-        X = np.stack([n ** c, np.ones_like(n)], axis=1)
-        coef, *_ = np.linalg.lstsq(X, v, rcond=None)
-        fits.append((float(np.sum((X @ coef - v) ** 2)), coef[0], coef[1], c))
-    fits.sort(key=lambda t: t[0])
-    return [f[1:] for f in fits[:k]]
+    c = np.concatenate([np.linspace(-0.5, -0.005, 100), np.linspace(0.005, 0.5, 100)])
+    X = np.stack([n[None, :] ** c[:, None], np.broadcast_to(1.0, (len(c), len(n)))], axis=2)
+    coef, err = _least_squares(X, v)
+    best = np.argsort(err, kind="stable")[:k]
+    return [(coef[i, 0], coef[i, 1], c[i]) for i in best]
 
 
 def farseer_starts(x, y) -> np.ndarray:

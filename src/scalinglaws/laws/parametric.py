@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import INF, Law, Param
+from .spec import INF, Law, Param, sharing
 
 POS = (0.0, INF)
 
@@ -18,9 +18,17 @@ def power(x, p):
     return p["E"] + p["A"] * x["x"] ** -p["alpha"]
 
 
-def power_grad(x, p):
+def power_value_grad(x, p):
     t = x["x"] ** -p["alpha"]
-    return {"E": 1.0, "A": t, "alpha": -p["A"] * t * np.log(x["x"])}
+    return p["E"] + p["A"] * t, {"E": 1.0, "A": t, "alpha": -p["A"] * t * np.log(x["x"])}
+
+
+power_grad = sharing(power_value_grad)
+
+
+def power_terms(x, p):
+    """E + A·x^-alpha as 0 + E·1 + A·x^-alpha: the prediction variable projection builds is fn's to the bit."""
+    return 0.0, {"E": 1.0, "A": x["x"] ** -p["alpha"]}
 
 
 POWER = Law(
@@ -32,7 +40,7 @@ POWER = Law(
         Param("A", POS, (1.0, 1e4), log_start=True, doc="scale of the reducible term"),
         Param("alpha", POS, (0.01, 1.5), doc="exponent"),
     ),
-    fn=power, grad=power_grad, linear=("E", "A"),
+    fn=power, grad=power_grad, linear=("E", "A"), linear_terms=power_terms,
     reference="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
     notes="One input, flops by default; choose another with inputs={'x': 'params'} or --input x=params.",
 )
@@ -44,10 +52,18 @@ def chinchilla(x, p):
     return p["E"] + p["A"] * np.exp(-p["alpha"] * np.log(x["N"])) + p["B"] * np.exp(-p["beta"] * np.log(x["D"]))
 
 
-def chinchilla_grad(x, p):
+def chinchilla_value_grad(x, p):
     log_n, log_d = np.log(x["N"]), np.log(x["D"])
     tn, td = np.exp(-p["alpha"] * log_n), np.exp(-p["beta"] * log_d)
-    return {"E": 1.0, "A": tn, "B": td, "alpha": -p["A"] * tn * log_n, "beta": -p["B"] * td * log_d}
+    return (p["E"] + p["A"] * tn + p["B"] * td,
+            {"E": 1.0, "A": tn, "B": td, "alpha": -p["A"] * tn * log_n, "beta": -p["B"] * td * log_d})
+
+
+chinchilla_grad = sharing(chinchilla_value_grad)
+
+
+def chinchilla_terms(x, p):
+    return 0.0, {"E": 1.0, "A": np.exp(-p["alpha"] * np.log(x["N"])), "B": np.exp(-p["beta"] * np.log(x["D"]))}
 
 
 CHINCHILLA = Law(
@@ -61,7 +77,7 @@ CHINCHILLA = Law(
         Param("alpha", POS, (0.05, 1.5), doc="model-size exponent"),
         Param("beta", POS, (0.05, 1.5), doc="data exponent"),
     ),
-    fn=chinchilla, grad=chinchilla_grad, linear=("E", "A", "B"),
+    fn=chinchilla, grad=chinchilla_grad, linear=("E", "A", "B"), linear_terms=chinchilla_terms,
     reference="Hoffmann et al. 2022, arXiv:2203.15556, eq. 2 (Approach 3); refit: Besiroglu et al. 2024",
     notes="Compute-optimal allocation in closed form: N* ∝ C^(beta/(alpha+beta)).",
 )
@@ -70,6 +86,24 @@ CHINCHILLA = Law(
 # -- kaplan: Kaplan et al. 2020, eq. (1.5) ---------------------------------------------------------------------------
 def kaplan(x, p):
     return ((p["N_c"] / x["N"]) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / x["D"]) ** p["alpha_D"]
+
+
+def kaplan_value_grad(x, p):
+    # L = s^aD with s = q + d, q = (N_c/N)^r, r = aN/aD, d = D_c/D: ∂L/∂s = aD·L/s, ∂q/∂r = q·log(N_c/N).
+    # ∂L/∂aD = L·(log s - (q/s)·log q) is written L·((d/s)·log s - w·log w), w = q/s, to avoid the cancellation.
+    r = p["alpha_N"] / p["alpha_D"]
+    log_ratio = np.log(p["N_c"] / x["N"])
+    q = (p["N_c"] / x["N"]) ** r
+    d = p["D_c"] / x["D"]
+    s = q + d
+    loss = s ** p["alpha_D"]
+    per_s = loss / s
+    w = q / s
+    return loss, {"N_c": p["alpha_D"] * per_s * r * q / p["N_c"], "D_c": p["alpha_D"] * per_s / x["D"],
+                  "alpha_N": per_s * q * log_ratio, "alpha_D": loss * ((d / s) * np.log(s) - w * np.log(w))}
+
+
+kaplan_grad = sharing(kaplan_value_grad)
 
 
 KAPLAN = Law(
@@ -82,7 +116,7 @@ KAPLAN = Law(
         Param("alpha_N", POS, (0.02, 0.5), doc="model-size exponent"),
         Param("alpha_D", POS, (0.02, 0.5), doc="data exponent"),
     ),
-    fn=kaplan,
+    fn=kaplan, grad=kaplan_grad,
     reference="Kaplan et al. 2020, arXiv:2001.08361, eq. 1.5",
     notes="No irreducible term: loss tends to 0. Kaplan counted non-embedding parameters.",
 )
@@ -91,6 +125,19 @@ KAPLAN = Law(
 # -- skaling: a Chinchilla form whose reducible part is raised to a power k ------------------------------------------
 def skaling(x, p):
     return p["E"] + (p["A"] * x["N"] ** -p["alpha"] + p["B"] * x["D"] ** -p["beta"]) ** p["k"]
+
+
+def skaling_value_grad(x, p):
+    # L = E + S^k with S = A·N^-alpha + B·D^-beta: ∂L/∂S = k·S^k/S, ∂L/∂k = S^k·log S
+    tn, td = x["N"] ** -p["alpha"], x["D"] ** -p["beta"]
+    s = p["A"] * tn + p["B"] * td
+    sk = s ** p["k"]
+    per_s = p["k"] * sk / s
+    return p["E"] + sk, {"E": 1.0, "A": per_s * tn, "B": per_s * td, "alpha": -per_s * p["A"] * tn * np.log(x["N"]),
+                         "beta": -per_s * p["B"] * td * np.log(x["D"]), "k": sk * np.log(s)}
+
+
+skaling_grad = sharing(skaling_value_grad)
 
 
 SKALING = Law(
@@ -105,7 +152,7 @@ SKALING = Law(
         Param("beta", POS, (0.05, 1.5)),
         Param("k", POS, (0.3, 2.0), doc="curvature of the combined reducible term; k=1 is Chinchilla"),
     ),
-    fn=skaling, linear=("E",),
+    fn=skaling, grad=skaling_grad, linear=("E",),
     reference="Generalises Hoffmann et al. 2022 eq. 2; k=1 recovers it",
     notes="A, B, alpha and k are only weakly identified together: expect wide intervals without a broad grid.",
 )
@@ -115,6 +162,17 @@ SKALING = Law(
 def overtrain(x, p):
     m = x["D"] / x["N"]  # tokens per parameter
     return p["E"] + (p["a"] * m ** p["eta"] + p["b"] * m ** -p["eta"]) * x["C"] ** -p["eta"]
+
+
+def overtrain_value_grad(x, p):
+    m = x["D"] / x["N"]
+    up, down, c = m ** p["eta"], m ** -p["eta"], x["C"] ** -p["eta"]
+    au, bd = p["a"] * up, p["b"] * down
+    return p["E"] + (au + bd) * c, {"E": 1.0, "a": up * c, "b": down * c,
+                                    "eta": c * ((au - bd) * np.log(m) - (au + bd) * np.log(x["C"]))}
+
+
+overtrain_grad = sharing(overtrain_value_grad)
 
 
 OVERTRAIN = Law(
@@ -127,7 +185,7 @@ OVERTRAIN = Law(
         Param("b", POS, (1.0, 1e5), log_start=True),
         Param("eta", POS, (0.01, 0.5), doc="compute exponent, shared by both terms"),
     ),
-    fn=overtrain, linear=("E", "a", "b"),
+    fn=overtrain, grad=overtrain_grad, linear=("E", "a", "b"),
     reference="Gadre et al. 2024, 'Language models scale reliably with over-training and on downstream tasks', "
               "arXiv:2403.08540, eq. 4",
     notes="At fixed tokens-per-parameter M the loss is a power law in compute with one exponent eta.",

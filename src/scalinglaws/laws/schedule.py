@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 
 from .features import curve_features
-from .spec import INF, Law, Param
+from .spec import INF, Law, Param, sharing
 
 POS = (0.0, INF)
 CURVE_INPUTS = {"run": "run", "step": "step", "lr": "lr"}
@@ -137,7 +137,8 @@ def multipower_terms(x, p):
 
 
 @_chunked
-def multipower_grad(x, p):
+def multipower_value_grad(x, p):
+    """The prediction and its derivatives from one annealing sum (the prediction as `multipower` computes it)."""
     log_s = np.log(x["S1"])
     t = np.exp(-p["alpha"] * log_s)
     z, u, ub, log_u, drop = _drop_terms(x, p)
@@ -165,10 +166,13 @@ def multipower_grad(x, p):
     def full(v):
         return np.broadcast_to(v, shape)
 
-    return {
+    return p["L0"] + p["A"] * t - p["B"] * drop, {
         "L0": full(1.0), "A": full(t), "alpha": full(-p["A"] * t * log_s), "B": full(-drop),
         "C": full(-p["B"] * d_c), "beta": full(-p["B"] * d_beta), "gamma": full(d_gamma),
     }
+
+
+multipower_grad = sharing(multipower_value_grad)
 
 
 _MULTIPOWER_PARAMS = (

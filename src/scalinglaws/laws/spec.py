@@ -113,6 +113,19 @@ class Law:
         return self.fn(x, self.unpack(np.asarray(theta, dtype=float)))
 
 
+def sharing(value_grad: Callable) -> GradFn:
+    """A law's `grad` made from value_grad(x, p) -> (prediction, {name: ∂prediction/∂name}), a function that finds
+    both in one pass because the derivatives reuse the prediction's terms. predict_with_jacobian then calls it once
+    instead of fn and grad in turn. Its prediction must be fn's to the bit (the same operations in the same order):
+    objective values computed from fn and from the pair then agree exactly."""
+
+    def grad(x, p):
+        return value_grad(x, p)[1]
+
+    grad.with_value = value_grad
+    return grad
+
+
 def predict_with_jacobian(law: Law, x: Mapping[str, np.ndarray], theta: np.ndarray):
     """Predictions f (K, n) and their Jacobian ∂f/∂θ for K parameter vectors theta (K, P).
 
@@ -124,8 +137,8 @@ def predict_with_jacobian(law: Law, x: Mapping[str, np.ndarray], theta: np.ndarr
     K, P = theta.shape
     if law.grad is not None:
         p = law.unpack(theta)
-        f = law.fn(x, p)
-        g = law.grad(x, p)
+        both = getattr(law.grad, "with_value", None)
+        f, g = both(x, p) if both is not None else (law.fn(x, p), law.grad(x, p))
         # one array filled in place: a grad's constants (∂/∂E = 1) and (K, 1) columns broadcast on assignment
         jac = np.empty((f.shape[0], P) + f.shape[1:], dtype=np.result_type(f, *(g[n] for n in law.param_names)))
         for j, name in enumerate(law.param_names):
