@@ -177,8 +177,9 @@ def _plan(runs: Runs, candidates, priors, by, inputs, target) -> _Plan:
     finals = datashape.finals(runs) if shape.curves else None
     names = _names(shape, candidates)
     chosen, skipped, seen = [], [], set()
-    named = [(prior_named(n).law, prior_named(n)) if "@" in n else (n, None) for n in names]
-    for name, prior in named + [(p.law, p) for p in _priors(names, priors)]:
+    named = [prior_named(n) if "@" in n else n for n in names]  # a label names its prior: chinchilla@besiroglu2024
+    pairs = [(n.law, n) if isinstance(n, Prior) else (n, None) for n in named]
+    for name, prior in pairs + [(p.law, p) for p in _priors(names, priors)]:
         law = get_law(name)
         label = prior.label if prior else name
         if label in seen:  # 'chinchilla@besiroglu2024' named and also among the published priors

@@ -33,6 +33,12 @@ class Prior:
                 "fitted_on": list(self.fitted_on)}
 
     @classmethod
+    def from_dict(cls, d: Mapping) -> Prior:
+        """The prior `to_dict` wrote (a law's source, a fit's extra)."""
+        return cls(law=d["law"], values=dict(d["values"]), name=d["name"], reference=d.get("reference", ""),
+                   fitted_on=tuple(d.get("fitted_on", ())))
+
+    @classmethod
     def from_fit(cls, fit, names=None, name: str | None = None) -> Prior:
         """Borrow parameters from another fit (by default the law's nonlinear ones: its exponents)."""
         law = fit.get_law()
@@ -83,7 +89,4 @@ def prior_law(base: Law, prior: Prior) -> Law:
 def prior_of(law: Law) -> Prior | None:
     """The prior a law of `prior_law` holds (None for any other law)."""
     d = law.source.get("prior") if isinstance(law.source, Mapping) else None
-    if not d:
-        return None
-    return Prior(law=d["law"], values=dict(d["values"]), name=d["name"], reference=d.get("reference", ""),
-                 fitted_on=tuple(d.get("fitted_on", ())))
+    return Prior.from_dict(d) if d else None

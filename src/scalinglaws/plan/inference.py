@@ -116,14 +116,14 @@ def inference_optimal(fit, inference_tokens: float, *, flops: float | None = Non
                                    "--target-loss")
         notes += edge_note(at_edge, f"inference-aware plan for {T:.3g} served tokens")
         ell = target
-        over = k * n[0] * d[0] / float(flops) if loss is None and flops is not None else 0.0
-        if over > 1.001:  # said, not warned: serving is cheaper on a smaller model trained longer, by design
-            notes.append(f"trains on {k * n[0] * d[0]:.3g} FLOP, {over:.2f}× the {float(flops):.3g} whose "
-                         "compute-optimal loss it matches: a smaller model trained longer costs less to serve; "
-                         "mode='budget' caps training and serving together")
     # the compute-optimal model of the same loss, serving the same tokens
     bn, bd, _ = cheapest(surface, ell[:, None])
     train, serve = k * n * d, s * n * T
+    if mode == "match" and loss is None and train[0] > 1.001 * float(flops):
+        # said, not warned: serving is cheaper on a smaller model trained longer, by design
+        notes.append(f"trains on {train[0]:.3g} FLOP, {train[0] / float(flops):.2f}× the {float(flops):.3g} whose "
+                     "compute-optimal loss it matches: a smaller model trained longer costs less to serve; "
+                     "mode='budget' caps training and serving together")
     base_total = k * bn * bd + s * bn * T
     savings = 1.0 - (train + serve) / base_total
     factor = surface.check_extrapolation(float(n[0]), float(d[0]), f"the inference-aware plan for {T:.3g} served "

@@ -186,9 +186,9 @@ def point_table(data: Mapping) -> tuple[list[str], list[list]]:
 def text_table(record, fmt: str) -> str:
     """A record as csv, markdown or latex text: its rows, or, for a record with none (a plan), one line per
     quantity with its interval (`point_table`)."""
-    header, body, field = table_of(record)
+    data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+    header, body, field = table_of(data, getattr(record, "_rows", None))
     if field is None and body:
-        data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
         header, body = point_table(data)
     return render(header, body, fmt)
 
